@@ -10,7 +10,7 @@ HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$HACK_DIR/tools"
 CACHE_ROOT="${OPSCOPILOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/opscopilot}"
 
-kube_version() { awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$TOOLS_DIR/kubernetes/go.mod"; }
+kube_version() { (cd "$TOOLS_DIR/kubernetes" && go list -m -f "{{.Version}}" k8s.io/kubernetes); }
 
 cache_key() {
   { go env GOVERSION GOARCH; cat "$TOOLS_DIR"/*/go.mod "$TOOLS_DIR"/*/go.sum "$TOOLS_DIR"/*/*.go; } \

@@ -1,0 +1,69 @@
+// Result<T>: a value or an Error. Expected failures (HTTP errors, connection
+// errors, bad input) travel as values; exceptions are kept for start-up.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace opscopilot::kube {
+
+// An error as the Kubernetes API reports it. httpCode is 0 when no HTTP
+// response was received (connection failure, timeout, bad input).
+struct Error {
+  int httpCode = 0;
+  std::string reason;   // Kubernetes Status reason: NotFound, Conflict, Forbidden, ...
+  std::string message;  // one human sentence
+
+  bool isNotFound() const { return reason == "NotFound"; }
+  bool isConflict() const { return reason == "Conflict"; }
+  bool isForbidden() const { return reason == "Forbidden"; }
+  bool isGone() const { return httpCode == 410 || reason == "Gone" || reason == "Expired"; }
+  bool isTimeout() const { return reason == "Timeout"; }
+  // True for failures that a later attempt may not see: connection errors,
+  // timeouts, 429 and 5xx.
+  bool isRetryable() const {
+    return httpCode == 0 || httpCode == 429 || httpCode >= 500;
+  }
+  std::string toString() const;
+};
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}        // NOLINT
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { assert(ok()); return std::get<0>(v_); }
+  const T& value() const& { assert(ok()); return std::get<0>(v_); }
+  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const Error& error() const { assert(!ok_); return error_; }
+
+ private:
+  Error error_;
+  bool ok_ = true;
+};
+
+}  // namespace opscopilot::kube

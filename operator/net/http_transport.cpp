@@ -1,0 +1,380 @@
+#include "operator/net/http_transport.h"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "operator/kube/error.h"
+
+namespace opscopilot::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using kube::transportError;
+
+std::string_view HttpResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (beast::iequals(k, name)) return v;
+  }
+  return {};
+}
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+struct Connection {
+  std::optional<beast::tcp_stream> plain;
+  std::optional<ssl::stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  bool reused = false;
+
+  beast::tcp_stream& lowest() { return tls ? tls->next_layer() : *plain; }
+  void close() {
+    beast::error_code ignored;
+    lowest().socket().close(ignored);
+  }
+};
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+http::request<http::string_body> toBeast(const HttpRequest& r, const std::string& hostHeader) {
+  http::request<http::string_body> req;
+  req.method_string(r.method);
+  req.target(r.target);
+  req.version(11);
+  req.set(http::field::host, hostHeader);
+  req.set(http::field::user_agent, "opscopilot/0.1");
+  for (const auto& [k, v] : r.headers) req.insert(k, v);
+  req.body() = r.body;
+  req.keep_alive(true);
+  req.prepare_payload();
+  return req;
+}
+
+template <class Fields>
+std::vector<std::pair<std::string, std::string>> copyHeaders(const Fields& fields) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : fields) out.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  return out;
+}
+
+Error ioError(std::string_view step, const beast::error_code& ec) {
+  bool timedOut = ec == beast::error::timeout;
+  return transportError(std::string(step) + ": " + ec.message(), timedOut);
+}
+
+// Moves the pieces of a stream from the I/O thread to the thread that called
+// stream(), so that data handlers never run on the I/O thread.
+struct StreamChannel {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> pieces;
+  std::optional<Result<HttpResponse>> final;
+  bool stopRequested = false;
+
+  void push(std::string piece) {
+    { std::lock_guard l(mu); pieces.push_back(std::move(piece)); }
+    cv.notify_one();
+  }
+  void finish(Result<HttpResponse> r) {
+    { std::lock_guard l(mu); final.emplace(std::move(r)); }
+    cv.notify_one();
+  }
+};
+
+class BeastTransport final : public HttpTransport, public std::enable_shared_from_this<BeastTransport> {
+ public:
+  explicit BeastTransport(TransportOptions opts)
+      : opts_(std::move(opts)), ssl_(ssl::context::tls_client), work_(asio::make_work_guard(ioc_)) {
+    hostHeader_ = opts_.host.find(':') != std::string::npos ? "[" + opts_.host + "]" : opts_.host;
+    hostHeader_ += ":" + opts_.port;
+    if (opts_.serverName.empty()) opts_.serverName = opts_.host;
+  }
+
+  ~BeastTransport() override {
+    work_.reset();
+    ioc_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Result<void> init() {
+    beast::error_code ec;
+    ssl_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    if (!opts_.caPem.empty()) {
+      ssl_.add_certificate_authority(asio::buffer(opts_.caPem), ec);
+      if (ec) return Error{0, "InvalidConfig", "cannot load certificate authority: " + ec.message()};
+    } else {
+      ssl_.set_default_verify_paths(ec);
+    }
+    if (!opts_.clientCertPem.empty()) {
+      ssl_.use_certificate_chain(asio::buffer(opts_.clientCertPem), ec);
+      if (ec) return Error{0, "InvalidConfig", "cannot load client certificate: " + ec.message()};
+      ssl_.use_private_key(asio::buffer(opts_.clientKeyPem), ssl::context::pem, ec);
+      if (ec) return Error{0, "InvalidConfig", "cannot load client key: " + ec.message()};
+    }
+    ssl_.set_verify_mode(opts_.insecureSkipVerify ? ssl::verify_none : ssl::verify_peer);
+    thread_ = std::thread([this] { ioc_.run(); });
+    return {};
+  }
+
+  Result<HttpResponse> roundTrip(const HttpRequest& request) override {
+    auto promise = std::make_shared<std::promise<Result<HttpResponse>>>();
+    auto future = promise->get_future();
+    asio::co_spawn(ioc_, runRoundTrip(request, promise), asio::detached);
+    return future.get();
+  }
+
+  Result<HttpResponse> stream(const HttpRequest& request, std::chrono::milliseconds idleTimeout,
+                              const DataHandler& onData, Cancellation& cancel) override {
+    auto channel = std::make_shared<StreamChannel>();
+    asio::co_spawn(ioc_, runStream(request, idleTimeout, channel), asio::detached);
+    auto subscription = cancel.subscribe([channel] {
+      { std::lock_guard l(channel->mu); channel->stopRequested = true; }
+      channel->cv.notify_one();
+    });
+    std::optional<Result<HttpResponse>> result;
+    bool stopSent = false;
+    std::unique_lock lock(channel->mu);
+    while (true) {
+      channel->cv.wait(lock, [&] {
+        return !channel->pieces.empty() || channel->final || (channel->stopRequested && !stopSent);
+      });
+      if (channel->stopRequested && !stopSent) {
+        stopSent = true;
+        asio::post(ioc_, [this, channel] { cancelStream(channel); });
+        continue;
+      }
+      if (!channel->pieces.empty()) {
+        auto piece = std::move(channel->pieces.front());
+        channel->pieces.pop_front();
+        if (stopSent) continue;
+        lock.unlock();
+        bool more = onData(piece);
+        lock.lock();
+        if (!more) channel->stopRequested = true;
+        continue;
+      }
+      result = std::move(*channel->final);
+      break;
+    }
+    lock.unlock();
+    cancel.unsubscribe(subscription);
+    if (stopSent) {
+      if (cancel.cancelled()) return Error{0, "Cancelled", "stream cancelled"};
+      return HttpResponse{200, {}, {}};  // the handler asked to stop
+    }
+    return std::move(*result);
+  }
+
+ private:
+  // Open stream connections by channel, so that a cancel can close them.
+  std::map<StreamChannel*, Connection*> openStreams_;
+
+  void cancelStream(const std::shared_ptr<StreamChannel>& channel) {
+    if (auto it = openStreams_.find(channel.get()); it != openStreams_.end()) it->second->close();
+  }
+
+  asio::awaitable<Result<ConnectionPtr>> connect(std::chrono::steady_clock::time_point deadline) {
+    auto conn = std::make_unique<Connection>();
+    tcp::resolver resolver(ioc_);
+    auto [rec, endpoints] = co_await resolver.async_resolve(opts_.host, opts_.port, kTuple);
+    if (rec) co_return ioError("resolve " + opts_.host, rec);
+    if (opts_.tls) {
+      conn->tls.emplace(ioc_, ssl_);
+    } else {
+      conn->plain.emplace(ioc_);
+    }
+    auto& lowest = conn->lowest();
+    lowest.expires_at(std::min(deadline, std::chrono::steady_clock::now() + opts_.connectTimeout));
+    auto [cec, ep] = co_await lowest.async_connect(endpoints, kTuple);
+    if (cec) co_return ioError("connect to " + hostHeader_, cec);
+    lowest.socket().set_option(tcp::no_delay(true));
+    if (opts_.tls) {
+      auto* native = conn->tls->native_handle();
+      beast::error_code addrEc;
+      asio::ip::make_address(opts_.serverName, addrEc);
+      if (addrEc) SSL_set_tlsext_host_name(native, opts_.serverName.c_str());  // SNI for names only
+      if (!opts_.insecureSkipVerify) conn->tls->set_verify_callback(ssl::host_name_verification(opts_.serverName));
+      auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kTuple);
+      if (hec) co_return ioError("TLS handshake with " + hostHeader_, hec);
+    }
+    co_return std::move(conn);
+  }
+
+  asio::awaitable<Result<ConnectionPtr>> acquire(std::chrono::steady_clock::time_point deadline) {
+    while (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      if (conn->lowest().socket().is_open()) {
+        conn->reused = true;
+        co_return std::move(conn);
+      }
+    }
+    co_return co_await connect(deadline);
+  }
+
+  void release(ConnectionPtr conn) {
+    if (idle_.size() >= opts_.maxIdleConnections) {
+      conn->close();
+      return;
+    }
+    conn->lowest().expires_never();
+    idle_.push_back(std::move(conn));
+  }
+
+  template <class Stream>
+  asio::awaitable<Result<HttpResponse>> exchange(Stream& s, Connection& c, const HttpRequest& request,
+                                                 bool& retryable) {
+    auto req = toBeast(request, hostHeader_);
+    auto [wec, wn] = co_await http::async_write(s, req, kTuple);
+    if (wec) {
+      retryable = c.reused;
+      co_return ioError("write request", wec);
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(opts_.maxResponseBytes);
+    auto [rec, rn] = co_await http::async_read(s, c.buffer, parser, kTuple);
+    if (rec) {
+      retryable = c.reused && !parser.got_some();
+      co_return ioError("read response", rec);
+    }
+    auto& res = parser.get();
+    HttpResponse out{static_cast<int>(res.result_int()), copyHeaders(res.base()), std::move(res.body())};
+    if (!res.keep_alive()) c.close();
+    co_return out;
+  }
+
+  asio::awaitable<void> runRoundTrip(HttpRequest request, std::shared_ptr<std::promise<Result<HttpResponse>>> promise) {
+    auto deadline = std::chrono::steady_clock::now() + request.timeout;
+    for (int attempt = 0;; ++attempt) {
+      auto conn = co_await acquire(deadline);
+      if (!conn.ok()) {
+        promise->set_value(conn.error());
+        co_return;
+      }
+      auto c = std::move(conn.value());
+      c->lowest().expires_at(deadline);
+      bool retryable = false;
+      auto result = c->tls ? co_await exchange(*c->tls, *c, request, retryable)
+                           : co_await exchange(*c->plain, *c, request, retryable);
+      if (!result.ok()) {
+        c->close();
+        // A kept-alive connection the server closed while idle fails before
+        // any response byte; the request never reached the server.
+        if (retryable && attempt == 0) continue;
+        promise->set_value(std::move(result));
+        co_return;
+      }
+      if (c->lowest().socket().is_open()) release(std::move(c));
+      promise->set_value(std::move(result));
+      co_return;
+    }
+  }
+
+  template <class Stream>
+  asio::awaitable<Result<HttpResponse>> streamOn(Stream& s, Connection& c, const HttpRequest& request,
+                                                 std::chrono::milliseconds idleTimeout, StreamChannel& channel) {
+    auto req = toBeast(request, hostHeader_);
+    c.lowest().expires_after(request.timeout);
+    auto [wec, wn] = co_await http::async_write(s, req, kTuple);
+    if (wec) co_return ioError("write request", wec);
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    auto [hec, hn] = co_await http::async_read_header(s, c.buffer, parser, kTuple);
+    if (hec) co_return ioError("read response header", hec);
+    int status = static_cast<int>(parser.get().result_int());
+    HttpResponse out{status, copyHeaders(parser.get().base()), {}};
+    std::string errorBody;
+    char buf[16384];
+    while (!parser.is_done()) {
+      parser.get().body().data = buf;
+      parser.get().body().size = sizeof(buf);
+      c.lowest().expires_after(idleTimeout);
+      auto [ec, n] = co_await http::async_read(s, c.buffer, parser, kTuple);
+      if (ec == http::error::need_buffer) ec = {};
+      std::size_t got = sizeof(buf) - parser.get().body().size;
+      if (got > 0) {
+        if (status == 200) {
+          channel.push(std::string(buf, got));
+        } else if (errorBody.size() < (1u << 20)) {
+          errorBody.append(buf, got);
+        }
+      }
+      if (ec == http::error::end_of_stream || ec == asio::error::eof) break;
+      if (ec) {
+        if (status != 200) break;
+        co_return ioError("read stream", ec);
+      }
+    }
+    out.body = std::move(errorBody);
+    co_return out;
+  }
+
+  asio::awaitable<void> runStream(HttpRequest request, std::chrono::milliseconds idleTimeout,
+                                  std::shared_ptr<StreamChannel> channel) {
+    auto deadline = std::chrono::steady_clock::now() + request.timeout;
+    auto conn = co_await connect(deadline);  // streams never share pooled connections
+    if (!conn.ok()) {
+      channel->finish(conn.error());
+      co_return;
+    }
+    auto c = std::move(conn.value());
+    openStreams_[channel.get()] = c.get();
+    bool stopped = false;
+    {
+      std::lock_guard l(channel->mu);
+      stopped = channel->stopRequested;
+    }
+    if (stopped) c->close();
+    auto result = c->tls ? co_await streamOn(*c->tls, *c, request, idleTimeout, *channel)
+                         : co_await streamOn(*c->plain, *c, request, idleTimeout, *channel);
+    openStreams_.erase(channel.get());
+    c->close();
+    channel->finish(std::move(result));
+  }
+
+  TransportOptions opts_;
+  std::string hostHeader_;
+  asio::io_context ioc_{1};
+  ssl::context ssl_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::vector<ConnectionPtr> idle_;  // touched only on the I/O thread
+};
+
+}  // namespace
+
+Result<std::shared_ptr<HttpTransport>> makeHttpTransport(const TransportOptions& options) {
+  if (options.host.empty() || options.port.empty()) {
+    return Error{0, "InvalidConfig", "server host and port are required"};
+  }
+  auto t = std::make_shared<BeastTransport>(options);
+  auto r = t->init();
+  if (!r.ok()) return r.error();
+  return std::shared_ptr<HttpTransport>(std::move(t));
+}
+
+}  // namespace opscopilot::net
