@@ -278,8 +278,13 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
       auto c = std::move(conn.value());
       c->lowest().expires_at(deadline);
       bool retryable = false;
-      auto result = c->tls ? co_await exchange(*c->tls, *c, request, retryable)
-                           : co_await exchange(*c->plain, *c, request, retryable);
+      // (No co_await inside ?: — GCC 12 miscompiles that.)
+      Result<HttpResponse> result = Error{};
+      if (c->tls) {
+        result = co_await exchange(*c->tls, *c, request, retryable);
+      } else {
+        result = co_await exchange(*c->plain, *c, request, retryable);
+      }
       if (!result.ok()) {
         c->close();
         // A kept-alive connection the server closed while idle fails before
@@ -313,7 +318,7 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
       parser.get().body().data = buf;
       parser.get().body().size = sizeof(buf);
       c.lowest().expires_after(idleTimeout);
-      auto [ec, n] = co_await http::async_read(s, c.buffer, parser, kTuple);
+      auto [ec, n] = co_await http::async_read_some(s, c.buffer, parser, kTuple);
       if (ec == http::error::need_buffer) ec = {};
       std::size_t got = sizeof(buf) - parser.get().body().size;
       if (got > 0) {
@@ -349,8 +354,12 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
       stopped = channel->stopRequested;
     }
     if (stopped) c->close();
-    auto result = c->tls ? co_await streamOn(*c->tls, *c, request, idleTimeout, *channel)
-                         : co_await streamOn(*c->plain, *c, request, idleTimeout, *channel);
+    Result<HttpResponse> result = Error{};
+    if (c->tls) {
+      result = co_await streamOn(*c->tls, *c, request, idleTimeout, *channel);
+    } else {
+      result = co_await streamOn(*c->plain, *c, request, idleTimeout, *channel);
+    }
     openStreams_.erase(channel.get());
     c->close();
     channel->finish(std::move(result));

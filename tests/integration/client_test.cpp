@@ -3,6 +3,8 @@
 
 #include <rapidjson/document.h>
 
+#include <fstream>
+
 #include "cluster_env.h"
 #include "operator/kube/client.h"
 
@@ -163,11 +165,15 @@ TEST_F(ClientTest, PodLogsCurrentAndPreviousFromAKwokPod) {
   // kwok serves logs from files named by a Logs object (see hack/cluster.sh).
   const std::string dir = clusterDir() + "/test-logs/" + ns;
   ASSERT_EQ(run("mkdir -p " + dir), 0);
-  std::string current, previous;
-  for (int i = 1; i <= 100; ++i) current += "current line " + std::to_string(i) + "\n";
+  // kwok reads files in the kubelet's CRI log format and serves the messages.
+  std::string current, previous, currentCri;
+  for (int i = 1; i <= 100; ++i) {
+    current += "current line " + std::to_string(i) + "\n";
+    currentCri += "2026-01-01T00:00:00.000000000Z stdout F current line " + std::to_string(i) + "\n";
+  }
   previous = "previous run: panic: DATABASE_URL is not set\n";
-  ASSERT_EQ(run("printf '%s' '" + current + "' > " + dir + "/app.log"), 0);
-  ASSERT_EQ(run("printf '%s' '" + previous + "' > " + dir + "/app.previous.log"), 0);
+  std::ofstream(dir + "/app.log") << currentCri;
+  std::ofstream(dir + "/app.previous.log") << "2026-01-01T00:00:00.000000000Z stderr F " << previous;
 
   ResourceRef logsRes{"kwok.x-k8s.io", "v1alpha1", "logs", true};
   auto logs = client->create(logsRes, ns, R"({"apiVersion":"kwok.x-k8s.io/v1alpha1","kind":"Logs",

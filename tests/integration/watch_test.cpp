@@ -97,7 +97,7 @@ TEST_F(WatchTest, WatchSurvivesApiserverRestartWithNoEventLost) {
 
   ASSERT_TRUE(waitFor([&] {
     auto old = inf.get(ns + "/old");
-    return inf.get(ns + "/new") && old && old->stringAt({"data", "v"}) == "2";
+    return inf.get(ns + "/new") && old && old->stringAt({"data", "v"}) == "2" && !inf.get(ns + "/doomed");
   }, std::chrono::seconds(60)));
   EXPECT_TRUE(seen.has(&Seen::added, "new"));
   EXPECT_TRUE(seen.has(&Seen::updated, "old"));

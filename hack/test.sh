@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: unit tests, then the
+# integration tests against a real local control plane (hack/cluster.sh),
+# which this script brings up if needed and takes down again at the end.
+#
+#   hack/test.sh                 # everything
+#   SANITIZE=address,undefined hack/test.sh
+#   TEST_LABEL=unit hack/test.sh # only one label (unit, integration)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+started=$SECONDS
+phase() { echo; echo "==> $* (at $((SECONDS - started))s)"; }
+
+phase "dependencies"
+bash hack/install-deps.sh
+
+BUILD_DIR="${BUILD_DIR:-$ROOT/build${SANITIZE:+-san}}"
+phase "build ($BUILD_DIR)"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
+  -DSANITIZE="${SANITIZE:-}" >/dev/null
+build_start=$SECONDS
+cmake --build "$BUILD_DIR" -j "$(nproc)"
+echo "C++ build took $((SECONDS - build_start))s"
+
+label="${TEST_LABEL:-}"
+export CTEST_OUTPUT_ON_FAILURE=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+
+ctest_args=(--test-dir "$BUILD_DIR" --timeout 300)
+if [ -z "$label" ] || [ "$label" = unit ]; then
+  phase "unit tests"
+  ctest "${ctest_args[@]}" -L unit -j "$(nproc)"
+fi
+
+if [ -z "$label" ] || [ "$label" = integration ]; then
+  phase "local control plane"
+  we_started_cluster=0
+  if ! bash hack/cluster.sh status >/dev/null 2>&1; then
+    bash hack/cluster.sh up
+    we_started_cluster=1
+  fi
+  if [ "$we_started_cluster" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then
+    trap 'bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1 || true' EXIT
+  fi
+  eval "$(bash hack/cluster.sh env)"
+  phase "integration tests"
+  ctest "${ctest_args[@]}" -L integration
+fi
+
+phase "done in $((SECONDS - started))s"
