@@ -1,0 +1,88 @@
+// The state of one investigation, exactly what is persisted in a
+// DiagnosticRun's status. The graph reads and writes only this, so a run
+// resumes from its status after a restart without repeating a step.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace opscopilot::agent {
+
+enum class Severity { Info, Low, Medium, High, Critical };
+std::string_view toString(Severity s);
+Severity severityFrom(std::string_view s);  // unknown -> Info
+
+struct EvidenceItem {
+  std::string id;   // "E1"
+  std::string tool;
+  std::string ref;  // "Pod/checkout-7d9f container app (previous)"
+  std::string excerpt;  // redacted, truncated with a visible marker
+  bool truncated = false;
+  int redactions = 0;
+  bool injectionSuspected = false;
+};
+
+struct Finding {
+  std::string id;  // "F1"
+  std::string title;
+  Severity severity = Severity::Info;
+  int confidence = 0;  // 0..100
+  std::vector<std::string> evidence;  // evidence IDs
+  std::string remediation;
+  std::string analyzer;  // which analyzer made it
+  std::string subject;   // what it is about: "Pod/checkout-7d9f/checkout"
+};
+
+// A tool call the planner intends to make.
+struct PlannedCall {
+  std::string tool;
+  std::string argsJson = "{}";  // a JSON object
+  std::string reason;
+  bool operator==(const PlannedCall& o) const { return tool == o.tool && argsJson == o.argsJson; }
+};
+
+struct Step {
+  int id = 0;
+  std::string node;   // planner, tool, critic, finalizer, approval
+  std::string tool;   // for tool steps
+  std::string argsJson = "{}";
+  std::string state;  // Running, Succeeded, Failed, Skipped, AwaitingApproval
+  std::string summary;
+  std::vector<std::string> evidence;
+  std::string startedAt;  // RFC 3339
+  std::int64_t durationMs = 0;
+  std::int64_t tokens = 0;
+  std::string error;
+};
+
+struct Usage {
+  std::int64_t llmCalls = 0;
+  std::int64_t promptTokens = 0;
+  std::int64_t completionTokens = 0;
+  std::string costUSD = "0";
+  std::int64_t toolCalls = 0;
+  std::int64_t durationMs = 0;
+  std::int64_t apiRequests = 0;
+};
+
+struct RunState {
+  std::string phase;  // Pending, Running, AwaitingApproval, Succeeded, Failed
+  std::string reason;
+  std::string message;
+  std::vector<Step> steps;
+  std::vector<EvidenceItem> evidence;
+  std::vector<Finding> findings;
+  std::vector<PlannedCall> plan;  // calls still to make, in order
+  std::string answer;
+  Usage usage;
+  int critiques = 0;
+
+  bool finished() const { return phase == "Succeeded" || phase == "Failed"; }
+  const EvidenceItem* findEvidence(std::string_view id) const;
+  // True when a step already called this tool with these arguments.
+  bool alreadyCalled(const PlannedCall& call) const;
+};
+
+}  // namespace opscopilot::agent

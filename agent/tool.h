@@ -1,0 +1,68 @@
+// Tool: one read-only diagnostic capability the graph can call. The agent
+// library knows tools only through this interface; tools/ implements them on
+// the Kubernetes client.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace opscopilot::agent {
+
+struct ToolSpec {
+  std::string name;         // snake_case, e.g. "get_pod_logs"
+  std::string description;  // one sentence, for people and models
+  std::string argsSchema;   // JSON Schema (object) of the arguments
+  std::chrono::milliseconds timeout{10000};
+  std::size_t maxOutputBytes = 4096;  // per evidence excerpt, after redaction
+  bool gated = false;                 // needs an approved ApprovalRequest
+  std::string risk = "Low";           // Low, Medium, High (for gated tools)
+};
+
+// One piece of evidence as a tool produced it. The executor redacts and
+// truncates `text` and gives it an ID (E1, E2, ...).
+struct EvidenceDraft {
+  std::string ref;   // "Kind/name[ detail]", e.g. "Pod/web-1", "Pod/web-1 container app (previous)"
+  std::string text;  // human-readable, compact rendering of what was read
+};
+
+struct ToolOutput {
+  bool ok = true;
+  std::string errorReason;  // when !ok: Forbidden, NotFound, Timeout, InvalidArgs, Error
+  std::string summary;      // one line for the step
+  std::vector<EvidenceDraft> evidence;  // a failed call still explains itself here
+  // What was read, structured, for the analyzers (see tools/README.md for
+  // each tool's shape). Kept in memory only; never sent to a model raw.
+  std::shared_ptr<const rapidjson::Document> data;
+};
+
+struct ToolContext {
+  std::string ns;  // the run's namespace: every read is scoped to it
+  std::chrono::steady_clock::time_point deadline;
+};
+
+class Tool {
+ public:
+  virtual ~Tool() = default;
+  virtual const ToolSpec& spec() const = 0;
+  // Runs the tool. args has already been checked against spec().argsSchema
+  // by the executor. Never throws; failures are ToolOutput{ok=false}.
+  virtual ToolOutput run(const ToolContext& ctx, const rapidjson::Value& args) = 0;
+};
+
+class ToolRegistry {
+ public:
+  void add(std::unique_ptr<Tool> tool);
+  Tool* find(const std::string& name) const;  // nullptr when unknown
+  std::vector<const ToolSpec*> specs() const;
+
+ private:
+  std::map<std::string, std::unique_ptr<Tool>> tools_;
+};
+
+}  // namespace opscopilot::agent

@@ -1,0 +1,1 @@
+// Keeps the operator library non-empty while its sources grow.

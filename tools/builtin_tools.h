@@ -1,0 +1,31 @@
+// The registry of built-in read-only tools and analyzers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/analyzer.h"
+#include "agent/tool.h"
+#include "operator/kube/client.h"
+
+namespace opscopilot::tools {
+
+struct ToolSettings {
+  // The identity every tool request impersonates; "{namespace}" is replaced
+  // by the run's namespace.
+  std::string readerUser = "system:serviceaccount:{namespace}:opscopilot-reader";
+  std::vector<std::string> readerGroups;
+  std::size_t maxExcerptBytes = 4096;
+  std::int64_t defaultLogTailLines = 100;
+  std::int64_t maxLogBytes = 256 * 1024;
+};
+
+// Registers every built-in tool, each making its requests through client.
+void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::Client> client,
+                          const ToolSettings& settings);
+
+// Every built-in analyzer.
+std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers();
+
+}  // namespace opscopilot::tools
