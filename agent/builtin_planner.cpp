@@ -1,0 +1,87 @@
+#include "agent/planner.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace opscopilot::agent {
+
+namespace {
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+bool mentions(const std::string& lowerQuestion, std::initializer_list<const char*> words) {
+  return std::any_of(words.begin(), words.end(),
+                     [&](const char* w) { return lowerQuestion.find(w) != std::string::npos; });
+}
+
+}  // namespace
+
+std::vector<PlannedCall> BuiltinPlanner::initialPlan(const RunSpec& spec) {
+  std::vector<PlannedCall> plan;
+  const std::string& kind = spec.targetKind;
+  const std::string name = quoted(spec.targetName);
+  auto add = [&](std::string tool, std::string args, std::string reason) {
+    plan.push_back(PlannedCall{std::move(tool), std::move(args), std::move(reason)});
+  };
+
+  if (kind.empty() || kind == "Namespace") {
+    add("list_pods", "{}", "list the pods of the namespace and their container states");
+    add("get_events", R"({"warningsOnly":true})", "recent warning events in the namespace");
+  } else if (kind == "Pod") {
+    if (!spec.targetName.empty()) {
+      add("list_pods", "{\"names\":[" + name + "]}", "read the pod and its container states");
+      add("get_events", "{\"kind\":\"Pod\",\"name\":" + name + "}", "events about the pod");
+    } else {
+      add("list_pods", "{\"selector\":" + quoted(spec.targetSelector) + "}", "read the selected pods");
+    }
+  } else if (kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" || kind == "ReplicaSet" ||
+             kind == "Job" || kind == "CronJob") {
+    if (!spec.targetName.empty()) {
+      add("get_workload", "{\"kind\":\"" + kind + "\",\"name\":" + name + "}",
+          "read the " + kind + " and its rollout conditions");
+    } else {
+      add("list_pods", "{\"selector\":" + quoted(spec.targetSelector) + "}", "read the selected pods");
+    }
+  } else if (kind == "Service") {
+    add("get_service", "{\"name\":" + name + "}", "read the service, its endpoints and the pods it selects");
+  } else if (kind == "PersistentVolumeClaim") {
+    add("get_storage", "{\"name\":" + name + "}", "read the claim, its volume and storage class");
+    add("get_events", "{\"kind\":\"PersistentVolumeClaim\",\"name\":" + name + "}", "events about the claim");
+  } else if (kind == "Ingress") {
+    add("get_ingress", "{\"name\":" + name + "}", "read the ingress and its backends");
+  } else if (kind == "HorizontalPodAutoscaler") {
+    add("get_hpa", "{\"name\":" + name + "}", "read the autoscaler and its conditions");
+  } else if (kind == "Node") {
+    add("get_nodes", "{\"names\":[" + name + "]}", "read the node's conditions, capacity and taints");
+  } else {
+    add("list_pods", "{}", "list the pods of the namespace");
+  }
+
+  std::string q = spec.question;
+  std::transform(q.begin(), q.end(), q.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (mentions(q, {"quota", "limitrange", "limit range", "forbidden: exceeded"})) {
+    add("get_quotas", "{}", "the question mentions quotas");
+  }
+  if (kind != "PersistentVolumeClaim" && mentions(q, {"volume", "pvc", "storage", "disk", "mount"})) {
+    add("get_storage", "{}", "the question mentions storage");
+  }
+  if (kind != "HorizontalPodAutoscaler" && mentions(q, {"autoscal", "hpa", "scale up", "scaling"})) {
+    add("get_hpa", "{}", "the question mentions autoscaling");
+  }
+  if (kind != "Ingress" && mentions(q, {"ingress", "404", "502", "503", "url", "route"})) {
+    add("get_ingress", "{}", "the question mentions ingress or HTTP errors");
+  }
+
+  plan.erase(std::remove_if(plan.begin(), plan.end(), [&](const PlannedCall& c) { return !spec.toolAllowed(c.tool); }),
+             plan.end());
+  return plan;
+}
+
+}  // namespace opscopilot::agent

@@ -1,0 +1,342 @@
+#include "agent/graph.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "agent/args_schema.h"
+#include "agent/redaction.h"
+#include "agent/run_state_json.h"
+
+namespace opscopilot::agent {
+
+std::string formatTime(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+
+// Applies analyzer conclusions to the run state.
+class StateSink final : public AnalysisSink {
+ public:
+  StateSink(const RunSpec& spec, RunState& state) : spec_(spec), state_(state) {}
+
+  void addFinding(std::string_view analyzer, FindingDraft d) override {
+    d.evidence = existing(d.evidence);
+    for (auto& f : state_.findings) {
+      if (f.analyzer == analyzer && f.subject == d.subject) {
+        f.title = d.title;
+        f.severity = d.severity;
+        f.confidence = std::clamp(d.confidence, 0, 100);
+        if (!d.remediation.empty()) f.remediation = d.remediation;
+        merge(f.evidence, d.evidence);
+        return;
+      }
+    }
+    Finding f;
+    f.id = "F" + std::to_string(state_.findings.size() + 1);
+    f.title = std::move(d.title);
+    f.severity = d.severity;
+    f.confidence = std::clamp(d.confidence, 0, 100);
+    f.evidence = std::move(d.evidence);
+    f.remediation = std::move(d.remediation);
+    f.analyzer = std::string(analyzer);
+    f.subject = std::move(d.subject);
+    state_.findings.push_back(std::move(f));
+  }
+
+  const std::vector<Finding>& findings() const override { return state_.findings; }
+
+  void enrichFinding(std::string_view id, const std::vector<std::string>& evidence, std::string_view detail,
+                     int confidence, std::string_view remediation) override {
+    for (auto& f : state_.findings) {
+      if (f.id != id) continue;
+      merge(f.evidence, existing(evidence));
+      if (!detail.empty() && f.title.find(detail) == std::string::npos) f.title += std::string(detail);
+      f.confidence = std::max(f.confidence, std::clamp(confidence, 0, 100));
+      if (!remediation.empty()) f.remediation = std::string(remediation);
+    }
+  }
+
+  void suggest(PlannedCall call) override {
+    call.argsJson = canonicalJson(call.argsJson);
+    if (!spec_.toolAllowed(call.tool) || state_.alreadyCalled(call)) return;
+    if (std::find(state_.plan.begin(), state_.plan.end(), call) != state_.plan.end()) return;
+    state_.plan.push_back(std::move(call));
+  }
+
+ private:
+  std::vector<std::string> existing(const std::vector<std::string>& ids) const {
+    std::vector<std::string> out;
+    for (const auto& id : ids) {
+      if (state_.findEvidence(id) && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    }
+    return out;
+  }
+  static void merge(std::vector<std::string>& into, const std::vector<std::string>& more) {
+    for (const auto& id : more) {
+      if (std::find(into.begin(), into.end(), id) == into.end()) into.push_back(id);
+    }
+  }
+
+  const RunSpec& spec_;
+  RunState& state_;
+};
+
+int toolSteps(const RunState& s) {
+  return static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(), [](const Step& st) { return st.node == "tool"; }));
+}
+
+}  // namespace
+
+RunGraph::RunGraph(const ToolRegistry& tools, const std::vector<std::unique_ptr<Analyzer>>& analyzers,
+                   Planner& planner, GraphOptions options, Clock clock)
+    : tools_(tools), analyzers_(analyzers), planner_(planner), options_(options), clock_(std::move(clock)) {}
+
+Step& RunGraph::addStep(RunState& state, const std::string& node) {
+  Step s;
+  s.id = static_cast<int>(state.steps.size()) + 1;
+  s.node = node;
+  s.startedAt = formatTime(clock_());
+  state.steps.push_back(std::move(s));
+  return state.steps.back();
+}
+
+std::string RunGraph::limitReached(const RunSpec& spec, const RunState& state,
+                                   std::chrono::system_clock::time_point runStart, std::string* message) const {
+  if (clock_() - runStart >= spec.limits.timeout) {
+    *message = "the time limit of " + std::to_string(spec.limits.timeout.count()) + "s was reached";
+    return "TimedOut";
+  }
+  if (!state.plan.empty() && toolSteps(state) >= spec.limits.maxSteps) {
+    *message = "the step limit of " + std::to_string(spec.limits.maxSteps) + " tool calls was reached";
+    return "StepLimitReached";
+  }
+  if (spec.limits.maxTokens > 0 && state.usage.promptTokens + state.usage.completionTokens >= spec.limits.maxTokens) {
+    *message = "the token budget of " + std::to_string(spec.limits.maxTokens) + " was spent";
+    return "BudgetExceeded";
+  }
+  auto cost = parseMicroUSD(state.usage.costUSD).value_or(0);
+  if (spec.limits.maxCostMicroUSD > 0 && cost >= spec.limits.maxCostMicroUSD) {
+    *message = "the cost budget of $" + formatMicroUSD(spec.limits.maxCostMicroUSD) + " was spent";
+    return "BudgetExceeded";
+  }
+  return {};
+}
+
+Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
+  if (state.finished()) return Advance::Finished;
+  if (state.phase.empty() || state.phase == "Pending") state.phase = "Running";
+
+  if (state.steps.empty()) {
+    plan(spec, state);
+    return Advance::Continue;
+  }
+  std::string limitMessage;
+  if (auto reason = limitReached(spec, state, runStart, &limitMessage); !reason.empty()) {
+    finalize(spec, state, "Succeeded", reason, limitMessage);
+    return Advance::Finished;
+  }
+  if (!state.plan.empty()) {
+    runTool(spec, state, runStart);
+    return state.finished() ? Advance::Finished : Advance::Continue;
+  }
+  const bool critiqued = !state.steps.empty() && state.steps.back().node == "critic";
+  if (spec.critic && !critiqued && state.critiques < options_.maxCritiques + 1) {
+    critique(spec, state);
+    return Advance::Continue;
+  }
+  finalize(spec, state, "Succeeded", "Completed", "");
+  return Advance::Finished;
+}
+
+void RunGraph::plan(const RunSpec& spec, RunState& state) {
+  auto& step = addStep(state, "planner");
+  auto calls = planner_.initialPlan(spec);
+  std::string names;
+  for (auto c : calls) {
+    c.argsJson = canonicalJson(c.argsJson);
+    if (std::find(state.plan.begin(), state.plan.end(), c) != state.plan.end()) continue;
+    names += (names.empty() ? "" : ", ") + c.tool;
+    state.plan.push_back(c);
+  }
+  step.state = "Succeeded";
+  step.summary = calls.empty() ? "nothing to investigate with the allowed tools"
+                               : "investigating " + spec.targetDescription() + ": " + names;
+}
+
+void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
+  PlannedCall call = state.plan.front();
+  state.plan.erase(state.plan.begin());
+  const bool firstToolStep = toolSteps(state) == 0;
+  const bool repeated = state.alreadyCalled(call);
+
+  auto& step = addStep(state, "tool");
+  step.tool = call.tool;
+  step.argsJson = call.argsJson;
+  const auto started = clock_();
+  const auto steadyStart = std::chrono::steady_clock::now();
+  auto finishStep = [&](const std::string& s) {
+    step.state = s;
+    step.durationMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - steadyStart).count();
+    (void)started;
+  };
+
+  Tool* tool = tools_.find(call.tool);
+  rapidjson::Document args;
+  args.Parse(call.argsJson.c_str());
+  if (!tool || !spec.toolAllowed(call.tool)) {
+    step.error = tool ? "tool " + call.tool + " is not allowed for this run" : "unknown tool " + call.tool;
+    step.summary = "refused: " + step.error;
+    finishStep("Skipped");
+    return;
+  }
+  if (repeated) {
+    step.error = "repeated identical call refused";
+    step.summary = "refused: " + call.tool + " was already called with these arguments";
+    finishStep("Skipped");
+    return;
+  }
+  if (args.HasParseError() || !args.IsObject()) {
+    step.error = "arguments are not a JSON object";
+    step.summary = "refused: " + step.error;
+    finishStep("Failed");
+    return;
+  }
+  if (auto err = validateArgs(tool->spec().argsSchema, args); !err.empty()) {
+    step.error = err;
+    step.summary = "refused: invalid arguments: " + err;
+    finishStep("Failed");
+    return;
+  }
+
+  ToolContext ctx;
+  ctx.ns = spec.ns;
+  auto remaining = spec.limits.timeout - std::chrono::duration_cast<std::chrono::seconds>(clock_() - runStart);
+  auto budget = std::min<std::chrono::milliseconds>(tool->spec().timeout, remaining);
+  if (budget.count() < 100) budget = std::chrono::milliseconds(100);
+  ctx.deadline = std::chrono::steady_clock::now() + budget;
+
+  ToolOutput out = tool->run(ctx, args);
+  ++state.usage.toolCalls;
+
+  StepView view;
+  view.tool = call.tool;
+  view.args = &args;
+  view.data = out.data ? static_cast<const rapidjson::Value*>(out.data.get()) : nullptr;
+  view.ok = out.ok;
+  view.errorReason = out.errorReason;
+  const bool logs = call.tool == "get_pod_logs";
+  for (auto& draft : out.evidence) {
+    auto redacted = redactSecrets(draft.text);
+    auto cut = truncateText(redacted.text, std::min(options_.maxEvidenceBytes, tool->spec().maxOutputBytes), logs);
+    EvidenceItem e;
+    e.id = "E" + std::to_string(state.evidence.size() + 1);
+    e.tool = call.tool;
+    e.ref = redactSecrets(draft.ref).text;
+    e.injectionSuspected = looksLikeInjection(redacted.text);
+    e.excerpt = std::move(cut.text);
+    e.truncated = cut.truncated;
+    e.redactions = redacted.redactions;
+    step.evidence.push_back(e.id);
+    view.evidence.push_back({e.id, e.ref});
+    state.evidence.push_back(std::move(e));
+  }
+  step.summary = redactSecrets(out.summary).text;
+  if (!out.ok) {
+    step.error = out.errorReason;
+    finishStep("Failed");
+    if (firstToolStep && (out.errorReason == "NotFound" || out.errorReason == "Forbidden")) {
+      const std::string reason = out.errorReason == "NotFound" ? "TargetNotFound" : "Forbidden";
+      std::string message = out.errorReason == "NotFound"
+                                ? spec.targetDescription() + " was not found in namespace " + spec.ns
+                                : "the reader identity may not read " + spec.targetDescription() + " in namespace " +
+                                      spec.ns + "; grant it the opscopilot-reader role";
+      finalize(spec, state, "Failed", reason, message);
+      return;
+    }
+  } else {
+    finishStep("Succeeded");
+  }
+
+  StateSink sink(spec, state);
+  for (const auto& analyzer : analyzers_) analyzer->analyze(view, sink);
+}
+
+void RunGraph::critique(const RunSpec& spec, RunState& state) {
+  auto& step = addStep(state, "critic");
+  ++state.critiques;
+  int dropped = 0, unsupported = 0;
+  for (auto& f : state.findings) {
+    auto before = f.evidence.size();
+    f.evidence.erase(std::remove_if(f.evidence.begin(), f.evidence.end(),
+                                    [&](const std::string& id) { return !state.findEvidence(id); }),
+                     f.evidence.end());
+    dropped += static_cast<int>(before - f.evidence.size());
+    if (f.evidence.empty() && f.severity > Severity::Low) {
+      f.severity = Severity::Low;  // a claim without evidence is a hint at most
+      f.confidence = std::min(f.confidence, 30);
+      ++unsupported;
+    }
+  }
+  // Send the run back once when a crash finding has no container log yet.
+  int replanned = 0;
+  if (state.critiques <= options_.maxCritiques && spec.toolAllowed("get_pod_logs")) {
+    for (const auto& f : state.findings) {
+      if (f.severity < Severity::Medium || f.subject.rfind("Pod/", 0) != 0) continue;
+      bool hasLogs = std::any_of(f.evidence.begin(), f.evidence.end(), [&](const std::string& id) {
+        const auto* e = state.findEvidence(id);
+        return e && e->tool == "get_pod_logs";
+      });
+      const bool crash = f.title.find("crash") != std::string::npos || f.title.find("exit") != std::string::npos;
+      if (hasLogs || !crash) continue;
+      // subject: Pod/NAME/CONTAINER
+      auto rest = f.subject.substr(4);
+      auto slash = rest.find('/');
+      if (slash == std::string::npos) continue;
+      PlannedCall call{"get_pod_logs",
+                       "{\"pod\":\"" + rest.substr(0, slash) + "\",\"container\":\"" + rest.substr(slash + 1) +
+                           "\",\"previous\":true}",
+                       "the critic wants the crashed container's log"};
+      if (!state.alreadyCalled(call) && std::find(state.plan.begin(), state.plan.end(), call) == state.plan.end()) {
+        state.plan.push_back(call);
+        ++replanned;
+      }
+    }
+  }
+  step.state = "Succeeded";
+  step.summary = std::to_string(state.findings.size()) + " findings checked";
+  if (dropped) step.summary += ", " + std::to_string(dropped) + " citations of missing evidence removed";
+  if (unsupported) step.summary += ", " + std::to_string(unsupported) + " unsupported findings downgraded";
+  if (replanned) step.summary += "; asked for " + std::to_string(replanned) + " more log reads";
+  if (!dropped && !unsupported && !replanned) step.summary += ": every finding cites evidence that exists";
+}
+
+void RunGraph::finalize(const RunSpec& spec, RunState& state, const std::string& phase, const std::string& reason,
+                        const std::string& message) {
+  auto& step = addStep(state, "finalizer");
+  state.answer = truncateText(composeAnswer(spec, state, reason, message), options_.maxAnswerBytes, false).text;
+  state.phase = phase;
+  state.reason = reason;
+  int problems = static_cast<int>(std::count_if(state.findings.begin(), state.findings.end(),
+                                                [](const Finding& f) { return f.severity >= Severity::Medium; }));
+  if (reason == "Completed") {
+    state.message = problems == 0 ? "No problem found in " + spec.targetDescription()
+                                  : std::to_string(problems) + (problems == 1 ? " problem" : " problems") +
+                                        " found in " + spec.targetDescription();
+  } else {
+    state.message = message.empty() ? reason : message;
+    if (phase == "Succeeded") state.message = "Partial answer: " + state.message;
+  }
+  state.plan.clear();
+  step.state = "Succeeded";
+  step.summary = state.message;
+}
+
+}  // namespace opscopilot::agent

@@ -1,0 +1,68 @@
+// RunGraph: the bounded investigation. Each call to advance() runs exactly
+// one node (planner, one tool call, critic or finalizer) and records it in
+// the RunState, which the caller persists before calling again. A run
+// therefore resumes from its persisted state without repeating a step.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "agent/analyzer.h"
+#include "agent/planner.h"
+#include "agent/run_spec.h"
+#include "agent/run_state.h"
+#include "agent/tool.h"
+
+namespace opscopilot::agent {
+
+enum class Advance {
+  Continue,  // more nodes to run
+  Finished,  // phase is Succeeded or Failed
+};
+
+struct GraphOptions {
+  int maxCritiques = 1;          // times the critic may send the run back for more evidence
+  std::size_t maxEvidenceBytes = 4096;
+  std::size_t maxAnswerBytes = 8192;
+};
+
+class RunGraph {
+ public:
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  RunGraph(const ToolRegistry& tools, const std::vector<std::unique_ptr<Analyzer>>& analyzers, Planner& planner,
+           GraphOptions options = {}, Clock clock = [] { return std::chrono::system_clock::now(); });
+
+  // Runs the next node. runStart is when the run started (status.startTime),
+  // for the wall-clock limit. Never throws.
+  Advance advance(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
+
+ private:
+  void plan(const RunSpec& spec, RunState& state);
+  void runTool(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
+  void critique(const RunSpec& spec, RunState& state);
+  void finalize(const RunSpec& spec, RunState& state, const std::string& phase, const std::string& reason,
+                const std::string& message);
+  // The reason a limit stops the run now, or "".
+  std::string limitReached(const RunSpec& spec, const RunState& state,
+                           std::chrono::system_clock::time_point runStart, std::string* message) const;
+  Step& addStep(RunState& state, const std::string& node);
+
+  const ToolRegistry& tools_;
+  const std::vector<std::unique_ptr<Analyzer>>& analyzers_;
+  Planner& planner_;
+  GraphOptions options_;
+  Clock clock_;
+};
+
+// Writes the markdown answer from the findings and evidence; every claim
+// cites evidence IDs present in state.evidence.
+std::string composeAnswer(const RunSpec& spec, const RunState& state, const std::string& reason,
+                          const std::string& limitMessage);
+
+// RFC 3339 UTC with seconds ("2026-11-21T10:00:00Z").
+std::string formatTime(std::chrono::system_clock::time_point t);
+
+}  // namespace opscopilot::agent

@@ -1,0 +1,43 @@
+// RunSpec: what one investigation is asked to do, and within which limits.
+// Built by the operator from a DiagnosticRun's spec and the operator config.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace opscopilot::agent {
+
+struct Limits {
+  int maxSteps = 8;                        // tool calls
+  std::chrono::seconds timeout{300};       // wall clock from the run's start
+  std::int64_t maxTokens = 60000;          // model tokens (prompt + completion)
+  std::int64_t maxCostMicroUSD = 500000;   // 0.50 USD
+};
+
+// Parses a decimal USD amount ("0.50", "2", "0.0123") into millionths of a
+// dollar; nullopt when it is not a plain non-negative decimal.
+std::optional<std::int64_t> parseMicroUSD(const std::string& s);
+// Formats millionths of a dollar as a decimal string with 4 to 6 digits
+// after the point ("0.0123", "0.000150").
+std::string formatMicroUSD(std::int64_t micro);
+
+struct RunSpec {
+  std::string ns;
+  std::string question;
+  std::string targetKind;      // empty: the whole namespace
+  std::string targetName;
+  std::string targetSelector;  // "k=v,k2=v2" when the target uses a selector
+  std::string model = "builtin";
+  Limits limits;
+  bool critic = true;
+  std::vector<std::string> allowedTools;  // empty: every registered tool
+
+  bool toolAllowed(const std::string& tool) const;
+  // "Deployment/checkout", "pods with app=web", or "namespace shop".
+  std::string targetDescription() const;
+};
+
+}  // namespace opscopilot::agent

@@ -1,0 +1,250 @@
+#include "agent/run_state_json.h"
+
+#include <algorithm>
+
+namespace opscopilot::agent {
+
+namespace {
+
+using Alloc = rapidjson::Document::AllocatorType;
+
+std::string str(const rapidjson::Value& v, const char* key) {
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
+                                                     : std::string();
+}
+std::int64_t num(const rapidjson::Value& v, const char* key) {
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : 0;
+}
+bool flag(const rapidjson::Value& v, const char* key) {
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsBool() && it->value.GetBool();
+}
+std::vector<std::string> strings(const rapidjson::Value& v, const char* key) {
+  std::vector<std::string> out;
+  auto it = v.FindMember(key);
+  if (it == v.MemberEnd() || !it->value.IsArray()) return out;
+  for (const auto& s : it->value.GetArray()) {
+    if (s.IsString()) out.emplace_back(s.GetString(), s.GetStringLength());
+  }
+  return out;
+}
+std::string jsonText(const rapidjson::Value& v, const char* key) {
+  auto it = v.FindMember(key);
+  if (it == v.MemberEnd() || !it->value.IsObject()) return "{}";
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  it->value.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+template <class F>
+void eachObject(const rapidjson::Value& v, const char* key, F&& f) {
+  auto it = v.FindMember(key);
+  if (it == v.MemberEnd() || !it->value.IsArray()) return;
+  for (const auto& item : it->value.GetArray()) {
+    if (item.IsObject()) f(item);
+  }
+}
+
+rapidjson::Value s(const std::string& x, Alloc& a) { return rapidjson::Value(x.c_str(), static_cast<rapidjson::SizeType>(x.size()), a); }
+rapidjson::Value list(const std::vector<std::string>& xs, Alloc& a) {
+  rapidjson::Value arr(rapidjson::kArrayType);
+  for (const auto& x : xs) arr.PushBack(s(x, a), a);
+  return arr;
+}
+rapidjson::Value object(const std::string& json, Alloc& a) {
+  rapidjson::Document d;
+  d.Parse(json.c_str());
+  rapidjson::Value v(rapidjson::kObjectType);
+  if (!d.HasParseError() && d.IsObject()) v.CopyFrom(d, a);
+  return v;
+}
+void set(rapidjson::Value& obj, const char* key, rapidjson::Value value, Alloc& a) {
+  if (auto it = obj.FindMember(key); it != obj.MemberEnd()) {
+    it->value = std::move(value);
+  } else {
+    obj.AddMember(rapidjson::Value(key, a), std::move(value), a);
+  }
+}
+void setIf(rapidjson::Value& obj, const char* key, const std::string& value, Alloc& a) {
+  if (value.empty()) {
+    obj.RemoveMember(key);
+  } else {
+    set(obj, key, s(value, a), a);
+  }
+}
+
+}  // namespace
+
+RunState readRunState(const rapidjson::Value& status) {
+  RunState st;
+  if (!status.IsObject()) return st;
+  st.phase = str(status, "phase");
+  st.reason = str(status, "reason");
+  st.message = str(status, "message");
+  st.answer = str(status, "answer");
+  st.critiques = static_cast<int>(num(status, "critiques"));
+  eachObject(status, "steps", [&](const rapidjson::Value& v) {
+    Step s;
+    s.id = static_cast<int>(num(v, "id"));
+    s.node = str(v, "node");
+    s.tool = str(v, "tool");
+    s.argsJson = jsonText(v, "args");
+    s.state = str(v, "state");
+    s.summary = str(v, "summary");
+    s.evidence = strings(v, "evidence");
+    s.startedAt = str(v, "startedAt");
+    s.durationMs = num(v, "durationMs");
+    s.tokens = num(v, "tokens");
+    s.error = str(v, "error");
+    st.steps.push_back(std::move(s));
+  });
+  eachObject(status, "evidence", [&](const rapidjson::Value& v) {
+    EvidenceItem e;
+    e.id = str(v, "id");
+    e.tool = str(v, "tool");
+    e.ref = str(v, "ref");
+    e.excerpt = str(v, "excerpt");
+    e.truncated = flag(v, "truncated");
+    e.redactions = static_cast<int>(num(v, "redactions"));
+    e.injectionSuspected = flag(v, "injectionSuspected");
+    st.evidence.push_back(std::move(e));
+  });
+  eachObject(status, "findings", [&](const rapidjson::Value& v) {
+    Finding f;
+    f.id = str(v, "id");
+    f.title = str(v, "title");
+    f.severity = severityFrom(str(v, "severity"));
+    f.confidence = static_cast<int>(num(v, "confidence"));
+    f.evidence = strings(v, "evidence");
+    f.remediation = str(v, "remediation");
+    f.analyzer = str(v, "analyzer");
+    f.subject = str(v, "subject");
+    st.findings.push_back(std::move(f));
+  });
+  eachObject(status, "plan", [&](const rapidjson::Value& v) {
+    st.plan.push_back(PlannedCall{str(v, "tool"), jsonText(v, "args"), str(v, "reason")});
+  });
+  if (auto u = status.FindMember("usage"); u != status.MemberEnd() && u->value.IsObject()) {
+    const auto& v = u->value;
+    st.usage.llmCalls = num(v, "llmCalls");
+    st.usage.promptTokens = num(v, "promptTokens");
+    st.usage.completionTokens = num(v, "completionTokens");
+    st.usage.costUSD = str(v, "costUSD").empty() ? "0" : str(v, "costUSD");
+    st.usage.toolCalls = num(v, "toolCalls");
+    st.usage.durationMs = num(v, "durationMs");
+    st.usage.apiRequests = num(v, "apiRequests");
+  }
+  return st;
+}
+
+void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
+  if (!status.IsObject()) status.SetObject();
+  setIf(status, "phase", st.phase, a);
+  setIf(status, "reason", st.reason, a);
+  setIf(status, "message", st.message, a);
+  setIf(status, "answer", st.answer, a);
+  set(status, "critiques", rapidjson::Value(st.critiques), a);
+  set(status, "stepCount", rapidjson::Value(static_cast<int>(st.steps.size())), a);
+
+  rapidjson::Value steps(rapidjson::kArrayType);
+  for (const auto& x : st.steps) {
+    rapidjson::Value v(rapidjson::kObjectType);
+    v.AddMember("id", x.id, a);
+    v.AddMember("node", s(x.node, a), a);
+    if (!x.tool.empty()) {
+      v.AddMember("tool", s(x.tool, a), a);
+      v.AddMember("args", object(x.argsJson, a), a);
+    }
+    v.AddMember("state", s(x.state, a), a);
+    v.AddMember("summary", s(x.summary, a), a);
+    if (!x.evidence.empty()) v.AddMember("evidence", list(x.evidence, a), a);
+    v.AddMember("startedAt", s(x.startedAt, a), a);
+    v.AddMember("durationMs", x.durationMs, a);
+    v.AddMember("tokens", x.tokens, a);
+    if (!x.error.empty()) v.AddMember("error", s(x.error, a), a);
+    steps.PushBack(v, a);
+  }
+  set(status, "steps", std::move(steps), a);
+
+  rapidjson::Value evidence(rapidjson::kArrayType);
+  for (const auto& x : st.evidence) {
+    rapidjson::Value v(rapidjson::kObjectType);
+    v.AddMember("id", s(x.id, a), a);
+    v.AddMember("tool", s(x.tool, a), a);
+    v.AddMember("ref", s(x.ref, a), a);
+    v.AddMember("excerpt", s(x.excerpt, a), a);
+    v.AddMember("truncated", x.truncated, a);
+    v.AddMember("redactions", x.redactions, a);
+    if (x.injectionSuspected) v.AddMember("injectionSuspected", true, a);
+    evidence.PushBack(v, a);
+  }
+  set(status, "evidence", std::move(evidence), a);
+
+  rapidjson::Value findings(rapidjson::kArrayType);
+  for (const auto& x : st.findings) {
+    rapidjson::Value v(rapidjson::kObjectType);
+    v.AddMember("id", s(x.id, a), a);
+    v.AddMember("title", s(x.title, a), a);
+    v.AddMember("severity", s(std::string(toString(x.severity)), a), a);
+    v.AddMember("confidence", x.confidence, a);
+    v.AddMember("evidence", list(x.evidence, a), a);
+    if (!x.remediation.empty()) v.AddMember("remediation", s(x.remediation, a), a);
+    v.AddMember("analyzer", s(x.analyzer, a), a);
+    v.AddMember("subject", s(x.subject, a), a);
+    findings.PushBack(v, a);
+  }
+  set(status, "findings", std::move(findings), a);
+
+  rapidjson::Value plan(rapidjson::kArrayType);
+  for (const auto& x : st.plan) {
+    rapidjson::Value v(rapidjson::kObjectType);
+    v.AddMember("tool", s(x.tool, a), a);
+    v.AddMember("args", object(x.argsJson, a), a);
+    if (!x.reason.empty()) v.AddMember("reason", s(x.reason, a), a);
+    plan.PushBack(v, a);
+  }
+  set(status, "plan", std::move(plan), a);
+
+  rapidjson::Value usage(rapidjson::kObjectType);
+  usage.AddMember("llmCalls", st.usage.llmCalls, a);
+  usage.AddMember("promptTokens", st.usage.promptTokens, a);
+  usage.AddMember("completionTokens", st.usage.completionTokens, a);
+  usage.AddMember("costUSD", s(st.usage.costUSD, a), a);
+  usage.AddMember("toolCalls", st.usage.toolCalls, a);
+  usage.AddMember("durationMs", st.usage.durationMs, a);
+  usage.AddMember("apiRequests", st.usage.apiRequests, a);
+  set(status, "usage", std::move(usage), a);
+}
+
+}  // namespace opscopilot::agent
+
+namespace opscopilot::agent {
+
+namespace {
+void sortMembers(rapidjson::Value& v) {
+  if (v.IsObject()) {
+    for (auto& m : v.GetObject()) sortMembers(m.value);
+    std::sort(v.MemberBegin(), v.MemberEnd(), [](const auto& x, const auto& y) {
+      return std::string_view(x.name.GetString(), x.name.GetStringLength()) <
+             std::string_view(y.name.GetString(), y.name.GetStringLength());
+    });
+  } else if (v.IsArray()) {
+    for (auto& e : v.GetArray()) sortMembers(e);
+  }
+}
+}  // namespace
+
+std::string canonicalJson(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str());
+  if (d.HasParseError()) return "{}";
+  sortMembers(d);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  d.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace opscopilot::agent
