@@ -5,7 +5,7 @@
 #
 #   hack/test.sh                 # everything
 #   SANITIZE=address,undefined hack/test.sh
-#   TEST_LABEL=unit hack/test.sh # only one label (unit, integration)
+#   TEST_LABEL=unit hack/test.sh # only one label (unit, integration, e2e)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +34,7 @@ if [ -z "$label" ] || [ "$label" = unit ]; then
   ctest "${ctest_args[@]}" -L unit -j "$(nproc)"
 fi
 
-if [ -z "$label" ] || [ "$label" = integration ]; then
+if [ -z "$label" ] || [ "$label" = integration ] || [ "$label" = e2e ]; then
   phase "local control plane"
   we_started_cluster=0
   if ! bash hack/cluster.sh status >/dev/null 2>&1; then
@@ -45,8 +45,14 @@ if [ -z "$label" ] || [ "$label" = integration ]; then
     trap 'bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1 || true' EXIT
   fi
   eval "$(bash hack/cluster.sh env)"
-  phase "integration tests"
-  ctest "${ctest_args[@]}" -L integration
+  if [ -z "$label" ] || [ "$label" = integration ]; then
+    phase "integration tests"
+    ctest "${ctest_args[@]}" -L integration
+  fi
+  if [ -z "$label" ] || [ "$label" = e2e ]; then
+    phase "end-to-end tests (kubectl)"
+    ctest "${ctest_args[@]}" -L e2e
+  fi
 fi
 
 phase "done in $((SECONDS - started))s"
