@@ -1,0 +1,41 @@
+// EventRecorder: posts core/v1 Events about objects from a background
+// thread, so that recording an Event never delays a reconcile. Failures are
+// logged and dropped (Events are best effort, as in client-go).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "operator/kube/client.h"
+
+namespace opscopilot::controller {
+
+struct EventTarget {
+  std::string apiVersion, kind, ns, name, uid;
+};
+
+class EventRecorder {
+ public:
+  explicit EventRecorder(std::shared_ptr<kube::Client> client, std::string component = "opscopilot");
+  ~EventRecorder();  // sends what is queued, then stops
+
+  // type: "Normal" or "Warning"; reason: CamelCase; message: one sentence.
+  void record(const EventTarget& target, const std::string& type, const std::string& reason,
+              const std::string& message);
+
+ private:
+  void loop();
+  std::shared_ptr<kube::Client> client_;
+  std::string component_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::string, std::string>> pending_;  // namespace, JSON body
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace opscopilot::controller

@@ -1,0 +1,158 @@
+#include "operator/controller/manager.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "operator/controller/event_recorder.h"
+#include "operator/controller/health_server.h"
+#include "operator/controller/json_log.h"
+#include "operator/controller/run_reconciler.h"
+#include "operator/controller/work_queue.h"
+#include "operator/kube/informer.h"
+#include "tools/builtin_tools.h"
+
+namespace opscopilot::controller {
+
+namespace {
+
+struct Metrics {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& reconciles =
+      prometheus::BuildCounter().Name("controller_runtime_reconcile_total").Help("Total reconciliations per controller and result").Register(*registry);
+  prometheus::Family<prometheus::Counter>& reconcileErrors =
+      prometheus::BuildCounter().Name("controller_runtime_reconcile_errors_total").Help("Total reconciliation errors per controller").Register(*registry);
+  prometheus::Family<prometheus::Histogram>& reconcileTime =
+      prometheus::BuildHistogram().Name("controller_runtime_reconcile_time_seconds").Help("Length of time per reconciliation per controller").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& depth =
+      prometheus::BuildGauge().Name("workqueue_depth").Help("Current depth of the work queue").Register(*registry);
+  prometheus::Family<prometheus::Counter>& adds =
+      prometheus::BuildCounter().Name("workqueue_adds_total").Help("Total adds handled by the work queue").Register(*registry);
+  prometheus::Family<prometheus::Counter>& finished =
+      prometheus::BuildCounter().Name("opscopilot_runs_finished_total").Help("DiagnosticRuns finished, by reason").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& statusWrites =
+      prometheus::BuildGauge().Name("opscopilot_status_writes").Help("Status writes since start").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& apiRequests =
+      prometheus::BuildGauge().Name("opscopilot_api_requests").Help("Kubernetes API requests since start").Register(*registry);
+};
+
+}  // namespace
+
+int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& config, net::Cancellation& stop,
+               std::chrono::seconds shutdownDeadline) {
+  Metrics metrics;
+  const std::map<std::string, std::string> ctl{{"controller", "diagnosticrun"}};
+  auto& reconcileOk = metrics.reconciles.Add({{"controller", "diagnosticrun"}, {"result", "success"}});
+  auto& reconcileErr = metrics.reconciles.Add({{"controller", "diagnosticrun"}, {"result", "error"}});
+  auto& reconcileRequeue = metrics.reconciles.Add({{"controller", "diagnosticrun"}, {"result", "requeue_after"}});
+  auto& errors = metrics.reconcileErrors.Add(ctl);
+  auto& latency = metrics.reconcileTime.Add(ctl, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+  auto& depth = metrics.depth.Add({{"name", "diagnosticrun"}});
+  auto& adds = metrics.adds.Add({{"name", "diagnosticrun"}});
+
+  agent::ToolRegistry tools;
+  tools::ToolSettings ts;
+  ts.readerUser = config.readerUser;
+  ts.maxExcerptBytes = config.maxExcerptBytes;
+  ts.defaultLogTailLines = config.logTailLines;
+  tools::registerBuiltinTools(tools, client, ts);
+  auto analyzers = tools::builtinAnalyzers();
+
+  kube::WatcherOptions wo;
+  wo.resource = kDiagnosticRuns;
+  wo.ns = config.watchNamespace;
+  kube::Informer runs(client, wo);
+  WorkQueue queue;
+  auto enqueue = [&](const kube::ObjectPtr& o) {
+    adds.Increment();
+    queue.add(o->key());
+  };
+  runs.addHandlers({enqueue, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { enqueue(n); }, {}});
+
+  EventRecorder events(client);
+  std::atomic<bool> stopping{false};
+  RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping);
+
+  std::unique_ptr<HealthServer> health;
+  if (!config.healthAddress.empty()) {
+    auto h = HealthServer::start(config.healthAddress, {[&] { return runs.hasSynced() && !stopping.load(); }, [&] {
+                                                          depth.Set(static_cast<double>(queue.depth()));
+                                                          metrics.statusWrites.Add({}).Set(static_cast<double>(reconciler.statusWrites()));
+                                                          metrics.apiRequests.Add({}).Set(static_cast<double>(client->requestCount()));
+                                                          return prometheus::TextSerializer().Serialize(metrics.registry->Collect());
+                                                        }});
+    if (!h.ok()) {
+      logError("cannot start the health server", {{"error", h.error().message}});
+      return 1;
+    }
+    health = std::move(h.value());
+    logInfo("serving /healthz, /readyz and /metrics", {{"address", config.healthAddress}});
+  }
+
+  runs.start();
+  logInfo("starting", {{"controller", "diagnosticrun"}, {"workers", std::to_string(config.workers)},
+                       {"namespace", config.watchNamespace.empty() ? "(all)" : config.watchNamespace}});
+  while (!runs.waitForSync(std::chrono::seconds(1))) {
+    if (stop.cancelled()) break;
+  }
+  if (runs.hasSynced()) logInfo("cache synced", {{"controller", "diagnosticrun"}, {"runs", std::to_string(runs.size())}});
+
+  std::vector<std::thread> workers;
+  for (int i = 0; i < config.workers; ++i) {
+    workers.emplace_back([&] {
+      while (auto key = queue.get()) {
+        auto t0 = std::chrono::steady_clock::now();
+        ReconcileResult r;
+        try {
+          r = reconciler.reconcile(*key);
+        } catch (const std::exception& e) {
+          r.error = kube::Error{0, "InternalError", e.what()};
+        }
+        latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (r.error) {
+          errors.Increment();
+          reconcileErr.Increment();
+          logError("reconcile failed", {{"controller", "diagnosticrun"}, {"key", *key}, {"error", r.error->toString()}});
+          queue.addRateLimited(*key);
+        } else {
+          queue.forget(*key);
+          if (r.requeueAfter.count() > 0) {
+            reconcileRequeue.Increment();
+            queue.addAfter(*key, r.requeueAfter);
+          } else {
+            reconcileOk.Increment();
+          }
+          if (r.outcome != "Finished" && r.outcome != "Gone" && r.outcome != "WaitingForTTL" && !r.outcome.empty() &&
+              r.outcome != "Checkpointed" && r.outcome != "Superseded" && r.outcome != "Refetch" &&
+              r.outcome != "Deleting" && r.outcome != "DeletedAfterTTL") {
+            metrics.finished.Add({{"reason", r.outcome}}).Increment();
+          }
+        }
+        queue.done(*key);
+      }
+    });
+  }
+
+  stop.sleepFor(std::chrono::hours(24 * 365 * 100));
+  logInfo("shutting down: no new work; checkpointing runs in progress");
+  stopping.store(true);
+  queue.shutdown();
+  auto joined = std::async(std::launch::async, [&] {
+    for (auto& w : workers) w.join();
+  });
+  if (joined.wait_for(shutdownDeadline) != std::future_status::ready) {
+    logError("workers did not stop within the shutdown deadline; exiting anyway");
+    std::_Exit(1);
+  }
+  runs.stop();
+  logInfo("stopped");
+  return 0;
+}
+
+}  // namespace opscopilot::controller

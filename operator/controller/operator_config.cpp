@@ -1,0 +1,120 @@
+#include "operator/controller/operator_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "operator/kube/config.h"
+
+namespace opscopilot::controller {
+
+namespace {
+
+kube::Error invalid(const std::string& source, const std::string& message) {
+  return kube::Error{0, "InvalidConfig", source + ": " + message};
+}
+
+// Reads limits from a node; returns "" or an error naming the field.
+std::string readLimits(const YAML::Node& n, const std::string& path, agent::Limits& out) {
+  if (!n) return {};
+  if (!n.IsMap()) return path + " must be a mapping";
+  try {
+    if (n["maxSteps"]) out.maxSteps = n["maxSteps"].as<int>();
+    if (n["timeoutSeconds"]) out.timeout = std::chrono::seconds(n["timeoutSeconds"].as<int>());
+    if (n["maxTokens"]) out.maxTokens = n["maxTokens"].as<std::int64_t>();
+    if (n["maxCostUSD"]) {
+      auto text = n["maxCostUSD"].as<std::string>();
+      auto micro = agent::parseMicroUSD(text);
+      if (!micro) return path + ".maxCostUSD must be a decimal amount like \"0.50\", not \"" + text + "\"";
+      out.maxCostMicroUSD = *micro;
+    }
+  } catch (const YAML::Exception& e) {
+    return path + " has a value of the wrong type: " + e.what();
+  }
+  if (out.maxSteps < 1) return path + ".maxSteps must be at least 1";
+  if (out.timeout.count() < 1) return path + ".timeoutSeconds must be at least 1";
+  if (out.maxTokens < 0) return path + ".maxTokens must not be negative";
+  return {};
+}
+
+}  // namespace
+
+kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return invalid(source, std::string("not valid YAML: ") + e.what());
+  }
+  OperatorConfig cfg;
+  if (root.IsNull()) return cfg;
+  if (!root.IsMap()) return invalid(source, "must be a YAML mapping");
+  static const std::vector<std::string> known = {"workers", "defaultModel", "models", "limits", "tools",
+                                                 "watchNamespace", "health", "leaderElection"};
+  for (const auto& kv : root) {
+    auto key = kv.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      return invalid(source, "unknown field \"" + key + "\"");
+    }
+  }
+  try {
+    if (root["workers"]) cfg.workers = root["workers"].as<int>();
+    if (cfg.workers < 1 || cfg.workers > 64) return invalid(source, "workers must be between 1 and 64");
+    if (auto models = root["models"]) {
+      if (!models.IsMap()) return invalid(source, "models must be a mapping of profile name to settings");
+      for (const auto& kv : models) {
+        ModelProfile p;
+        p.name = kv.first.as<std::string>();
+        p.provider = kv.second["provider"] ? kv.second["provider"].as<std::string>() : "";
+        if (p.provider != "builtin" && p.provider != "openai" && p.provider != "anthropic") {
+          return invalid(source, "models." + p.name + ".provider must be builtin, openai or anthropic");
+        }
+        cfg.models[p.name] = p;
+      }
+    }
+    if (root["defaultModel"]) cfg.defaultModel = root["defaultModel"].as<std::string>();
+    if (!cfg.models.count(cfg.defaultModel)) {
+      return invalid(source, "defaultModel \"" + cfg.defaultModel + "\" is not a profile under models");
+    }
+    if (auto limits = root["limits"]) {
+      if (auto err = readLimits(limits["default"], "limits.default", cfg.defaultLimits); !err.empty()) {
+        return invalid(source, err);
+      }
+      if (auto err = readLimits(limits["max"], "limits.max", cfg.maxLimits); !err.empty()) return invalid(source, err);
+    }
+    const auto& d = cfg.defaultLimits;
+    const auto& m = cfg.maxLimits;
+    if (d.maxSteps > m.maxSteps || d.timeout > m.timeout || d.maxTokens > m.maxTokens ||
+        d.maxCostMicroUSD > m.maxCostMicroUSD) {
+      return invalid(source, "limits.default must not exceed limits.max");
+    }
+    if (auto tools = root["tools"]) {
+      if (tools["readerUser"]) cfg.readerUser = tools["readerUser"].as<std::string>();
+      if (tools["maxExcerptBytes"]) cfg.maxExcerptBytes = tools["maxExcerptBytes"].as<std::size_t>();
+      if (tools["logTailLines"]) cfg.logTailLines = tools["logTailLines"].as<std::int64_t>();
+      if (tools["disabled"]) cfg.disabledTools = tools["disabled"].as<std::vector<std::string>>();
+      if (cfg.readerUser.empty()) return invalid(source, "tools.readerUser must not be empty");
+      if (cfg.maxExcerptBytes < 256 || cfg.maxExcerptBytes > 65536) {
+        return invalid(source, "tools.maxExcerptBytes must be between 256 and 65536");
+      }
+    }
+    if (root["watchNamespace"]) cfg.watchNamespace = root["watchNamespace"].as<std::string>();
+    if (auto h = root["health"]) {
+      if (h["address"]) cfg.healthAddress = h["address"].as<std::string>();
+    }
+    if (auto le = root["leaderElection"]) {
+      if (le["enabled"]) cfg.leaderElection = le["enabled"].as<bool>();
+      if (le["namespace"]) cfg.leaseNamespace = le["namespace"].as<std::string>();
+      if (le["name"]) cfg.leaseName = le["name"].as<std::string>();
+    }
+  } catch (const YAML::Exception& e) {
+    return invalid(source, std::string("a field has the wrong type: ") + e.what());
+  }
+  return cfg;
+}
+
+kube::Result<OperatorConfig> loadOperatorConfig(const std::string& path) {
+  auto text = kube::readFile(path);
+  if (!text.ok()) return invalid(path, "cannot be read");
+  return parseOperatorConfig(*text, path);
+}
+
+}  // namespace opscopilot::controller

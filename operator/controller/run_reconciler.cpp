@@ -1,0 +1,365 @@
+#include "operator/controller/run_reconciler.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <ctime>
+#include <random>
+
+#include "agent/graph.h"
+#include "agent/run_state_json.h"
+#include "operator/controller/json_log.h"
+
+namespace opscopilot::controller {
+
+const kube::ResourceRef kDiagnosticRuns{"opscopilot.io", "v1alpha1", "diagnosticruns", true};
+const kube::ResourceRef kApprovalRequests{"opscopilot.io", "v1alpha1", "approvalrequests", true};
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+using Alloc = rapidjson::Document::AllocatorType;
+
+std::optional<Clock::time_point> parseTime(std::string_view s) {
+  std::tm tm{};
+  if (s.size() < 20) return std::nullopt;
+  if (std::sscanf(std::string(s).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return Clock::from_time_t(timegm(&tm));
+}
+
+std::string randomTraceID() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+void setMember(rapidjson::Value& obj, const char* key, rapidjson::Value v, Alloc& a) {
+  if (auto it = obj.FindMember(key); it != obj.MemberEnd()) {
+    it->value = std::move(v);
+  } else {
+    obj.AddMember(rapidjson::Value(key, a), std::move(v), a);
+  }
+}
+
+// Sets one metav1.Condition, keeping lastTransitionTime when status is unchanged.
+void setCondition(rapidjson::Value& status, const std::string& type, const std::string& condStatus,
+                  const std::string& reason, const std::string& message, std::int64_t generation,
+                  const std::string& now, Alloc& a) {
+  if (!status.HasMember("conditions") || !status["conditions"].IsArray()) {
+    setMember(status, "conditions", rapidjson::Value(rapidjson::kArrayType), a);
+  }
+  auto& conds = status["conditions"];
+  rapidjson::Value* existing = nullptr;
+  for (auto& c : conds.GetArray()) {
+    if (c.IsObject() && kube::stringMember(c, "type") == type) existing = &c;
+  }
+  std::string transition = now;
+  if (existing && kube::stringMember(*existing, "status") == condStatus) {
+    transition = std::string(kube::stringMember(*existing, "lastTransitionTime"));
+    if (transition.empty()) transition = now;
+  }
+  rapidjson::Value c(rapidjson::kObjectType);
+  c.AddMember("type", rapidjson::Value(type.c_str(), a), a);
+  c.AddMember("status", rapidjson::Value(condStatus.c_str(), a), a);
+  c.AddMember("reason", rapidjson::Value(reason.c_str(), a), a);
+  c.AddMember("message", rapidjson::Value(message.substr(0, 32768).c_str(), a), a);
+  c.AddMember("lastTransitionTime", rapidjson::Value(transition.c_str(), a), a);
+  c.AddMember("observedGeneration", generation, a);
+  if (existing) {
+    *existing = std::move(c);
+  } else {
+    conds.PushBack(c, a);
+  }
+}
+
+std::string limitText(const agent::Limits& l) {
+  return std::to_string(l.maxSteps) + " steps, " + std::to_string(l.timeout.count()) + "s";
+}
+
+}  // namespace
+
+std::string labelSelectorString(const rapidjson::Value& selector) {
+  std::string out;
+  auto add = [&](const std::string& part) { out += (out.empty() ? "" : ",") + part; };
+  if (const auto* ml = kube::member(selector, "matchLabels"); ml && ml->IsObject()) {
+    for (const auto& m : ml->GetObject()) {
+      if (m.value.IsString()) add(std::string(m.name.GetString()) + "=" + m.value.GetString());
+    }
+  }
+  if (const auto* me = kube::member(selector, "matchExpressions"); me && me->IsArray()) {
+    for (const auto& e : me->GetArray()) {
+      std::string key(kube::stringMember(e, "key"));
+      std::string op(kube::stringMember(e, "operator"));
+      std::string values;
+      if (const auto* vs = kube::member(e, "values"); vs && vs->IsArray()) {
+        for (const auto& v : vs->GetArray()) {
+          if (v.IsString()) values += (values.empty() ? "" : ",") + std::string(v.GetString());
+        }
+      }
+      if (op == "In") add(key + " in (" + values + ")");
+      if (op == "NotIn") add(key + " notin (" + values + ")");
+      if (op == "Exists") add(key);
+      if (op == "DoesNotExist") add("!" + key);
+    }
+  }
+  return out;
+}
+
+kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const OperatorConfig& config) {
+  auto invalid = [](std::string m) { return kube::Error{0, "InvalidSpec", std::move(m)}; };
+  const auto* spec = run.at({"spec"});
+  if (!spec || !spec->IsObject()) return invalid("spec is missing");
+  agent::RunSpec rs;
+  rs.ns = std::string(run.ns());
+  rs.question = std::string(kube::stringMember(*spec, "question"));
+  if (rs.question.empty()) return invalid("spec.question is required");
+  if (const auto* t = kube::member(*spec, "target"); t && t->IsObject()) {
+    rs.targetKind = std::string(kube::stringMember(*t, "kind"));
+    rs.targetName = std::string(kube::stringMember(*t, "name"));
+    if (const auto* sel = kube::member(*t, "selector"); sel && sel->IsObject()) {
+      rs.targetSelector = labelSelectorString(*sel);
+    }
+    if (!rs.targetKind.empty() && rs.targetName.empty() && rs.targetSelector.empty()) {
+      return invalid("spec.target needs a name or a selector");
+    }
+  }
+  rs.model = std::string(kube::stringMember(*spec, "model"));
+  if (rs.model.empty()) rs.model = config.defaultModel;
+  if (!config.models.count(rs.model)) {
+    return invalid("spec.model \"" + rs.model + "\" is not a model profile of this operator (configured: " +
+                   [&] {
+                     std::string names;
+                     for (const auto& [n, p] : config.models) names += (names.empty() ? "" : ", ") + n;
+                     return names;
+                   }() +
+                   ")");
+  }
+  rs.limits = config.defaultLimits;
+  if (const auto* l = kube::member(*spec, "limits"); l && l->IsObject()) {
+    if (const auto* v = kube::member(*l, "maxSteps"); v && v->IsInt()) rs.limits.maxSteps = v->GetInt();
+    if (const auto* v = kube::member(*l, "timeoutSeconds"); v && v->IsInt()) {
+      rs.limits.timeout = std::chrono::seconds(v->GetInt());
+    }
+    if (const auto* v = kube::member(*l, "maxTokens"); v && v->IsInt64()) rs.limits.maxTokens = v->GetInt64();
+    if (const auto* v = kube::member(*l, "maxCostUSD"); v && v->IsString()) {
+      auto micro = agent::parseMicroUSD(v->GetString());
+      if (!micro) return invalid(std::string("spec.limits.maxCostUSD \"") + v->GetString() + "\" is not a decimal amount");
+      rs.limits.maxCostMicroUSD = *micro;
+    }
+  }
+  const auto& m = config.maxLimits;
+  if (rs.limits.maxSteps > m.maxSteps || rs.limits.timeout > m.timeout || rs.limits.maxTokens > m.maxTokens ||
+      rs.limits.maxCostMicroUSD > m.maxCostMicroUSD) {
+    return invalid("spec.limits exceed this operator's maximum (" + limitText(m) + ")");
+  }
+  if (rs.limits.maxSteps < 1) return invalid("spec.limits.maxSteps must be at least 1");
+  if (const auto* c = kube::member(*spec, "critic"); c && c->IsBool()) rs.critic = c->GetBool();
+  if (const auto* tools = kube::member(*spec, "tools"); tools && tools->IsArray()) {
+    for (const auto& t : tools->GetArray()) {
+      if (t.IsString()) rs.allowedTools.emplace_back(t.GetString());
+    }
+  }
+  return rs;
+}
+
+RunReconciler::RunReconciler(std::shared_ptr<kube::Client> client, const kube::Informer& cache,
+                             const agent::ToolRegistry& tools,
+                             const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers,
+                             const OperatorConfig& config, EventRecorder& events, const std::atomic<bool>& stopping)
+    : client_(std::move(client)),
+      cache_(cache),
+      tools_(tools),
+      analyzers_(analyzers),
+      config_(config),
+      events_(events),
+      stopping_(stopping) {}
+
+void RunReconciler::remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished) {
+  std::lock_guard lock(writtenMu_);
+  written_[key] = Written{std::string(run->uid()), steps, finished};
+}
+
+bool RunReconciler::cacheIsBehind(const std::string& key, const kube::Object& run) {
+  std::lock_guard lock(writtenMu_);
+  auto it = written_.find(key);
+  if (it == written_.end() || it->second.uid != run.uid()) return false;
+  auto steps = run.intAt({"status", "stepCount"}).value_or(0);
+  auto phase = run.stringAt({"status", "phase"});
+  const bool finished = phase == "Succeeded" || phase == "Failed";
+  return steps < it->second.steps || (it->second.finished && !finished);
+}
+
+kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& run, const agent::RunState& state,
+                                                         Clock::time_point start, const std::string& targetRef,
+                                                         bool freshRun) {
+  rapidjson::Document doc;
+  doc.CopyFrom(run->json(), doc.GetAllocator());
+  auto& a = doc.GetAllocator();
+  std::string traceID(run->stringAt({"status", "traceID"}));
+  if (freshRun || !doc.HasMember("status") || !doc["status"].IsObject()) {
+    setMember(doc, "status", rapidjson::Value(rapidjson::kObjectType), a);
+    traceID.clear();
+  }
+  auto& status = doc["status"];
+  agent::writeRunState(state, status, a);
+  const auto now = Clock::now();
+  const std::string nowText = agent::formatTime(now);
+  const auto generation = run->generation();
+  setMember(status, "observedGeneration", rapidjson::Value(static_cast<std::int64_t>(generation)), a);
+  setMember(status, "startTime", rapidjson::Value(agent::formatTime(start).c_str(), a), a);
+  if (traceID.empty()) traceID = randomTraceID();
+  setMember(status, "traceID", rapidjson::Value(traceID.c_str(), a), a);
+  if (!targetRef.empty()) setMember(status, "targetRef", rapidjson::Value(targetRef.c_str(), a), a);
+  if (state.finished()) {
+    if (!status.HasMember("completionTime")) setMember(status, "completionTime", rapidjson::Value(nowText.c_str(), a), a);
+    setCondition(status, "Succeeded", state.phase == "Succeeded" ? "True" : "False", state.reason, state.message,
+                 generation, nowText, a);
+  } else {
+    status.RemoveMember("completionTime");
+    setCondition(status, "Succeeded", "Unknown", "Running",
+                 "investigating: " + std::to_string(state.steps.size()) + " steps so far", generation, nowText, a);
+  }
+  setCondition(status, "AwaitingApproval", state.phase == "AwaitingApproval" ? "True" : "False",
+               state.phase == "AwaitingApproval" ? "ApprovalPending" : "NoApprovalPending",
+               state.phase == "AwaitingApproval" ? "a step waits for an ApprovalRequest" : "no step waits for approval",
+               generation, nowText, a);
+
+  const auto body = kube::serializeJson(doc);
+  for (int attempt = 0;; ++attempt) {
+    statusWrites_.fetch_add(1, std::memory_order_relaxed);
+    auto r = client_->updateStatus(kDiagnosticRuns, run->ns(), run->name(), body);
+    if (r.ok() || !r.error().isConflict() || attempt > 0) return r;
+    // Someone changed the run since we read it. Retry on the fresh copy only
+    // when nobody else advanced the investigation meanwhile.
+    auto fresh = client_->get(kDiagnosticRuns, run->ns(), run->name());
+    if (!fresh.ok()) return fresh.error();
+    if ((*fresh)->generation() != generation ||
+        (*fresh)->intAt({"status", "stepCount"}) != run->intAt({"status", "stepCount"})) {
+      return r.error();
+    }
+    rapidjson::Document retry;
+    retry.Parse(body.c_str());
+    retry["metadata"]["resourceVersion"].SetString(std::string((*fresh)->resourceVersion()).c_str(), retry.GetAllocator());
+    auto again = client_->updateStatus(kDiagnosticRuns, run->ns(), run->name(), kube::serializeJson(retry));
+    statusWrites_.fetch_add(1, std::memory_order_relaxed);
+    return again;
+  }
+}
+
+ReconcileResult RunReconciler::finishedRun(const kube::ObjectPtr& run) {
+  auto ttl = run->intAt({"spec", "ttlSecondsAfterFinished"});
+  if (!ttl) return {{}, {}, "Finished"};
+  auto done = parseTime(run->stringAt({"status", "completionTime"}));
+  if (!done) return {{}, {}, "Finished"};
+  auto expiry = *done + std::chrono::seconds(*ttl);
+  auto now = Clock::now();
+  if (expiry > now) {
+    return {std::chrono::duration_cast<std::chrono::milliseconds>(expiry - now) + std::chrono::milliseconds(10), {},
+            "WaitingForTTL"};
+  }
+  kube::DeleteOptions del;
+  del.preconditionUID = std::string(run->uid());
+  del.propagationPolicy = "Background";
+  auto r = client_->remove(kDiagnosticRuns, run->ns(), run->name(), del);
+  if (!r.ok() && !r.error().isNotFound()) return {{}, r.error(), "DeleteFailed"};
+  logInfo("deleted finished run after its TTL", {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()}});
+  return {{}, {}, "DeletedAfterTTL"};
+}
+
+ReconcileResult RunReconciler::reconcile(const std::string& key) {
+  kube::ObjectPtr run = cache_.get(key);
+  if (!run) {
+    std::lock_guard lock(writtenMu_);
+    written_.erase(key);
+    return {{}, {}, "Gone"};
+  }
+  if (cacheIsBehind(key, *run)) {
+    auto fresh = client_->get(kDiagnosticRuns, run->ns(), run->name());
+    if (!fresh.ok()) return {{}, fresh.error().isNotFound() ? std::nullopt : std::optional(fresh.error()), "Refetch"};
+    run = *fresh;
+  }
+  if (run->isBeingDeleted()) return {{}, {}, "Deleting"};
+
+  const auto generation = run->generation();
+  const auto observed = run->intAt({"status", "observedGeneration"}).value_or(0);
+  const auto phase = run->stringAt({"status", "phase"});
+  const bool sameGeneration = observed == generation;
+  if ((phase == "Succeeded" || phase == "Failed") && sameGeneration) return finishedRun(run);
+
+  const EventTarget target{"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()),
+                                 std::string(run->name()), std::string(run->uid())};
+  const bool freshRun = !sameGeneration;
+  agent::RunState state;
+  if (!freshRun) {
+    if (const auto* st = run->at({"status"})) state = agent::readRunState(*st);
+  }
+  Clock::time_point start = Clock::now();
+  if (!freshRun) {
+    if (auto t = parseTime(run->stringAt({"status", "startTime"}))) start = *t;
+  }
+
+  auto spec = runSpecFrom(*run, config_);
+  if (!spec.ok()) {
+    state = agent::RunState{};
+    state.phase = "Failed";
+    state.reason = "InvalidSpec";
+    state.message = spec.error().message;
+    state.answer = "The run could not start: " + spec.error().message + ".";
+    auto w = writeStatus(run, state, start, {}, true);
+    if (!w.ok()) return {{}, w.error(), "StatusWriteFailed"};
+    remember(key, *w, 0, true);
+    events_.record(target, "Warning", "InvalidSpec", spec.error().message);
+    return {{}, {}, "InvalidSpec"};
+  }
+  const std::string targetRef = spec->targetKind.empty() ? "" : spec->targetKind + "/" +
+                                                                    (spec->targetName.empty() ? spec->targetSelector : spec->targetName);
+  if (state.steps.empty()) {
+    events_.record(target, "Normal", "Started", "Investigating " + spec->targetDescription() + ": " + spec->question.substr(0, 200));
+  } else {
+    logInfo("resuming run", {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
+                             {"steps", std::to_string(state.steps.size())}});
+  }
+
+  agent::GraphOptions gopts;
+  gopts.maxEvidenceBytes = config_.maxExcerptBytes;
+  agent::RunGraph graph(tools_, analyzers_, planner_, gopts);
+  const auto wallStart = std::chrono::steady_clock::now();
+  const auto durationBefore = state.usage.durationMs;
+  bool fresh = freshRun;
+  while (true) {
+    if (stopping_.load()) return {{}, {}, "Checkpointed"};
+    auto adv = graph.advance(*spec, state, start);
+    state.usage.durationMs = durationBefore + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now() - wallStart)
+                                                  .count();
+    auto written = writeStatus(run, state, start, targetRef, fresh);
+    fresh = false;
+    if (!written.ok()) {
+      if (written.error().isConflict() || written.error().isNotFound()) return {std::chrono::milliseconds(50), {}, "Superseded"};
+      return {{}, written.error(), "StatusWriteFailed"};
+    }
+    run = *written;
+    remember(key, run, static_cast<int>(state.steps.size()), state.finished());
+    if (adv == agent::Advance::Finished) break;
+  }
+
+  if (state.reason == "Completed") {
+    events_.record(target, "Normal", "Completed", state.message);
+  } else {
+    events_.record(target, "Warning", state.reason, state.message);
+  }
+  logInfo("run finished", {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
+                           {"reason", state.reason}, {"steps", std::to_string(state.steps.size())}});
+  auto ttl = finishedRun(run);
+  ttl.outcome = state.reason;
+  return ttl;
+}
+
+}  // namespace opscopilot::controller

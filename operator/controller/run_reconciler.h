@@ -1,0 +1,88 @@
+// RunReconciler: the DiagnosticRun reconciler. Level-based: it reads the run
+// and its status and converges, running the investigation one graph node at
+// a time and writing the status (through the status subresource, with
+// optimistic concurrency) after every node, so a restarted operator resumes
+// where the last write left off.
+//
+// A spec change after a run finished (a new metadata.generation) starts a
+// fresh run for that generation; the previous steps and answer are replaced.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/analyzer.h"
+#include "agent/planner.h"
+#include "agent/run_spec.h"
+#include "agent/tool.h"
+#include "operator/controller/event_recorder.h"
+#include "operator/controller/operator_config.h"
+#include "operator/kube/client.h"
+#include "operator/kube/informer.h"
+
+namespace opscopilot::controller {
+
+extern const kube::ResourceRef kDiagnosticRuns;
+extern const kube::ResourceRef kApprovalRequests;
+
+struct ReconcileResult {
+  std::chrono::milliseconds requeueAfter{0};  // > 0: look again after this long
+  std::optional<kube::Error> error;           // retry with backoff
+  std::string outcome;                        // for logs and metrics: Completed, Resumed, Requeued, ...
+};
+
+// Builds a RunSpec from a DiagnosticRun and the operator config, applying
+// defaults and caps. Returns an Error with reason InvalidSpec (and a message
+// a person understands) for what admission could not catch.
+kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const OperatorConfig& config);
+
+// "k=v,k2 in (a,b),!k3" from a metav1.LabelSelector; "" when it selects nothing expressible.
+std::string labelSelectorString(const rapidjson::Value& selector);
+
+class RunReconciler {
+ public:
+  RunReconciler(std::shared_ptr<kube::Client> client, const kube::Informer& cache, const agent::ToolRegistry& tools,
+                const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers, const OperatorConfig& config,
+                EventRecorder& events, const std::atomic<bool>& stopping);
+
+  ReconcileResult reconcile(const std::string& key);
+
+  // Status writes since start (for metrics and benchmarks).
+  std::uint64_t statusWrites() const { return statusWrites_.load(); }
+
+ private:
+  kube::Result<kube::ObjectPtr> writeStatus(const kube::ObjectPtr& run, const agent::RunState& state,
+                                            std::chrono::system_clock::time_point start, const std::string& targetRef,
+                                            bool freshRun);
+  ReconcileResult finishedRun(const kube::ObjectPtr& run);
+  void remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished);
+  bool cacheIsBehind(const std::string& key, const kube::Object& run);
+
+  std::shared_ptr<kube::Client> client_;
+  const kube::Informer& cache_;
+  const agent::ToolRegistry& tools_;
+  const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers_;
+  const OperatorConfig& config_;
+  EventRecorder& events_;
+  const std::atomic<bool>& stopping_;
+  agent::BuiltinPlanner planner_;
+  std::atomic<std::uint64_t> statusWrites_{0};
+
+  // What this process last wrote per run, to notice a cache that has not
+  // caught up with our own writes yet.
+  struct Written {
+    std::string uid;
+    int steps = 0;
+    bool finished = false;
+  };
+  std::mutex writtenMu_;
+  std::unordered_map<std::string, Written> written_;
+};
+
+}  // namespace opscopilot::controller

@@ -1,1 +1,0 @@
-// Keeps the operator library non-empty while its sources grow.
