@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# End to end: the operator binary against the real control plane of
+# hack/cluster.sh, driven with the real kubectl. Each broken scenario of
+# tests/e2e/scenarios gets its own namespace; its DiagnosticRun must reach
+# Succeeded with the expected root cause among its findings, citing evidence
+# IDs that exist in status.evidence. Then: TargetNotFound, a step limit, a
+# run timeout, SIGKILL of the operator mid-run, megabytes of logs, a healthy
+# workload and 50 concurrent runs.
+#
+# Prints one line per case and "N passed, M failed" at the end.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SCENARIOS="$ROOT/tests/e2e/scenarios"
+OPERATOR="${OPSCOPILOT_OPERATOR:-$ROOT/build/opscopilot-operator}"
+pass=0
+fail=0
+ok() { echo "PASS $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+
+started_cluster=0
+if ! bash "$ROOT/hack/cluster.sh" status >/dev/null 2>&1; then
+  bash "$ROOT/hack/cluster.sh" up || exit 1
+  started_cluster=1
+fi
+eval "$(bash "$ROOT/hack/cluster.sh" env)"
+WORK="$(mktemp -d)"
+RUN_ID="$(date +%s)-$$"
+NAMESPACES=()
+OPERATOR_PID=""
+
+cleanup() {
+  [ -n "$OPERATOR_PID" ] && kill "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
+  for ns in "${NAMESPACES[@]}"; do kubectl delete ns "$ns" --wait=false >/dev/null 2>&1; done
+  kubectl delete clusterlogs -l opscopilot.io/e2e="$RUN_ID" >/dev/null 2>&1
+  if [ "$started_cluster" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- setup -------------------------------------------------------------------
+kubectl apply -f "$ROOT/crds/" >/dev/null || exit 1
+kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io --timeout=60s >/dev/null || exit 1
+kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null || exit 1
+
+new_ns() {  # new_ns NAME: a namespace with the reader identity
+  local ns="e2e-$1-$RUN_ID"
+  kubectl create ns "$ns" >/dev/null
+  NAMESPACES+=("$ns")
+  kubectl apply -n "$ns" -f "$ROOT/config/rbac/namespace-reader.yaml" >/dev/null
+  # The reader binding names its namespace through the subject; fix it up.
+  kubectl -n "$ns" patch rolebinding opscopilot-reader --type json \
+    -p "[{\"op\":\"replace\",\"path\":\"/subjects/0/namespace\",\"value\":\"$ns\"}]" >/dev/null 2>&1 || true
+  echo "$ns"
+}
+
+start_operator() {
+  "$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$ROOT/config/operator.yaml" --health-address 127.0.0.1:0 \
+    >>"$WORK/operator.log" 2>&1 &
+  OPERATOR_PID=$!
+}
+
+wait_until() {  # wait_until SECONDS COMMAND...: poll a condition with a deadline
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.2
+  done
+}
+
+run_json() { kubectl -n "$1" get dr "$2" -o json; }
+finished() { local p; p="$(kubectl -n "$1" get dr "$2" -o jsonpath='{.status.phase}')"; [ "$p" = Succeeded ] || [ "$p" = Failed ]; }
+
+# Checks citations: every evidence ID in findings, steps and the answer exists in status.evidence.
+citations_ok() {
+  jq -e '
+    (.status.evidence // [] | map(.id)) as $ids
+    | ([.status.findings[]?.evidence[]?] + [.status.steps[]?.evidence[]?]
+       + ([.status.answer // "" | scan("\\[(E[0-9]+)\\]") | .[0]]))
+    | all(. as $e | $ids | index($e) != null)' >/dev/null
+}
+
+# --- scenarios -------------------------------------------------------------------
+# name | readiness check on the namespace | expected finding (extended regex, case-insensitive)
+declare -A EXPECT=(
+  [crashloop]='DATABASE_URL'
+  [imagepull]='image.*(not found|tag|pull)|pull.*image'
+  [oomkilled]='OOM|memory'
+  [configerror]='mailer-config'
+  [unschedulable]='Insufficient cpu|cpu'
+  [service]='selector|endpoint'
+  [job]='BackoffLimitExceeded|backoff limit'
+  [quota]='quota'
+)
+
+scenario_ready() {  # scenario_ready NS NAME
+  local ns=$1 name=$2
+  case "$name" in
+    job) [ "$(kubectl -n "$ns" get job migrate -o jsonpath='{.status.conditions[?(@.type=="Failed")].status}')" = True ] ;;
+    quota) kubectl -n "$ns" get events --field-selector reason=FailedCreate -o name | grep -q . ;;
+    unschedulable) kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.conditions[?(@.type=="PodScheduled")].reason}' | grep -q Unschedulable ;;
+    service|healthy) [ "$(kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.phase}' | wc -w)" -ge 2 ] &&
+      ! kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.phase}' | grep -q Pending ;;
+    *) kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.containerStatuses[*].state.waiting.reason}' | grep -q . ;;
+  esac
+}
+
+start_operator
+wait_until 30 kill -0 "$OPERATOR_PID" || { bad "operator starts"; cat "$WORK/operator.log"; exit 1; }
+
+declare -A NS_OF
+for file in "$SCENARIOS"/*.run.yaml; do
+  name="$(basename "$file" .run.yaml)"
+  ns="$(new_ns "$name")"
+  NS_OF[$name]=$ns
+  kubectl apply -n "$ns" -f "$SCENARIOS/$name.yaml" >/dev/null
+done
+# Container logs for the crash-looping checkout (kwok serves them).
+cat <<EOF | kubectl apply -f - >/dev/null
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata: {name: e2e-checkout-$RUN_ID, labels: {opscopilot.io/e2e: "$RUN_ID"}}
+spec:
+  selector: {matchNamespaces: [${NS_OF[crashloop]}]}
+  logs:
+  - containers: [checkout]
+    logsFile: $ROOT/config/samples/logs/checkout.log
+    previousLogsFile: $ROOT/config/samples/logs/checkout.previous.log
+EOF
+
+for name in "${!NS_OF[@]}"; do
+  ns=${NS_OF[$name]}
+  if ! wait_until 90 scenario_ready "$ns" "$name"; then
+    bad "$name: the broken state never appeared"
+    kubectl -n "$ns" get all,events >&2
+    continue
+  fi
+  kubectl apply -n "$ns" -f "$SCENARIOS/$name.run.yaml" >/dev/null
+done
+
+for name in $(echo "${!NS_OF[@]}" | tr ' ' '\n' | sort); do
+  ns=${NS_OF[$name]}
+  run="$(awk '/name:/ {gsub(/[{},]/," "); for (i=1;i<=NF;i++) if ($i=="name:") {print $(i+1); exit}}' "$SCENARIOS/$name.run.yaml")"
+  if ! kubectl -n "$ns" wait "dr/$run" --for=condition=Succeeded --timeout=60s >/dev/null 2>&1; then
+    bad "$name: run $run did not succeed: $(kubectl -n "$ns" get dr "$run" -o jsonpath='{.status.phase} {.status.reason} {.status.message}' 2>&1)"
+    continue
+  fi
+  json="$(run_json "$ns" "$run")"
+  if [ "$name" = healthy ]; then
+    if echo "$json" | jq -e '[.status.findings[]? | select(.severity=="High" or .severity=="Critical")] | length == 0' >/dev/null &&
+       echo "$json" | jq -r .status.answer | grep -q "No problem found"; then
+      ok "healthy: no High finding, answer says no problem found"
+    else
+      bad "healthy: $(echo "$json" | jq -c '[.status.findings[]? | {severity,title}]')"
+    fi
+  else
+    titles="$(echo "$json" | jq -r '.status.findings[]? | select(.severity=="High" or .severity=="Critical" or .severity=="Medium") | .title')"
+    if echo "$titles" | grep -qiE "${EXPECT[$name]}"; then
+      ok "$name: root cause found: $(echo "$titles" | grep -iE "${EXPECT[$name]}" | head -1)"
+    else
+      bad "$name: expected /${EXPECT[$name]}/ in findings, got: $titles | answer: $(echo "$json" | jq -r .status.answer | head -3)"
+    fi
+  fi
+  if echo "$json" | citations_ok; then ok "$name: every cited evidence ID exists"; else bad "$name: dangling evidence citations"; fi
+  if echo "$json" | jq -e '.status.conditions[] | select(.type=="Succeeded") | .status=="True"' >/dev/null &&
+     [ "$(echo "$json" | jq '.status.observedGeneration')" = "$(echo "$json" | jq '.metadata.generation')" ]; then
+    ok "$name: condition Succeeded=True, observedGeneration current"
+  else
+    bad "$name: conditions or observedGeneration wrong"
+  fi
+done
+
+# The printer columns a person sees.
+header="$(kubectl -n "${NS_OF[crashloop]}" get dr | head -1)"
+if echo "$header" | grep -qE 'NAME +PHASE +REASON +STEPS +COST +AGE'; then ok "kubectl get dr columns: $header"; else bad "columns: $header"; fi
+if kubectl -n "${NS_OF[crashloop]}" get events --field-selector involvedObject.kind=DiagnosticRun -o jsonpath='{.items[*].reason}' | grep -q Completed; then
+  ok "Events: Started and Completed recorded on the run"
+else
+  bad "no Completed event on the run"
+fi
+
+# --- TargetNotFound and step limit -----------------------------------------------
+ns="$(new_ns misc)"
+kubectl apply -n "$ns" -f "$SCENARIOS/crashloop.yaml" >/dev/null
+wait_until 60 scenario_ready "$ns" crashloop
+cat <<EOF | kubectl apply -n "$ns" -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: missing}
+spec: {question: "Why is ghost down?", target: {kind: Deployment, name: ghost}}
+---
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: limited}
+spec: {question: "Why is checkout crash-looping?", target: {kind: Deployment, name: checkout}, limits: {maxSteps: 1}}
+EOF
+wait_until 60 finished "$ns" missing
+if [ "$(kubectl -n "$ns" get dr missing -o jsonpath='{.status.phase}/{.status.reason}')" = Failed/TargetNotFound ]; then
+  ok "missing target: Failed/TargetNotFound ($(kubectl -n "$ns" get dr missing -o jsonpath='{.status.message}'))"
+else
+  bad "missing target: $(kubectl -n "$ns" get dr missing -o jsonpath='{.status.phase}/{.status.reason}')"
+fi
+wait_until 60 finished "$ns" limited
+json="$(run_json "$ns" limited)"
+if [ "$(echo "$json" | jq -r '.status.reason')" = StepLimitReached ] && echo "$json" | jq -r .status.answer | grep -q 'Partial answer' &&
+   [ "$(echo "$json" | jq '[.status.steps[] | select(.node=="tool")] | length')" = 1 ] && echo "$json" | citations_ok; then
+  ok "maxSteps 1: StepLimitReached with a partial, cited answer"
+else
+  bad "step limit: $(echo "$json" | jq -c '{r: .status.reason, a: .status.answer}')"
+fi
+
+# --- A slow tool: SIGKILL mid-run, resume; and a run timeout ---------------------------
+# kwok reads logs from a FIFO, so a log read blocks until someone writes to it.
+ns="$(new_ns slow)"
+kubectl apply -n "$ns" -f "$SCENARIOS/crashloop.yaml" >/dev/null
+wait_until 60 scenario_ready "$ns" crashloop
+mkfifo "$WORK/slow.previous.log"
+cat <<EOF | kubectl apply -f - >/dev/null
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata: {name: e2e-slow-$RUN_ID, labels: {opscopilot.io/e2e: "$RUN_ID"}}
+spec:
+  selector: {matchNamespaces: [$ns]}
+  logs:
+  - containers: [checkout]
+    logsFile: $ROOT/config/samples/logs/checkout.log
+    previousLogsFile: $WORK/slow.previous.log
+EOF
+cat <<EOF | kubectl apply -n "$ns" -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: resumed}
+spec: {question: "Why is checkout crash-looping?", target: {kind: Deployment, name: checkout}}
+EOF
+# The run is mid-investigation once it waits on the log read.
+if wait_until 30 bash -c "kubectl -n $ns get dr resumed -o json | jq -e '[.status.steps[]? | select(.node==\"tool\")] | length >= 2 and (.status.plan | map(.tool) | index(\"get_pod_logs\") != null)'"; then
+  steps_before="$(kubectl -n "$ns" get dr resumed -o json | jq -c '[.status.steps[] | {id, node, tool, args}]')"
+  kill -9 "$OPERATOR_PID"; wait "$OPERATOR_PID" 2>/dev/null
+  # Unblock the FIFO for the next reader with a real log file.
+  cp "$ROOT/config/samples/logs/checkout.previous.log" "$WORK/slow.real.log"
+  kubectl patch clusterlogs "e2e-slow-$RUN_ID" --type merge -p "{\"spec\":{\"logs\":[{\"containers\":[\"checkout\"],\"logsFile\":\"$ROOT/config/samples/logs/checkout.log\",\"previousLogsFile\":\"$WORK/slow.real.log\"}]}}" >/dev/null
+  (exec 3>"$WORK/slow.previous.log"; sleep 1) &  # release any reader still blocked on the FIFO
+  start_operator
+  if kubectl -n "$ns" wait dr/resumed --for=condition=Succeeded --timeout=60s >/dev/null 2>&1; then
+    json="$(run_json "$ns" resumed)"
+    prefix_kept="$(echo "$json" | jq --argjson before "$steps_before" '[.status.steps[] | {id, node, tool, args}][0:($before|length)] == $before')"
+    dupes="$(echo "$json" | jq '[.status.steps[] | select(.node=="tool") | [.tool, (.args|tostring)]] | group_by(.) | map(select(length > 1)) | length')"
+    if [ "$prefix_kept" = true ] && [ "$dupes" = 0 ] && echo "$json" | jq -r '.status.findings[].title' | grep -q DATABASE_URL; then
+      ok "SIGKILL mid-run: resumed after $(echo "$steps_before" | jq length) persisted steps, no step repeated, answer complete"
+    else
+      bad "resume: prefix_kept=$prefix_kept duplicates=$dupes $(echo "$json" | jq -c '[.status.steps[] | [.node,.tool]]')"
+    fi
+  else
+    bad "resumed run did not finish: $(kubectl -n "$ns" get dr resumed -o jsonpath='{.status.phase}/{.status.reason}')"
+  fi
+else
+  bad "could not catch the run mid-investigation: $(kubectl -n "$ns" get dr resumed -o json | jq -c '.status | {phase, plan, steps: [.steps[]? | .tool]}')"
+fi
+
+# A run whose log read outlasts its 10 s budget stops with TimedOut and a partial answer.
+mkfifo "$WORK/stuck.previous.log"
+kubectl patch clusterlogs "e2e-slow-$RUN_ID" --type merge -p "{\"spec\":{\"logs\":[{\"containers\":[\"checkout\"],\"logsFile\":\"$ROOT/config/samples/logs/checkout.log\",\"previousLogsFile\":\"$WORK/stuck.previous.log\"}]}}" >/dev/null
+sleep_until_kwok_sees_patch() { kubectl get clusterlogs "e2e-slow-$RUN_ID" -o jsonpath='{.spec.logs[0].previousLogsFile}' | grep -q stuck; }
+wait_until 10 sleep_until_kwok_sees_patch
+cat <<EOF | kubectl apply -n "$ns" -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: timed-out}
+spec: {question: "Why is checkout crash-looping?", target: {kind: Deployment, name: checkout}, limits: {timeoutSeconds: 10}}
+EOF
+if wait_until 40 finished "$ns" timed-out; then
+  json="$(run_json "$ns" timed-out)"
+  if [ "$(echo "$json" | jq -r .status.reason)" = TimedOut ] && echo "$json" | jq -r .status.answer | grep -q 'Partial answer' && echo "$json" | citations_ok; then
+    ok "timeoutSeconds 10 with a stuck tool: TimedOut with a partial, cited answer"
+  else
+    bad "timeout: $(echo "$json" | jq -c '{r: .status.reason, m: .status.message}')"
+  fi
+else
+  bad "timeout run never finished"
+fi
+(exec 3>"$WORK/stuck.previous.log"; sleep 1) &
+
+# --- Megabytes of logs keep the status small -----------------------------------------
+ns="$(new_ns biglogs)"
+kubectl apply -n "$ns" -f "$SCENARIOS/crashloop.yaml" >/dev/null
+wait_until 60 scenario_ready "$ns" crashloop
+python3 - "$WORK/big.log" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(60000):
+        f.write(f"2026-11-21T09:00:00.000000000Z stdout F request {i} handled in 12ms path=/api/v1/orders/{i} status=200 ok\n")
+    f.write("2026-11-21T09:00:01.000000000Z stderr F fatal: DATABASE_URL is not set\n")
+PY
+cat <<EOF | kubectl apply -f - >/dev/null
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata: {name: e2e-big-$RUN_ID, labels: {opscopilot.io/e2e: "$RUN_ID"}}
+spec:
+  selector: {matchNamespaces: [$ns]}
+  logs:
+  - containers: [checkout]
+    logsFile: $WORK/big.log
+    previousLogsFile: $WORK/big.log
+EOF
+kubectl apply -n "$ns" -f "$SCENARIOS/crashloop.run.yaml" >/dev/null
+if kubectl -n "$ns" wait dr/why-crashloop --for=condition=Succeeded --timeout=60s >/dev/null 2>&1; then
+  size="$(kubectl -n "$ns" get dr why-crashloop -o json | wc -c)"
+  json="$(run_json "$ns" why-crashloop)"
+  if [ "$size" -lt 65536 ] && echo "$json" | jq -e '[.status.evidence[] | select(.tool=="get_pod_logs" and .truncated)] | length >= 1' >/dev/null &&
+     echo "$json" | jq -r '.status.evidence[] | select(.tool=="get_pod_logs") | .excerpt' | grep -q 'truncated'; then
+    ok "$(du -h "$WORK/big.log" | cut -f1) of logs: run object is $size bytes, log evidence marked truncated"
+  else
+    bad "big logs: object $size bytes; $(echo "$json" | jq -c '[.status.evidence[] | {tool, truncated}]')"
+  fi
+else
+  bad "big logs run did not finish"
+fi
+
+# --- 50 concurrent runs ---------------------------------------------------------------
+ns="$(new_ns many)"
+kubectl apply -n "$ns" -f "$SCENARIOS/crashloop.yaml" >/dev/null
+wait_until 60 scenario_ready "$ns" crashloop
+for i in $(seq 1 50); do
+  cat <<EOF
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: many-$i}
+spec: {question: "Why is checkout crash-looping? ($i)", target: {kind: Deployment, name: checkout}}
+---
+EOF
+done >"$WORK/many.yaml"
+kubectl apply -n "$ns" -f "$WORK/many.yaml" >/dev/null
+all_done() { [ "$(kubectl -n "$ns" get dr -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Succeeded)" = 50 ]; }
+if wait_until 120 all_done; then
+  ok "50 concurrent runs all Succeeded"
+else
+  bad "50 runs: $(kubectl -n "$ns" get dr -o jsonpath='{range .items[*]}{.status.phase}{" "}{end}' | tr ' ' '\n' | sort | uniq -c | tr '\n' ' ')"
+fi
+
+if ! kill -0 "$OPERATOR_PID" 2>/dev/null; then bad "operator is still running at the end"; else ok "operator still running"; fi
+if grep -q '"level":"error"' "$WORK/operator.log"; then
+  echo "operator errors:"; grep '"level":"error"' "$WORK/operator.log" | head -5
+fi
+if [ "$fail" -gt 0 ]; then echo "--- operator log (tail) ---"; tail -30 "$WORK/operator.log"; fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,222 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "agent/graph.h"
+#include "agent/run_state_json.h"
+
+using namespace opscopilot::agent;
+
+namespace {
+
+// A tool whose answers come from the test; counts its calls.
+class FakeTool : public Tool {
+ public:
+  FakeTool(std::string name, std::function<ToolOutput(const rapidjson::Value&)> fn) : fn_(std::move(fn)) {
+    spec_.name = std::move(name);
+    spec_.argsSchema = R"({"type":"object"})";
+    spec_.maxOutputBytes = 200;
+  }
+  const ToolSpec& spec() const override { return spec_; }
+  ToolOutput run(const ToolContext&, const rapidjson::Value& args) override {
+    ++calls;
+    return fn_(args);
+  }
+  int calls = 0;
+
+ private:
+  ToolSpec spec_;
+  std::function<ToolOutput(const rapidjson::Value&)> fn_;
+};
+
+ToolOutput text(std::string ref, std::string body) {
+  ToolOutput o;
+  o.summary = "read " + ref;
+  o.evidence.push_back({std::move(ref), std::move(body)});
+  return o;
+}
+
+// Finds "CRASH" in any evidence and asks for logs once.
+class FakeAnalyzer : public Analyzer {
+ public:
+  std::string_view name() const override { return "fake"; }
+  void analyze(const StepView& step, AnalysisSink& sink) override {
+    if (step.tool == "get_workload") {
+      sink.addFinding("fake", {"Pod/web-1/app", "Container app in pod web-1 crash-loops: exit code 1", Severity::High, 80,
+                               {step.evidenceFor("Pod/web-1")}, "fix the app"});
+      sink.suggest({"get_pod_logs", R"({"pod":"web-1","previous":true})", "see why"});
+      sink.suggest({"get_pod_logs", R"({"previous":true,"pod":"web-1"})", "same call, other key order"});
+    }
+    if (step.tool == "get_pod_logs" && !sink.findings().empty()) {
+      sink.enrichFinding(sink.findings()[0].id, step.allEvidence(), ": DATABASE_URL is not set", 90, "");
+    }
+  }
+};
+
+struct Harness {
+  ToolRegistry tools;
+  std::vector<std::unique_ptr<Analyzer>> analyzers;
+  BuiltinPlanner planner;
+  FakeTool* workload = nullptr;
+  FakeTool* logs = nullptr;
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::from_time_t(1'700'000'000);
+  RunSpec spec;
+
+  Harness() {
+    auto w = std::make_unique<FakeTool>("get_workload", [](const rapidjson::Value&) {
+      return text("Pod/web-1", "Pod web-1: waiting CrashLoopBackOff; last exit 1");
+    });
+    auto l = std::make_unique<FakeTool>("get_pod_logs", [](const rapidjson::Value&) {
+      return text("Pod/web-1 container app (previous)",
+                  std::string(500, 'x') + "\nfatal: DATABASE_URL is not set password=hunter2");
+    });
+    workload = w.get();
+    logs = l.get();
+    tools.add(std::move(w));
+    tools.add(std::move(l));
+    analyzers.push_back(std::make_unique<FakeAnalyzer>());
+    spec.ns = "shop";
+    spec.question = "why?";
+    spec.targetKind = "Deployment";
+    spec.targetName = "web";
+  }
+  RunGraph graph() {
+    return RunGraph(tools, analyzers, planner, {}, [this] { return now; });
+  }
+};
+
+}  // namespace
+
+TEST(RunGraph, RunsPlannerToolsCriticFinalizerAndCitesEvidence) {
+  Harness h;
+  auto g = h.graph();
+  RunState st;
+  int advances = 0;
+  while (g.advance(h.spec, st, h.now) == Advance::Continue) ASSERT_LT(++advances, 20);
+  ASSERT_EQ(st.phase, "Succeeded");
+  EXPECT_EQ(st.reason, "Completed");
+  std::vector<std::string> nodes;
+  for (const auto& s : st.steps) nodes.push_back(s.node + (s.tool.empty() ? "" : ":" + s.tool));
+  EXPECT_EQ(nodes, (std::vector<std::string>{"planner", "tool:get_workload", "tool:get_pod_logs", "critic", "finalizer"}));
+  EXPECT_EQ(h.logs->calls, 1) << "the same call in another key order is not repeated";
+  ASSERT_EQ(st.findings.size(), 1u);
+  EXPECT_NE(st.findings[0].title.find("DATABASE_URL"), std::string::npos);
+  EXPECT_EQ(st.findings[0].evidence, (std::vector<std::string>{"E1", "E2"}));
+  EXPECT_NE(st.answer.find("[E1]"), std::string::npos);
+  EXPECT_NE(st.answer.find("[E2]"), std::string::npos);
+  const auto& logEvidence = st.evidence[1];
+  EXPECT_TRUE(logEvidence.truncated);
+  EXPECT_NE(logEvidence.excerpt.find("truncated"), std::string::npos);
+  EXPECT_EQ(logEvidence.excerpt.find("hunter2"), std::string::npos);
+  EXPECT_EQ(logEvidence.redactions, 1);
+  EXPECT_EQ(st.usage.toolCalls, 2);
+}
+
+TEST(RunGraph, StepLimitStillGivesTheBestAnswerWithItsReason) {
+  Harness h;
+  h.spec.limits.maxSteps = 1;
+  auto g = h.graph();
+  RunState st;
+  while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
+  EXPECT_EQ(st.phase, "Succeeded");
+  EXPECT_EQ(st.reason, "StepLimitReached");
+  EXPECT_EQ(h.logs->calls, 0);
+  EXPECT_NE(st.answer.find("Partial answer"), std::string::npos);
+  EXPECT_NE(st.answer.find("crash-loops"), std::string::npos) << st.answer;
+  EXPECT_NE(st.message.find("step limit of 1"), std::string::npos);
+}
+
+TEST(RunGraph, WallClockTimeoutEndsTheRunWithPartialAnswer) {
+  Harness h;
+  h.spec.limits.timeout = std::chrono::seconds(10);
+  auto g = h.graph();
+  RunState st;
+  const auto start = h.now;
+  ASSERT_EQ(g.advance(h.spec, st, start), Advance::Continue);  // planner
+  ASSERT_EQ(g.advance(h.spec, st, start), Advance::Continue);  // get_workload
+  h.now += std::chrono::seconds(11);
+  EXPECT_EQ(g.advance(h.spec, st, start), Advance::Finished);
+  EXPECT_EQ(st.reason, "TimedOut");
+  EXPECT_NE(st.answer.find("[E1]"), std::string::npos);
+}
+
+TEST(RunGraph, ResumesFromPersistedStatusWithoutRepeatingAStep) {
+  Harness h;
+  RunState st;
+  {
+    auto g = h.graph();
+    g.advance(h.spec, st, h.now);  // planner
+    g.advance(h.spec, st, h.now);  // get_workload
+  }
+  // The operator dies; a new one reads the status back.
+  rapidjson::Document status(rapidjson::kObjectType);
+  writeRunState(st, status, status.GetAllocator());
+  RunState resumed = readRunState(status);
+  auto g2 = h.graph();
+  while (g2.advance(h.spec, resumed, h.now) == Advance::Continue) {}
+  EXPECT_EQ(h.workload->calls, 1);
+  EXPECT_EQ(h.logs->calls, 1);
+  EXPECT_EQ(resumed.reason, "Completed");
+  int workloadSteps = 0;
+  for (const auto& s : resumed.steps) workloadSteps += s.tool == "get_workload";
+  EXPECT_EQ(workloadSteps, 1);
+}
+
+TEST(RunGraph, TargetNotFoundEndsTheRunAsFailed) {
+  Harness h;
+  h.tools.add(std::make_unique<FakeTool>("get_workload", [](const rapidjson::Value&) {
+    ToolOutput o;
+    o.ok = false;
+    o.errorReason = "NotFound";
+    o.summary = "deployments.apps \"web\" not found";
+    o.evidence.push_back({"Deployment/web", "not found: deployments.apps \"web\" not found"});
+    return o;
+  }));
+  auto g = h.graph();
+  RunState st;
+  while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
+  EXPECT_EQ(st.phase, "Failed");
+  EXPECT_EQ(st.reason, "TargetNotFound");
+  EXPECT_NE(st.answer.find("[E1]"), std::string::npos);
+}
+
+TEST(RunGraph, ToolsOutsideTheAllowlistAndUnknownToolsAreRefused) {
+  Harness h;
+  h.spec.allowedTools = {"get_workload"};
+  auto g = h.graph();
+  RunState st;
+  while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
+  EXPECT_EQ(h.logs->calls, 0) << "the analyzer's suggestion of a disallowed tool is ignored";
+  RunState st2;
+  st2.phase = "Running";
+  st2.steps.push_back(Step{1, "planner"});
+  st2.plan.push_back({"delete_namespace", "{}", "injected"});
+  g.advance(h.spec, st2, h.now);
+  EXPECT_EQ(st2.steps.back().state, "Skipped");
+  EXPECT_NE(st2.steps.back().error.find("unknown tool"), std::string::npos);
+}
+
+TEST(RunGraph, StatusRoundTripKeepsEveryField) {
+  Harness h;
+  auto g = h.graph();
+  RunState st;
+  while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
+  rapidjson::Document status(rapidjson::kObjectType);
+  writeRunState(st, status, status.GetAllocator());
+  auto back = readRunState(status);
+  rapidjson::Document again(rapidjson::kObjectType);
+  writeRunState(back, again, again.GetAllocator());
+  EXPECT_TRUE(status == again);
+  EXPECT_EQ(status["stepCount"].GetInt(), static_cast<int>(st.steps.size()));
+}
+
+TEST(Money, ParsesAndFormatsMicroDollars) {
+  EXPECT_EQ(parseMicroUSD("0.50"), 500000);
+  EXPECT_EQ(parseMicroUSD("2"), 2000000);
+  EXPECT_EQ(parseMicroUSD("0.0123"), 12300);
+  EXPECT_FALSE(parseMicroUSD("abc"));
+  EXPECT_FALSE(parseMicroUSD("-1"));
+  EXPECT_EQ(formatMicroUSD(12300), "0.0123");
+  EXPECT_EQ(formatMicroUSD(150), "0.00015");
+  EXPECT_EQ(formatMicroUSD(0), "0.0000");
+}

@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+
+#include "operator/controller/operator_config.h"
+#include "operator/controller/run_reconciler.h"
+
+using namespace opscopilot;
+using namespace opscopilot::controller;
+
+TEST(OperatorConfig, ShippedConfigIsValid) {
+  auto c = loadOperatorConfig(std::string(OPSCOPILOT_SOURCE_DIR) + "/config/operator.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->workers, 4);
+  EXPECT_EQ(c->defaultLimits.maxSteps, 8);
+  EXPECT_EQ(c->defaultLimits.maxCostMicroUSD, 500000);
+}
+
+TEST(OperatorConfig, BadValuesAreRefusedWithTheField) {
+  auto err = [](const std::string& yaml) {
+    auto c = parseOperatorConfig(yaml, "operator.yaml");
+    return c.ok() ? std::string("accepted") : c.error().message;
+  };
+  EXPECT_NE(err("workers: 0").find("workers must be between 1 and 64"), std::string::npos);
+  EXPECT_NE(err("wrokers: 2").find("unknown field \"wrokers\""), std::string::npos);
+  EXPECT_NE(err("defaultModel: gpt").find("defaultModel \"gpt\" is not a profile"), std::string::npos);
+  EXPECT_NE(err("limits: {default: {maxCostUSD: lots}}").find("limits.default.maxCostUSD"), std::string::npos);
+  EXPECT_NE(err("limits: {default: {maxSteps: 99}}").find("must not exceed limits.max"), std::string::npos);
+  EXPECT_NE(err("models: {x: {provider: magic}}").find("provider must be"), std::string::npos);
+  EXPECT_NE(err("workers: [1").find("not valid YAML"), std::string::npos);
+  EXPECT_EQ(err(""), "accepted");
+}
+
+TEST(RunSpecFrom, AppliesDefaultsCapsAndSelectors) {
+  OperatorConfig cfg;
+  auto run = kube::Object::parse(R"({"metadata":{"name":"r","namespace":"shop","generation":1},
+    "spec":{"question":"why?","target":{"kind":"Pod","selector":{"matchLabels":{"app":"web"},
+    "matchExpressions":[{"key":"tier","operator":"In","values":["a","b"]}]}},"limits":{"maxSteps":3},"tools":["list_pods"]}})");
+  ASSERT_TRUE(run.ok());
+  auto spec = runSpecFrom(**run, cfg);
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->ns, "shop");
+  EXPECT_EQ(spec->targetSelector, "app=web,tier in (a,b)");
+  EXPECT_EQ(spec->limits.maxSteps, 3);
+  EXPECT_EQ(spec->limits.timeout, std::chrono::seconds(300));
+  EXPECT_EQ(spec->model, "builtin");
+  EXPECT_TRUE(spec->toolAllowed("list_pods"));
+  EXPECT_FALSE(spec->toolAllowed("get_pod_logs"));
+
+  auto unknownModel = kube::Object::parse(R"({"metadata":{"name":"r","namespace":"s"},"spec":{"question":"q","model":"gpt-9"}})");
+  auto bad = runSpecFrom(**unknownModel, cfg);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().reason, "InvalidSpec");
+  EXPECT_NE(bad.error().message.find("gpt-9"), std::string::npos);
+
+  auto tooMuch = kube::Object::parse(R"({"metadata":{"name":"r","namespace":"s"},"spec":{"question":"q","limits":{"maxSteps":51}}})");
+  EXPECT_FALSE(runSpecFrom(**tooMuch, cfg).ok());
+}
