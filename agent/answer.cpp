@@ -30,8 +30,13 @@ std::string composeAnswer(const RunSpec& spec, const RunState& state, const std:
 
   std::vector<const Finding*> ranked;
   for (const auto& f : state.findings) ranked.push_back(&f);
-  std::stable_sort(ranked.begin(), ranked.end(), [](const Finding* x, const Finding* y) {
+  // Most severe first; among equals, the most specific subject (a container
+  // explains its Deployment's unavailability, not the other way round), then
+  // the most confident.
+  auto depth = [](const Finding* f) { return std::count(f->subject.begin(), f->subject.end(), '/'); };
+  std::stable_sort(ranked.begin(), ranked.end(), [&](const Finding* x, const Finding* y) {
     if (x->severity != y->severity) return x->severity > y->severity;
+    if (depth(x) != depth(y)) return depth(x) > depth(y);
     return x->confidence > y->confidence;
   });
   std::vector<const Finding*> problems;

@@ -21,28 +21,60 @@ step "Starting the local control plane (the first run builds it from Go modules;
 bash hack/cluster.sh up
 eval "$(bash hack/cluster.sh env)"
 
-step "Deploying sample workloads (simulated by kwok)"
+step "Installing the CRDs and the read-only reader role"
+kubectl apply -f crds/ >/dev/null
+kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io --timeout=60s >/dev/null
+kubectl apply -f config/rbac/reader-clusterrole.yaml >/dev/null
+
+step "Deploying broken sample workloads (simulated by kwok) in namespace shop"
+kubectl apply -f config/samples/workloads/00-namespace.yaml >/dev/null
+kubectl apply -n shop -f config/rbac/namespace-reader.yaml >/dev/null
 kubectl apply -f config/samples/workloads/ >/dev/null
-kubectl -n shop rollout status deployment/frontend --timeout=60s >/dev/null || true
-# Pods of the broken workloads never become ready; wait until each has a status.
-deadline=$((SECONDS + 60))
-until [ "$(kubectl -n shop get pods --no-headers 2>/dev/null | grep -vc -E 'Pending +0 ')" -ge 3 ] || [ $SECONDS -ge $deadline ]; do
+# Wait until every pod shows its state (Running, CrashLoopBackOff, ImagePullBackOff, ...).
+deadline=$((SECONDS + 90))
+until [ "$(kubectl -n shop get pods --no-headers 2>/dev/null | grep -cvE ' (Pending|ContainerCreating) ')" -ge 4 ] || [ $SECONDS -ge $deadline ]; do
   sleep 1
 done
-kubectl -n shop get deployments,pods -o wide
+kubectl -n shop get pods
 
-step "The operator's Kubernetes client: list + watch of every pod through its informer"
-./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --once
+step "Starting the operator (out of cluster, built-in model: no API key, no network)"
+STATE="${OPSCOPILOT_CLUSTER_DIR:-$HOME/.cache/opscopilot/cluster}"
+if [ -f "$STATE/operator.pid" ] && kill -0 "$(cat "$STATE/operator.pid")" 2>/dev/null; then
+  kill "$(cat "$STATE/operator.pid")"; sleep 1
+fi
+nohup ./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --config config/operator.yaml \
+  --health-address 127.0.0.1:8081 >"$STATE/operator.log" 2>&1 &
+echo $! >"$STATE/operator.pid"
+echo "operator pid $(cat "$STATE/operator.pid"), log $STATE/operator.log"
 
-step "A crash-looping container's previous logs, served by kwok"
-pod="$(kubectl -n shop get pods -l app=checkout -o jsonpath='{.items[0].metadata.name}')"
-kubectl -n shop logs "$pod" -c checkout --previous || true
+step "Asking: kubectl apply -f config/samples/*-run.yaml"
+kubectl apply -f config/samples/crashloop-run.yaml -f config/samples/imagepull-run.yaml \
+  -f config/samples/healthy-run.yaml -f config/samples/namespace-run.yaml
+for run in $(kubectl -n shop get dr -o name); do
+  kubectl -n shop wait "$run" --for=jsonpath='{.status.completionTime}' --timeout=60s >/dev/null || true
+done
+
+step "kubectl get dr -n shop"
+kubectl -n shop get dr -o wide
+
+for run in $(kubectl -n shop get dr -o jsonpath='{.items[*].metadata.name}'); do
+  step "Answer of $run ($(kubectl -n shop get dr "$run" -o jsonpath='{.spec.question}'))"
+  kubectl -n shop get dr "$run" -o jsonpath='{.status.answer}'
+  echo
+done
 
 cat <<MSG
 
-The cluster is still running. To use it:
+The cluster and the operator are still running. Try your own question:
   eval "\$(bash hack/cluster.sh env)"
-  kubectl get pods -A
-To stop everything:
-  bash hack/cluster.sh down
+  kubectl -n shop describe dr why-crashloop                # steps, evidence, findings
+  kubectl -n shop get dr why-crashloop -o jsonpath='{.status.evidence}'
+  cat <<EOF | kubectl apply -f -
+  apiVersion: opscopilot.io/v1alpha1
+  kind: DiagnosticRun
+  metadata: {name: my-question, namespace: shop}
+  spec: {question: "Why is payments not ready?", target: {kind: Deployment, name: payments}}
+  EOF
+Stop everything:
+  kill \$(cat $STATE/operator.pid); bash hack/cluster.sh down
 MSG

@@ -1,9 +1,32 @@
 #include "tools/builtin_tools.h"
 
+#include "tools/tool_factories.h"
+
 namespace opscopilot::tools {
 
-void registerBuiltinTools(agent::ToolRegistry&, std::shared_ptr<kube::Client>, const ToolSettings&) {}
+void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::Client> client,
+                          const ToolSettings& settings) {
+  for (auto make : {makeGetWorkloadTool, makeListPodsTool, makeGetEventsTool, makeGetPodLogsTool,
+                    makeGetServiceTool, makeGetStorageTool, makeGetConfigRefsTool, makeGetQuotasTool, makeGetHpaTool,
+                    makeGetIngressTool, makeGetNodesTool, makeReadConfigMapDataTool}) {
+    registry.add(make(client, settings));
+  }
+}
 
-std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers() { return {}; }
+std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers() {
+  // Declared in tools/analyzers/analyzers.h; one analyzer per file there.
+  std::unique_ptr<agent::Analyzer> makePodStatusAnalyzer(), makeEventAnalyzer(), makeLogAnalyzer(),
+      makeWorkloadAnalyzer(), makeServiceAnalyzer(), makeStorageAnalyzer(), makeConfigRefsAnalyzer(),
+      makeQuotaAnalyzer(), makeHpaAnalyzer(), makeIngressAnalyzer(), makeNodeAnalyzer();
+  std::vector<std::unique_ptr<agent::Analyzer>> analyzers;
+  // On a list_pods step the pod status analyzer runs before the service
+  // analyzer, which only enriches.
+  for (auto make : {makePodStatusAnalyzer, makeWorkloadAnalyzer, makeEventAnalyzer, makeLogAnalyzer,
+                    makeServiceAnalyzer, makeStorageAnalyzer, makeConfigRefsAnalyzer, makeQuotaAnalyzer,
+                    makeHpaAnalyzer, makeIngressAnalyzer, makeNodeAnalyzer}) {
+    analyzers.push_back(make());
+  }
+  return analyzers;
+}
 
 }  // namespace opscopilot::tools

@@ -211,43 +211,38 @@ else
 fi
 
 # --- A slow tool: SIGKILL mid-run, resume; and a run timeout ---------------------------
-# kwok reads logs from a FIFO, so a log read blocks until someone writes to it.
+# Container logs come from kwok (the simulated kubelet) through the API server.
+# With kwok paused (SIGSTOP), a log read hangs until the tool's deadline: a
+# real slow dependency, with no test switch in the operator.
+KWOK_PID="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/kwok.pid")"
+resume_kwok() { kill -CONT "$KWOK_PID" 2>/dev/null; }
+trap 'resume_kwok; cleanup' EXIT
 ns="$(new_ns slow)"
 kubectl apply -n "$ns" -f "$SCENARIOS/crashloop.yaml" >/dev/null
 wait_until 60 scenario_ready "$ns" crashloop
-mkfifo "$WORK/slow.previous.log"
-cat <<EOF | kubectl apply -f - >/dev/null
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: ClusterLogs
-metadata: {name: e2e-slow-$RUN_ID, labels: {opscopilot.io/e2e: "$RUN_ID"}}
-spec:
-  selector: {matchNamespaces: [$ns]}
-  logs:
-  - containers: [checkout]
-    logsFile: $ROOT/config/samples/logs/checkout.log
-    previousLogsFile: $WORK/slow.previous.log
-EOF
+kill -STOP "$KWOK_PID"
 cat <<EOF | kubectl apply -n "$ns" -f - >/dev/null
 apiVersion: opscopilot.io/v1alpha1
 kind: DiagnosticRun
 metadata: {name: resumed}
 spec: {question: "Why is checkout crash-looping?", target: {kind: Deployment, name: checkout}}
 EOF
-# The run is mid-investigation once it waits on the log read.
-if wait_until 30 bash -c "kubectl -n $ns get dr resumed -o json | jq -e '[.status.steps[]? | select(.node==\"tool\")] | length >= 2 and (.status.plan | map(.tool) | index(\"get_pod_logs\") != null)'"; then
+# The run is mid-investigation once it has persisted tool steps and waits on the log read.
+mid_run() {
+  kubectl -n "$ns" get dr resumed -o json |
+    jq -e '[.status.steps[]? | select(.node=="tool")] | length >= 2 and ((.status.plan // []) | map(.tool) | index("get_pod_logs") != null) and .status.phase == "Running"'
+}
+if wait_until 30 mid_run; then
   steps_before="$(kubectl -n "$ns" get dr resumed -o json | jq -c '[.status.steps[] | {id, node, tool, args}]')"
   kill -9 "$OPERATOR_PID"; wait "$OPERATOR_PID" 2>/dev/null
-  # Unblock the FIFO for the next reader with a real log file.
-  cp "$ROOT/config/samples/logs/checkout.previous.log" "$WORK/slow.real.log"
-  kubectl patch clusterlogs "e2e-slow-$RUN_ID" --type merge -p "{\"spec\":{\"logs\":[{\"containers\":[\"checkout\"],\"logsFile\":\"$ROOT/config/samples/logs/checkout.log\",\"previousLogsFile\":\"$WORK/slow.real.log\"}]}}" >/dev/null
-  (exec 3>"$WORK/slow.previous.log"; sleep 1) &  # release any reader still blocked on the FIFO
+  resume_kwok
   start_operator
   if kubectl -n "$ns" wait dr/resumed --for=condition=Succeeded --timeout=60s >/dev/null 2>&1; then
     json="$(run_json "$ns" resumed)"
     prefix_kept="$(echo "$json" | jq --argjson before "$steps_before" '[.status.steps[] | {id, node, tool, args}][0:($before|length)] == $before')"
     dupes="$(echo "$json" | jq '[.status.steps[] | select(.node=="tool") | [.tool, (.args|tostring)]] | group_by(.) | map(select(length > 1)) | length')"
-    if [ "$prefix_kept" = true ] && [ "$dupes" = 0 ] && echo "$json" | jq -r '.status.findings[].title' | grep -q DATABASE_URL; then
-      ok "SIGKILL mid-run: resumed after $(echo "$steps_before" | jq length) persisted steps, no step repeated, answer complete"
+    if [ "$prefix_kept" = true ] && [ "$dupes" = 0 ] && echo "$json" | jq -e '[.status.evidence[] | select(.tool=="get_pod_logs")] | length >= 1' >/dev/null; then
+      ok "SIGKILL mid-run: resumed after $(echo "$steps_before" | jq length) persisted steps, no step repeated, logs read after restart"
     else
       bad "resume: prefix_kept=$prefix_kept duplicates=$dupes $(echo "$json" | jq -c '[.status.steps[] | [.node,.tool]]')"
     fi
@@ -255,14 +250,12 @@ if wait_until 30 bash -c "kubectl -n $ns get dr resumed -o json | jq -e '[.statu
     bad "resumed run did not finish: $(kubectl -n "$ns" get dr resumed -o jsonpath='{.status.phase}/{.status.reason}')"
   fi
 else
+  resume_kwok
   bad "could not catch the run mid-investigation: $(kubectl -n "$ns" get dr resumed -o json | jq -c '.status | {phase, plan, steps: [.steps[]? | .tool]}')"
 fi
 
 # A run whose log read outlasts its 10 s budget stops with TimedOut and a partial answer.
-mkfifo "$WORK/stuck.previous.log"
-kubectl patch clusterlogs "e2e-slow-$RUN_ID" --type merge -p "{\"spec\":{\"logs\":[{\"containers\":[\"checkout\"],\"logsFile\":\"$ROOT/config/samples/logs/checkout.log\",\"previousLogsFile\":\"$WORK/stuck.previous.log\"}]}}" >/dev/null
-sleep_until_kwok_sees_patch() { kubectl get clusterlogs "e2e-slow-$RUN_ID" -o jsonpath='{.spec.logs[0].previousLogsFile}' | grep -q stuck; }
-wait_until 10 sleep_until_kwok_sees_patch
+kill -STOP "$KWOK_PID"
 cat <<EOF | kubectl apply -n "$ns" -f - >/dev/null
 apiVersion: opscopilot.io/v1alpha1
 kind: DiagnosticRun
@@ -270,16 +263,17 @@ metadata: {name: timed-out}
 spec: {question: "Why is checkout crash-looping?", target: {kind: Deployment, name: checkout}, limits: {timeoutSeconds: 10}}
 EOF
 if wait_until 40 finished "$ns" timed-out; then
+  resume_kwok
   json="$(run_json "$ns" timed-out)"
   if [ "$(echo "$json" | jq -r .status.reason)" = TimedOut ] && echo "$json" | jq -r .status.answer | grep -q 'Partial answer' && echo "$json" | citations_ok; then
-    ok "timeoutSeconds 10 with a stuck tool: TimedOut with a partial, cited answer"
+    ok "timeoutSeconds 10 with a hung kubelet: TimedOut with a partial, cited answer"
   else
     bad "timeout: $(echo "$json" | jq -c '{r: .status.reason, m: .status.message}')"
   fi
 else
+  resume_kwok
   bad "timeout run never finished"
 fi
-(exec 3>"$WORK/stuck.previous.log"; sleep 1) &
 
 # --- Megabytes of logs keep the status small -----------------------------------------
 ns="$(new_ns biglogs)"

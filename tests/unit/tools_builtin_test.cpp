@@ -1,0 +1,717 @@
+// The built-in tools against a scripted API server: scope (impersonation,
+// namespace), failures as evidence, and the data shapes of tools/README.md.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <map>
+#include <mutex>
+
+#include "fake_transport.h"
+#include "operator/kube/object.h"
+#include "tools/builtin_tools.h"
+
+using namespace opscopilot;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+constexpr const char* kReader = "system:serviceaccount:shop:opscopilot-reader";
+
+std::string status(int code, const std::string& reason, const std::string& message) {
+  return R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":")" + reason + R"(","message":")" +
+         message + R"(","code":)" + std::to_string(code) + "}";
+}
+
+std::string list(const std::string& kind, const std::vector<std::string>& items) {
+  std::string s = R"({"kind":")" + kind + R"(List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[)";
+  for (std::size_t i = 0; i < items.size(); ++i) s += (i ? "," : "") + items[i];
+  return s + "]}";
+}
+
+std::string paramOf(const std::string& target, const std::string& key) {
+  auto q = target.find('?');
+  if (q == std::string::npos) return {};
+  auto p = target.find(key + "=", q);
+  if (p == std::string::npos) return {};
+  auto e = target.find('&', p);
+  return target.substr(p + key.size() + 1, e == std::string::npos ? std::string::npos : e - p - key.size() - 1);
+}
+
+// A pod: state "ok" (running, ready), "crash" (CrashLoopBackOff), "pending"
+// (unschedulable), "notready".
+std::string pod(const std::string& name, const std::string& state, int restarts = 0) {
+  std::string containerStatus, phase = "Running", ready = "True", extraCond;
+  if (state == "ok") {
+    containerStatus = R"({"name":"app","ready":true,"restartCount":)" + std::to_string(restarts) +
+                      R"(,"image":"ghcr.io/x/app:1","state":{"running":{"startedAt":"2026-01-01T00:00:00Z"}}})";
+  } else if (state == "crash") {
+    ready = "False";
+    containerStatus = R"({"name":"app","ready":false,"restartCount":)" + std::to_string(restarts) +
+                      R"(,"image":"ghcr.io/x/app:1","state":{"waiting":{"reason":"CrashLoopBackOff","message":"back-off 5m0s restarting failed container=app"}},
+        "lastState":{"terminated":{"exitCode":1,"reason":"Error","finishedAt":"2026-01-01T00:05:00Z"}}})";
+  } else if (state == "notready") {
+    ready = "False";
+    containerStatus = R"({"name":"app","ready":false,"restartCount":0,"image":"ghcr.io/x/app:1","state":{"running":{"startedAt":"2026-01-01T00:00:00Z"}}})";
+  } else {
+    phase = "Pending";
+    ready = "";
+    extraCond = R"({"type":"PodScheduled","status":"False","reason":"Unschedulable","message":"0/2 nodes are available: 2 Insufficient cpu."})";
+  }
+  std::string conds = extraCond;
+  if (!ready.empty()) conds = R"({"type":"Ready","status":")" + ready + R"("})";
+  return R"({"metadata":{"name":")" + name + R"(","namespace":"shop","uid":"uid-)" + name +
+         R"(","labels":{"app":"checkout"},
+      "annotations":{"sim.opscopilot.io/state":"x","kubectl.kubernetes.io/last-applied-configuration":"{big}"},
+      "managedFields":[{"manager":"kubectl"}]},
+    "spec":{)" + (phase == "Pending" ? std::string() : R"("nodeName":"kwok-node-1",)") +
+         R"("containers":[{"name":"app","image":"ghcr.io/x/app:1"}]},
+    "status":{"phase":")" + phase + R"(","conditions":[)" + conds + R"(])" +
+         (containerStatus.empty() ? std::string() : R"(,"containerStatuses":[)" + containerStatus + "]") + "}}";
+}
+
+// A scripted API server: answers by path (the query is ignored), 404 for
+// anything unscripted, and records every request.
+class FakeApi {
+ public:
+  FakeApi() {
+    transport_->onRoundTrip = [this](const net::HttpRequest& r) {
+      std::lock_guard l(mu_);
+      auto path = r.target.substr(0, r.target.find('?'));
+      auto it = routes_.find(path);
+      if (it == routes_.end()) {
+        return net::Result<net::HttpResponse>(net::HttpResponse{404, {}, status(404, "NotFound", path + " not found")});
+      }
+      return net::Result<net::HttpResponse>(net::HttpResponse{it->second.first, {}, it->second.second});
+    };
+    kube::ClientConfig cfg;
+    cfg.server = "https://fake.invalid:6443";
+    client_ = std::make_shared<kube::Client>(cfg, transport_);
+  }
+
+  void on(const std::string& path, const std::string& body, int code = 200) {
+    std::lock_guard l(mu_);
+    routes_[path] = {code, body};
+  }
+  void forbid(const std::string& path, const std::string& resource) {
+    on(path,
+       status(403, "Forbidden",
+              resource + " is forbidden: User \\\"" + std::string(kReader) + "\\\" cannot list resource \\\"" +
+                  resource + "\\\" in API group \\\"\\\" in the namespace \\\"shop\\\""),
+       403);
+  }
+
+  agent::ToolOutput run(const std::string& tool, const std::string& args, const std::string& ns = "shop",
+                        tools::ToolSettings settings = {}) {
+    if (registry_.specs().empty() || settings.readerUser != tools::ToolSettings{}.readerUser) {
+      registry_ = agent::ToolRegistry{};
+      tools::registerBuiltinTools(registry_, client_, settings);
+    }
+    auto* t = registry_.find(tool);
+    EXPECT_NE(t, nullptr) << tool;
+    if (!t) return {};
+    rapidjson::Document d;
+    d.Parse(args.c_str());
+    agent::ToolContext ctx{ns, std::chrono::steady_clock::now() + std::chrono::seconds(10)};
+    return t->run(ctx, d);
+  }
+
+  std::vector<net::HttpRequest> requests() { return transport_->requests(); }
+  std::shared_ptr<kube::Client> client() { return client_; }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::pair<int, std::string>> routes_;
+  std::shared_ptr<test::FakeTransport> transport_ = std::make_shared<test::FakeTransport>();
+  std::shared_ptr<kube::Client> client_;
+  agent::ToolRegistry registry_;
+};
+
+std::string serialized(const agent::ToolOutput& out) { return out.data ? kube::serializeJson(*out.data) : ""; }
+
+std::string allText(const agent::ToolOutput& out) {
+  std::string s = out.summary + "\n" + serialized(out);
+  for (const auto& e : out.evidence) s += "\n" + e.ref + "\n" + e.text;
+  return s;
+}
+
+std::vector<std::string> namesIn(const rapidjson::Value& arr) {
+  std::vector<std::string> names;
+  for (const auto& v : arr.GetArray()) names.emplace_back(v["metadata"]["name"].GetString());
+  return names;
+}
+
+std::vector<std::string> refsOf(const agent::ToolOutput& out) {
+  std::vector<std::string> refs;
+  for (const auto& e : out.evidence) refs.push_back(e.ref);
+  return refs;
+}
+
+// A namespace with a bit of everything, for the scope tests.
+void scriptShop(FakeApi& api) {
+  api.on("/api/v1/namespaces/shop/pods", list("Pod", {pod("checkout-1", "crash", 6), pod("checkout-2", "ok")}));
+  api.on("/api/v1/namespaces/shop/pods/checkout-1", pod("checkout-1", "crash", 6));
+  api.on("/api/v1/namespaces/shop/pods/checkout-1/log", "boom\n");
+  api.on("/apis/apps/v1/namespaces/shop/deployments/checkout",
+         R"({"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"checkout","uid":"d1"},
+             "spec":{"replicas":2,"selector":{"matchLabels":{"app":"checkout"}}},"status":{"readyReplicas":1}})");
+  api.on("/apis/apps/v1/namespaces/shop/replicasets", list("ReplicaSet", {}));
+  api.on("/api/v1/namespaces/shop/events", list("Event", {}));
+  api.on("/api/v1/namespaces/shop/services/checkout",
+         R"({"kind":"Service","metadata":{"name":"checkout"},"spec":{"selector":{"app":"checkout"},"ports":[{"port":80,"targetPort":8080}]}})");
+  api.on("/api/v1/namespaces/shop/configmaps/app", R"({"kind":"ConfigMap","metadata":{"name":"app"},"data":{"k":"v"}})");
+}
+
+}  // namespace
+
+TEST(BuiltinTools, RegistersEveryToolWithASchemaTimeoutAndLimit) {
+  agent::ToolRegistry registry;
+  FakeApi api;
+  tools::registerBuiltinTools(registry, api.client(), {});
+  std::vector<std::string> names;
+  for (const auto* s : registry.specs()) {
+    names.push_back(s->name);
+    rapidjson::Document schema;
+    schema.Parse(s->argsSchema.c_str());
+    ASSERT_FALSE(schema.HasParseError()) << s->name;
+    EXPECT_STREQ(schema["type"].GetString(), "object") << s->name;
+    EXPECT_TRUE(schema["properties"].IsObject()) << s->name;
+    EXPECT_FALSE(schema["additionalProperties"].GetBool()) << s->name;
+    EXPECT_FALSE(s->description.empty());
+    EXPECT_GT(s->timeout.count(), 0);
+    EXPECT_GT(s->maxOutputBytes, 0u);
+    EXPECT_EQ(s->gated, s->name == "read_configmap_data") << s->name;
+  }
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("get_workload", "list_pods", "get_events", "get_pod_logs",
+                                                     "get_service", "get_storage", "get_config_refs", "get_quotas",
+                                                     "get_hpa", "get_ingress", "get_nodes", "read_configmap_data"));
+  EXPECT_EQ(registry.find("read_configmap_data")->spec().risk, "Medium");
+}
+
+TEST(BuiltinTools, EveryRequestImpersonatesTheNamespaceReaderAndStaysInTheNamespace) {
+  FakeApi api;
+  scriptShop(api);
+  EXPECT_TRUE(api.run("list_pods", R"({"selector":"app=checkout"})").ok);
+  EXPECT_TRUE(api.run("get_workload", R"({"kind":"Deployment","name":"checkout"})").ok);
+  EXPECT_TRUE(api.run("get_events", R"({"kind":"Pod","name":"checkout-1"})").ok);
+  EXPECT_TRUE(api.run("get_pod_logs", R"({"pod":"checkout-1"})").ok);
+  EXPECT_TRUE(api.run("get_service", R"({"name":"checkout"})").ok);
+  EXPECT_TRUE(api.run("get_config_refs", R"({"configMaps":["app"],"secrets":["db"]})").ok);
+  (void)api.run("get_quotas", "{}");
+  (void)api.run("get_hpa", "{}");
+  (void)api.run("get_ingress", "{}");
+  (void)api.run("get_storage", "{}");
+  (void)api.run("read_configmap_data", R"({"name":"app"})");
+  auto reqs = api.requests();
+  ASSERT_GT(reqs.size(), 12u);
+  for (const auto& r : reqs) {
+    EXPECT_EQ(test::headerOf(r, "Impersonate-User"), kReader) << r.target;
+    EXPECT_EQ(r.method, "GET") << r.target;
+    EXPECT_THAT(r.target, HasSubstr("/namespaces/shop/")) << r.target;
+    EXPECT_GT(r.timeout.count(), 0);
+    EXPECT_LE(r.timeout.count(), 10000);
+  }
+}
+
+TEST(BuiltinTools, ReaderIdentityComesFromSettingsWithTheNamespaceFilledIn) {
+  FakeApi api;
+  scriptShop(api);
+  tools::ToolSettings s;
+  s.readerUser = "reader@{namespace}";
+  s.readerGroups = {"readers:{namespace}"};
+  EXPECT_TRUE(api.run("list_pods", "{}", "shop", s).ok);
+  auto r = api.requests().back();
+  EXPECT_EQ(test::headerOf(r, "Impersonate-User"), "reader@shop");
+  EXPECT_EQ(test::headerOf(r, "Impersonate-Group"), "readers:shop");
+}
+
+TEST(BuiltinTools, InvalidNamespaceOrNamesMakeNoRequest) {
+  FakeApi api;
+  auto out = api.run("list_pods", "{}", "../kube-system");
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  out = api.run("get_service", R"({"name":"../../secrets/x"})");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  out = api.run("get_workload", R"({"kind":"Deployment"})");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  EXPECT_THAT(out.summary, HasSubstr("\"name\" is required"));
+  out = api.run("get_workload", R"({"kind":"Secret","name":"x"})");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  out = api.run("get_pod_logs", "{}");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  out = api.run("get_config_refs", "{}");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  EXPECT_EQ(out.evidence.size(), 1u);
+  EXPECT_TRUE(api.requests().empty());
+}
+
+TEST(BuiltinTools, ForbiddenBecomesOkFalseWithAPlainEvidenceItem) {
+  FakeApi api;
+  api.forbid("/api/v1/namespaces/shop/pods", "pods");
+  auto out = api.run("list_pods", R"({"selector":"app=checkout"})");
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.errorReason, "Forbidden");
+  ASSERT_EQ(out.evidence.size(), 1u);
+  EXPECT_EQ(out.evidence[0].ref, "Pod/*");
+  EXPECT_EQ(out.evidence[0].text,
+            "forbidden: the reader identity system:serviceaccount:shop:opscopilot-reader cannot list pods in "
+            "namespace shop");
+  ASSERT_TRUE(out.data);
+  EXPECT_TRUE((*out.data)["items"].IsArray());
+}
+
+TEST(BuiltinTools, MissingImpersonationRightIsToldApart) {
+  FakeApi api;
+  api.on("/apis/apps/v1/namespaces/shop/deployments/web",
+         status(403, "Forbidden",
+                "serviceaccounts \\\"opscopilot-reader\\\" is forbidden: User \\\"opscopilot\\\" cannot impersonate "
+                "resource \\\"serviceaccounts\\\" in API group \\\"\\\" in the namespace \\\"shop\\\""),
+         403);
+  auto out = api.run("get_workload", R"({"kind":"Deployment","name":"web"})");
+  EXPECT_EQ(out.errorReason, "Forbidden");
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("the operator may not impersonate the reader identity"));
+  EXPECT_EQ(out.evidence[0].ref, "Deployment/web");
+}
+
+TEST(BuiltinTools, PassedDeadlineIsATimeoutWithoutARequest) {
+  FakeApi api;
+  agent::ToolRegistry registry;
+  tools::registerBuiltinTools(registry, api.client(), {});
+  rapidjson::Document args;
+  args.Parse("{}");
+  auto out = registry.find("list_pods")->run({"shop", std::chrono::steady_clock::now() - std::chrono::seconds(1)}, args);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.errorReason, "Timeout");
+  EXPECT_TRUE(api.requests().empty());
+}
+
+TEST(ListPods, UnhealthyPodsComeFirstAndTheSummaryNamesThem) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/pods",
+         list("Pod", {pod("a-ok", "ok"), pod("b-pending", "pending"), pod("c-crash", "crash", 6),
+                      pod("d-notready", "notready"), pod("e-crash", "crash", 9)}));
+  auto out = api.run("list_pods", R"json({"selector":"app=checkout,tier in (web)"})json");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ(paramOf(api.requests()[0].target, "labelSelector"), "app%3Dcheckout%2Ctier%20in%20%28web%29");
+  EXPECT_THAT(namesIn((*out.data)["items"]),
+              ::testing::ElementsAre("e-crash", "c-crash", "b-pending", "d-notready", "a-ok"));
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("Pod/e-crash", "Pod/c-crash", "Pod/b-pending", "Pod/d-notready",
+                                                  "Pod/a-ok"));
+  EXPECT_EQ(out.summary,
+            "5 pods, 4 not ready: e-crash CrashLoopBackOff, c-crash CrashLoopBackOff, b-pending Unschedulable "
+            "(+1 more)");
+  const auto& crash = out.evidence[0].text;
+  EXPECT_THAT(crash, HasSubstr("Pod e-crash (node kwok-node-1): phase Running, Ready False"));
+  EXPECT_THAT(crash, HasSubstr("container app: waiting CrashLoopBackOff \"back-off 5m0s restarting failed container=app\""));
+  EXPECT_THAT(crash, HasSubstr("last terminated exit 1 (Error) at 2026-01-01T00:05:00Z"));
+  EXPECT_THAT(crash, HasSubstr("restarts 9; image ghcr.io/x/app:1"));
+  EXPECT_THAT(out.evidence[2].text, HasSubstr("(not scheduled)"));
+  EXPECT_THAT(out.evidence[2].text, HasSubstr("condition PodScheduled False (Unschedulable): \"0/2 nodes"));
+}
+
+TEST(ListPods, ObjectsAreTrimmedToTheContract) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/pods", list("Pod", {pod("a", "ok")}));
+  auto out = api.run("list_pods", "{}");
+  ASSERT_TRUE(out.ok);
+  const auto& item = (*out.data)["items"][0];
+  EXPECT_FALSE(item["metadata"].HasMember("managedFields"));
+  EXPECT_TRUE(item["metadata"]["annotations"].HasMember("sim.opscopilot.io/state"));
+  EXPECT_FALSE(item["metadata"]["annotations"].HasMember("kubectl.kubernetes.io/last-applied-configuration"));
+  EXPECT_STREQ(item["kind"].GetString(), "Pod");  // filled in from the list
+  EXPECT_EQ(out.summary, "1 pod, all ready");
+}
+
+TEST(ListPods, NamesFilterAndReportMissingOnes) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/pods", list("Pod", {pod("a", "ok"), pod("b", "ok")}));
+  auto out = api.run("list_pods", R"({"names":["b","zz"]})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_THAT(namesIn((*out.data)["items"]), ::testing::ElementsAre("b"));
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("Pod/zz", "Pod/b"));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("not found: Pod zz does not exist in namespace shop"));
+}
+
+TEST(ListPods, EvidenceIsCappedAtTwelveAndLimitCapsData) {
+  FakeApi api;
+  std::vector<std::string> pods;
+  for (int i = 0; i < 20; ++i) pods.push_back(pod("p" + std::to_string(100 + i), "ok"));
+  api.on("/api/v1/namespaces/shop/pods", list("Pod", pods));
+  auto out = api.run("list_pods", R"({"limit":15})");
+  EXPECT_EQ(out.evidence.size(), 12u);
+  EXPECT_EQ((*out.data)["items"].Size(), 15u);
+  EXPECT_THAT(out.summary, HasSubstr("(showing 15 of 20)"));
+}
+
+TEST(GetWorkload, DeploymentComesWithItsReplicaSetsNewestFirst) {
+  FakeApi api;
+  api.on("/apis/apps/v1/namespaces/shop/deployments/checkout",
+         R"({"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"checkout","uid":"d1",
+               "annotations":{"deployment.kubernetes.io/revision":"2","other":"x"}},
+             "spec":{"replicas":3,"selector":{"matchLabels":{"app":"checkout"}},
+               "template":{"spec":{"containers":[{"name":"app","image":"ghcr.io/x/app:2",
+                 "envFrom":[{"secretRef":{"name":"db"}}],"resources":{"limits":{"memory":"128Mi"}}}]}}},
+             "status":{"replicas":3,"readyReplicas":1,"availableReplicas":1,"unavailableReplicas":2,"updatedReplicas":3,
+               "conditions":[{"type":"Available","status":"False","reason":"MinimumReplicasUnavailable","message":"Deployment does not have minimum availability."}]}})");
+  auto rs = [](const std::string& name, const std::string& owner, int rev) {
+    return R"({"metadata":{"name":")" + name + R"(","ownerReferences":[{"kind":"Deployment","name":"checkout","uid":")" +
+           owner + R"("}],"annotations":{"deployment.kubernetes.io/revision":")" + std::to_string(rev) +
+           R"("}},"spec":{"replicas":1},"status":{"replicas":1,"readyReplicas":0}})";
+  };
+  api.on("/apis/apps/v1/namespaces/shop/replicasets",
+         list("ReplicaSet", {rs("checkout-old", "d1", 1), rs("someone-else", "d9", 7), rs("checkout-new", "d1", 2)}));
+  auto out = api.run("get_workload", R"({"kind":"Deployment","name":"checkout"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ(paramOf(api.requests()[1].target, "labelSelector"), "app%3Dcheckout");
+  const auto& d = *out.data;
+  EXPECT_EQ(d["items"].Size(), 1u);
+  EXPECT_THAT(namesIn(d["replicaSets"]), ::testing::ElementsAre("checkout-new", "checkout-old"));
+  EXPECT_TRUE(d["jobs"].IsArray());
+  EXPECT_FALSE(d["items"][0]["metadata"]["annotations"].HasMember("other"));
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("Deployment/checkout", "ReplicaSet/checkout-new", "ReplicaSet/checkout-old"));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("Deployment checkout: 3 desired, 3 updated, 1 ready, 1 available, 2 unavailable; revision 2"));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("condition Available False (MinimumReplicasUnavailable)"));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("container app: image ghcr.io/x/app:2; limits memory 128Mi"));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("refers to secret db"));
+  EXPECT_EQ(out.summary, "Deployment checkout: 1/3 ready, Available False (MinimumReplicasUnavailable); 2 ReplicaSets");
+}
+
+TEST(GetWorkload, CronJobComesWithItsJobs) {
+  FakeApi api;
+  api.on("/apis/batch/v1/namespaces/shop/cronjobs/report",
+         R"({"kind":"CronJob","metadata":{"name":"report","uid":"c1"},"spec":{"schedule":"*/5 * * * *"}})");
+  auto job = [](const std::string& name, const std::string& created) {
+    return R"({"metadata":{"name":")" + name + R"(","creationTimestamp":")" + created +
+           R"(","ownerReferences":[{"uid":"c1"}]},"status":{"failed":6,"conditions":[{"type":"Failed","status":"True","reason":"BackoffLimitExceeded"}]}})";
+  };
+  api.on("/apis/batch/v1/namespaces/shop/jobs",
+         list("Job", {job("report-1", "2026-01-01T00:00:00Z"), job("report-2", "2026-01-01T00:05:00Z")}));
+  auto out = api.run("get_workload", R"({"kind":"CronJob","name":"report"})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_THAT(namesIn((*out.data)["jobs"]), ::testing::ElementsAre("report-2", "report-1"));
+  EXPECT_THAT(out.evidence[1].text, HasSubstr("condition Failed True (BackoffLimitExceeded)"));
+}
+
+TEST(GetWorkload, MissingWorkloadIsNotFoundEvidence) {
+  FakeApi api;
+  auto out = api.run("get_workload", R"({"kind":"StatefulSet","name":"db"})");
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.errorReason, "NotFound");
+  EXPECT_EQ(out.evidence[0].text, "not found: StatefulSet db does not exist in namespace shop");
+  EXPECT_EQ((*out.data)["items"].Size(), 0u);
+}
+
+TEST(GetWorkload, ForbiddenReplicaSetsKeepTheDeployment) {
+  FakeApi api;
+  scriptShop(api);
+  api.forbid("/apis/apps/v1/namespaces/shop/replicasets", "replicasets");
+  auto out = api.run("get_workload", R"({"kind":"Deployment","name":"checkout"})");
+  EXPECT_TRUE(out.ok);
+  ASSERT_EQ(out.evidence.size(), 2u);
+  EXPECT_EQ(out.evidence[1].text, std::string("forbidden: the reader identity ") + kReader +
+                                      " cannot list replicasets in namespace shop");
+}
+
+TEST(GetEvents, FiltersByObjectAndGroupsWarningsFirst) {
+  FakeApi api;
+  auto ev = [](const std::string& kind, const std::string& name, const std::string& type, const std::string& reason,
+               int count, const std::string& last) {
+    return R"({"metadata":{"name":")" + name + "." + reason + R"("},"involvedObject":{"kind":")" + kind +
+           R"(","name":")" + name + R"("},"type":")" + type + R"(","reason":")" + reason +
+           R"(","message":"msg )" + reason + R"(","count":)" + std::to_string(count) + R"(,"lastTimestamp":")" + last + R"("})";
+  };
+  api.on("/api/v1/namespaces/shop/events",
+         list("Event", {ev("Pod", "web-1", "Normal", "Pulled", 1, "2026-01-01T00:09:00Z"),
+                        ev("Pod", "web-2", "Warning", "BackOff", 12, "2026-01-01T00:08:00Z"),
+                        ev("Pod", "web-1", "Warning", "Unhealthy", 3, "2026-01-01T00:01:00Z")}));
+  auto out = api.run("get_events", R"({"kind":"Pod","warningsOnly":true})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_EQ(paramOf(api.requests()[0].target, "fieldSelector"),
+            "involvedObject.kind%3DPod%2Ctype%3DWarning");
+  // Newest first in data.
+  const auto& items = (*out.data)["items"];
+  EXPECT_STREQ(items[0]["reason"].GetString(), "Pulled");
+  EXPECT_STREQ(items[1]["reason"].GetString(), "BackOff");
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("Pod/web-1", "Pod/web-2"));
+  EXPECT_THAT(out.evidence[0].text, ::testing::StartsWith("Warning Unhealthy (x3, last "));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr(") Pod/web-1: msg Unhealthy\nNormal Pulled ("));
+  EXPECT_THAT(out.evidence[1].text, ::testing::MatchesRegex("Warning BackOff \\(x12, last [0-9]+[smhd] ago\\) Pod/web-2: msg BackOff"));
+  EXPECT_THAT(out.summary, HasSubstr("3 events for Pod/* (2 warnings)"));
+}
+
+TEST(GetEvents, NoEventsStillExplainsItself) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/events", list("Event", {}));
+  auto out = api.run("get_events", R"({"kind":"Deployment","name":"web"})");
+  ASSERT_TRUE(out.ok);
+  ASSERT_EQ(out.evidence.size(), 1u);
+  EXPECT_EQ(out.evidence[0].ref, "Deployment/web");
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("no events for Deployment/web in namespace shop"));
+}
+
+TEST(GetPodLogs, PreviousLogOfTheFailingContainerIsTheRawText) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/pods/web-1",
+         R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"sidecar"},{"name":"app"}]},
+             "status":{"containerStatuses":[{"name":"sidecar","restartCount":0,"state":{"running":{}}},
+               {"name":"app","restartCount":4,"state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}})");
+  const std::string log = "starting\nlevel=fatal msg=\"DATABASE_URL is empty\"\n";
+  api.on("/api/v1/namespaces/shop/pods/web-1/log", log);
+  auto out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  auto target = api.requests().back().target;
+  EXPECT_EQ(paramOf(target, "container"), "app");
+  EXPECT_EQ(paramOf(target, "previous"), "true");
+  EXPECT_EQ(paramOf(target, "tailLines"), "100");
+  EXPECT_EQ(paramOf(target, "limitBytes"), std::to_string(256 * 1024));
+  const auto& d = *out.data;
+  EXPECT_STREQ(d["pod"].GetString(), "web-1");
+  EXPECT_STREQ(d["container"].GetString(), "app");
+  EXPECT_TRUE(d["previous"].GetBool());
+  EXPECT_EQ(d["text"].GetString(), log);
+  ASSERT_EQ(out.evidence.size(), 1u);
+  EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (previous)");
+  EXPECT_EQ(out.evidence[0].text, log);
+  EXPECT_THAT(out.summary, Not(HasSubstr("DATABASE_URL")));
+}
+
+TEST(GetPodLogs, UnknownContainerIsInvalidArgsAndNoPreviousIsNotFound) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/pods/web-1", R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"app"}]}})");
+  auto out = api.run("get_pod_logs", R"({"pod":"web-1","container":"nope"})");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  EXPECT_THAT(out.summary, HasSubstr("containers: app"));
+  api.on("/api/v1/namespaces/shop/pods/web-1/log",
+         status(400, "BadRequest", "previous terminated container \\\"app\\\" in pod \\\"web-1\\\" not found"), 400);
+  out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true,"tailLines":20})");
+  EXPECT_EQ(out.errorReason, "NotFound");
+  EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (previous)");
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("has no previous terminated instance"));
+}
+
+// The tool hands the executor a bounded tail (four excerpts' worth) so that the
+// executor's cut, with its visible truncation marker, still happens.
+TEST(GetPodLogs, EvidenceKeepsABoundedTailOfWholeLines) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/pods/web-1", R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"app"}]}})");
+  std::string log;
+  for (int i = 0; i < 1000; ++i) log += "line " + std::to_string(i) + "\n";
+  api.on("/api/v1/namespaces/shop/pods/web-1/log", log);
+  auto out = api.run("get_pod_logs", R"({"pod":"web-1"})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_EQ((*out.data)["text"].GetString(), log);
+  EXPECT_LE(out.evidence[0].text.size(), 4u * 4096u);
+  EXPECT_THAT(out.evidence[0].text, ::testing::EndsWith("line 999\n"));
+  EXPECT_THAT(out.evidence[0].text, ::testing::StartsWith("line "));
+}
+
+TEST(GetConfigRefs, NeverContainsSecretValues) {
+  FakeApi api;
+  // The value in plain text (as kubectl's last-applied annotation holds it)
+  // and base64 (as data holds it).
+  const std::string plain = "hunter2-Sup3rSecret";
+  const std::string b64 = "aHVudGVyMi1TdXAzclNlY3JldA==";
+  api.on("/api/v1/namespaces/shop/secrets/db",
+         R"({"kind":"Secret","apiVersion":"v1","type":"Opaque","metadata":{"name":"db","annotations":{
+               "kubectl.kubernetes.io/last-applied-configuration":"{\"stringData\":{\"password\":\")" + plain + R"(\"}}"}},
+             "data":{"password":")" + b64 + R"(","username":"YWRtaW4="}})");
+  api.on("/api/v1/namespaces/shop/configmaps/app",
+         R"({"kind":"ConfigMap","metadata":{"name":"app"},"data":{"LOG_LEVEL":"debug-)" + plain + R"("},"binaryData":{"cert":")" + b64 + R"("}})");
+  auto out = api.run("get_config_refs", R"({"configMaps":["app","missing"],"secrets":["db"]})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  auto text = allText(out);
+  EXPECT_THAT(text, Not(HasSubstr(plain)));
+  EXPECT_THAT(text, Not(HasSubstr(b64)));
+  EXPECT_THAT(text, Not(HasSubstr("YWRtaW4=")));
+  EXPECT_THAT(text, Not(HasSubstr("debug")));
+  EXPECT_EQ(serialized(out),
+            R"({"configMaps":[{"name":"app","exists":true,"keys":["LOG_LEVEL","cert"]},{"name":"missing","exists":false,"keys":[]}],)"
+            R"("secrets":[{"name":"db","exists":true,"keys":["password","username"]}]})");
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("ConfigMap/missing", "ConfigMap/app", "Secret/db"));
+  EXPECT_EQ(out.evidence[0].text, "not found: ConfigMap missing does not exist in namespace shop");
+  EXPECT_EQ(out.evidence[2].text, "Secret db: exists (type Opaque), keys password, username (values withheld)");
+  EXPECT_EQ(out.summary, "2 of 3 exist; missing: ConfigMap/missing");
+}
+
+TEST(GetConfigRefs, ForbiddenSecretsAreReportedNotCalledMissing) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/configmaps/app", R"({"kind":"ConfigMap","metadata":{"name":"app"}})");
+  api.forbid("/api/v1/namespaces/shop/secrets/db", "secrets");
+  auto out = api.run("get_config_refs", R"({"configMaps":["app"],"secrets":["db"]})");
+  EXPECT_TRUE(out.ok);
+  const auto& d = *out.data;
+  EXPECT_EQ(d["secrets"].Size(), 0u);
+  EXPECT_STREQ(d["forbidden"][0].GetString(), "secrets");
+  EXPECT_EQ(out.evidence[0].text, std::string("forbidden: the reader identity ") + kReader +
+                                      " cannot get secrets \"db\" in namespace shop");
+  auto only = api.run("get_config_refs", R"({"secrets":["db"]})");
+  EXPECT_FALSE(only.ok);
+  EXPECT_EQ(only.errorReason, "Forbidden");
+}
+
+TEST(GetService, ReadsEndpointsSlicesAndSelectedPods) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/services/web",
+         R"({"kind":"Service","metadata":{"name":"web"},"spec":{"type":"ClusterIP","clusterIP":"10.0.0.5",
+             "selector":{"app":"web"},"ports":[{"name":"http","port":80,"targetPort":8080,"protocol":"TCP"}]}})");
+  api.on("/api/v1/namespaces/shop/endpoints/web",
+         R"({"kind":"Endpoints","metadata":{"name":"web"},"subsets":[{"notReadyAddresses":[{"ip":"10.1.0.1","targetRef":{"kind":"Pod","name":"web-1"}}],
+             "ports":[{"name":"http","port":8080,"protocol":"TCP"}]}]})");
+  api.on("/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
+         list("EndpointSlice", {R"({"metadata":{"name":"web-abc"},"addressType":"IPv4","endpoints":[{"addresses":["10.1.0.1"],
+             "conditions":{"ready":false},"targetRef":{"kind":"Pod","name":"web-1"}}],"ports":[{"port":8080}]})"}));
+  api.on("/api/v1/namespaces/shop/pods", list("Pod", {pod("web-1", "notready")}));
+  auto out = api.run("get_service", R"({"name":"web"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  const auto& d = *out.data;
+  EXPECT_STREQ(d["service"]["metadata"]["name"].GetString(), "web");
+  EXPECT_STREQ(d["endpoints"]["metadata"]["name"].GetString(), "web");
+  EXPECT_EQ(d["endpointSlices"].Size(), 1u);
+  EXPECT_THAT(namesIn(d["pods"]), ::testing::ElementsAre("web-1"));
+  bool sawSliceSelector = false, sawPodSelector = false;
+  for (const auto& r : api.requests()) {
+    sawSliceSelector |= paramOf(r.target, "labelSelector") == "kubernetes.io%2Fservice-name%3Dweb";
+    sawPodSelector |= r.target.starts_with("/api/v1/namespaces/shop/pods?") && paramOf(r.target, "labelSelector") == "app%3Dweb";
+  }
+  EXPECT_TRUE(sawSliceSelector);
+  EXPECT_TRUE(sawPodSelector);
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("Service/web", "Endpoints/web", "EndpointSlice/web-abc", "Pod/web-1"));
+  EXPECT_EQ(out.evidence[0].text, "Service web: type ClusterIP, clusterIP 10.0.0.5; ports http 80->8080/TCP; selector app=web");
+  EXPECT_EQ(out.evidence[1].text, "Endpoints web: 0 ready, 1 not ready (web-1); ports http 8080/TCP");
+  EXPECT_EQ(out.summary, "Service web: selector app=web matches 1 pod, 1 not ready: web-1 NotReady; endpoints 0 ready, 1 not ready");
+}
+
+TEST(GetService, MissingEndpointsAreNull) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/services/web",
+         R"({"kind":"Service","metadata":{"name":"web"},"spec":{"selector":{"app":"nomatch"}}})");
+  api.on("/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices", list("EndpointSlice", {}));
+  api.on("/api/v1/namespaces/shop/pods", list("Pod", {}));
+  auto out = api.run("get_service", R"({"name":"web"})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_TRUE((*out.data)["endpoints"].IsNull());
+  EXPECT_THAT(out.summary, HasSubstr("matches no pods; no endpoints"));
+  EXPECT_EQ(out.evidence.back().text, "no pods in namespace shop match the selector app=nomatch");
+}
+
+TEST(GetStorage, ClusterScopedReadsThatAreForbiddenAreReportedNotFatal) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/persistentvolumeclaims",
+         list("PersistentVolumeClaim",
+              {R"({"metadata":{"name":"data-0"},"spec":{"storageClassName":"fast","volumeName":"pv-1","accessModes":["ReadWriteOnce"],
+                  "resources":{"requests":{"storage":"1Gi"}}},"status":{"phase":"Bound"}})",
+               R"({"metadata":{"name":"data-1"},"spec":{"storageClassName":"fast"},"status":{"phase":"Pending"}})"}));
+  api.forbid("/api/v1/persistentvolumes/pv-1", "persistentvolumes");
+  api.forbid("/apis/storage.k8s.io/v1/storageclasses/fast", "storageclasses");
+  auto out = api.run("get_storage", "{}");
+  ASSERT_TRUE(out.ok) << out.summary;
+  const auto& d = *out.data;
+  EXPECT_EQ(d["items"].Size(), 2u);
+  EXPECT_EQ(d["persistentVolumes"].Size(), 0u);
+  EXPECT_EQ(d["storageClasses"].Size(), 0u);
+  ASSERT_EQ(d["forbidden"].Size(), 2u);
+  EXPECT_STREQ(d["forbidden"][0].GetString(), "persistentvolumes");
+  EXPECT_STREQ(d["forbidden"][1].GetString(), "storageclasses");
+  EXPECT_EQ(out.evidence[0].ref, "PersistentVolumeClaim/data-1");  // Pending first
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("phase Pending; storageClass fast"));
+  EXPECT_THAT(allText(out), HasSubstr(std::string("forbidden: the reader identity ") + kReader +
+                                      " cannot get persistentvolumes \"pv-1\" (cluster-scoped)"));
+  EXPECT_EQ(out.summary, "2 PersistentVolumeClaims, 1 Pending (data-1); not readable: persistentvolumes, storageclasses");
+}
+
+TEST(GetStorage, MissingStorageClassIsEvidence) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/persistentvolumeclaims/data-1",
+         R"({"metadata":{"name":"data-1"},"spec":{"storageClassName":"nope"},"status":{"phase":"Pending"}})");
+  auto out = api.run("get_storage", R"({"name":"data-1"})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("PersistentVolumeClaim/data-1", "StorageClass/nope"));
+  EXPECT_THAT(out.evidence[1].text, HasSubstr("not found: StorageClass nope does not exist"));
+}
+
+TEST(GetNodes, ForbiddenForANamespaceReader) {
+  FakeApi api;
+  api.forbid("/api/v1/nodes", "nodes");
+  auto out = api.run("get_nodes", "{}");
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.errorReason, "Forbidden");
+  EXPECT_EQ(serialized(out), R"({"forbidden":true})");
+  EXPECT_EQ(out.evidence[0].text, std::string("forbidden: the reader identity ") + kReader +
+                                      " cannot list nodes (cluster-scoped)");
+  EXPECT_EQ(test::headerOf(api.requests()[0], "Impersonate-User"), kReader);
+}
+
+TEST(GetNodes, NotReadyNodesFirst) {
+  FakeApi api;
+  api.on("/api/v1/nodes",
+         list("Node", {R"({"metadata":{"name":"n1"},"status":{"conditions":[{"type":"Ready","status":"True"}]}})",
+                       R"({"metadata":{"name":"n2"},"spec":{"taints":[{"key":"k","effect":"NoSchedule"}]},
+                           "status":{"conditions":[{"type":"Ready","status":"False","reason":"KubeletNotReady"},
+                                                   {"type":"DiskPressure","status":"True"}]}})"}));
+  auto out = api.run("get_nodes", "{}");
+  ASSERT_TRUE(out.ok);
+  EXPECT_THAT(namesIn((*out.data)["items"]), ::testing::ElementsAre("n2", "n1"));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("Node n2: Ready False; taints k:NoSchedule"));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("condition DiskPressure True"));
+  EXPECT_EQ(out.summary, "2 nodes, 1 not ready");
+}
+
+TEST(GetQuotas, ExhaustedQuotasComeFirst) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/resourcequotas",
+         list("ResourceQuota",
+              {R"({"metadata":{"name":"ok"},"status":{"hard":{"configmaps":"10"},"used":{"configmaps":"1"}}})",
+               R"({"metadata":{"name":"compute"},"status":{"hard":{"pods":"10","requests.memory":"2Gi"},"used":{"pods":"10","requests.memory":"1536Mi"}}})"}));
+  api.on("/api/v1/namespaces/shop/limitranges",
+         list("LimitRange", {R"({"metadata":{"name":"defaults"},"spec":{"limits":[{"type":"Container","default":{"memory":"512Mi"}}]}})"}));
+  auto out = api.run("get_quotas", "{}");
+  ASSERT_TRUE(out.ok);
+  EXPECT_EQ((*out.data)["resourceQuotas"].Size(), 2u);
+  EXPECT_EQ((*out.data)["limitRanges"].Size(), 1u);
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("ResourceQuota/compute", "ResourceQuota/ok", "LimitRange/defaults"));
+  EXPECT_EQ(out.evidence[0].text, "ResourceQuota compute: pods 10/10 (at limit), requests.memory 1536Mi/2Gi");
+  EXPECT_EQ(out.evidence[2].text, "LimitRange defaults:\n  Container; default memory 512Mi");
+  EXPECT_EQ(out.summary, "2 ResourceQuotas, 1 LimitRange; at limit: compute pods 10/10");
+}
+
+TEST(GetIngress, ChecksEachBackendService) {
+  FakeApi api;
+  api.on("/apis/networking.k8s.io/v1/namespaces/shop/ingresses/web",
+         R"({"kind":"Ingress","metadata":{"name":"web"},"spec":{"ingressClassName":"nginx","rules":[{"host":"shop.example",
+             "http":{"paths":[{"path":"/","backend":{"service":{"name":"web","port":{"number":80}}}},
+                              {"path":"/api","backend":{"service":{"name":"api","port":{"name":"http"}}}}]}}]}})");
+  api.on("/api/v1/namespaces/shop/services/web",
+         R"({"kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"name":"http","port":80,"targetPort":8080}]}})");
+  auto out = api.run("get_ingress", R"({"name":"web"})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_EQ(serialized(out).find(R"("services":[{"name":"api","exists":false,"ports":[]},{"name":"web","exists":true,"ports":[{"name":"http","port":80,"targetPort":8080}]}])") != std::string::npos, true)
+      << serialized(out);
+  EXPECT_THAT(refsOf(out), ::testing::ElementsAre("Ingress/web", "Service/api", "Service/web"));
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("host shop.example: / -> web:80, /api -> api:http"));
+  EXPECT_EQ(out.summary, "1 Ingress, 2 backend Services; missing: api");
+}
+
+TEST(GetHpa, RendersTargetsAndLimits) {
+  FakeApi api;
+  api.on("/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers",
+         list("HorizontalPodAutoscaler",
+              {R"({"metadata":{"name":"web"},"spec":{"scaleTargetRef":{"kind":"Deployment","name":"web"},"minReplicas":1,"maxReplicas":5,
+                  "metrics":[{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":80}}}]},
+                  "status":{"currentReplicas":5,"desiredReplicas":5,"currentMetrics":[{"type":"Resource","resource":{"name":"cpu","current":{"averageUtilization":95}}}],
+                  "conditions":[{"type":"ScalingLimited","status":"True","reason":"TooManyReplicas"}]}})"}));
+  auto out = api.run("get_hpa", "{}");
+  ASSERT_TRUE(out.ok);
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("target Deployment/web; replicas 5 (desired 5, min 1, max 5); metrics (current/target) cpu 95%/80%"));
+  EXPECT_EQ(out.summary, "1 HorizontalPodAutoscaler; web ScalingLimited True (TooManyReplicas)");
+}
+
+TEST(ReadConfigMapData, ReturnsNameAndData) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/configmaps/app",
+         R"({"kind":"ConfigMap","metadata":{"name":"app"},"data":{"LOG_LEVEL":"debug","app.yaml":"a: 1\nb: 2"}})");
+  auto out = api.run("read_configmap_data", R"({"name":"app"})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_EQ(serialized(out), R"({"name":"app","data":{"LOG_LEVEL":"debug","app.yaml":"a: 1\nb: 2"}})");
+  EXPECT_EQ(out.evidence[0].text, "ConfigMap app:\n  LOG_LEVEL: debug\n  app.yaml: |\n    a: 1\n    b: 2");
+}

@@ -1,0 +1,132 @@
+// Node analyzer (get_nodes): nodes that are NotReady, under pressure or
+// cordoned; and, for pods the scheduler could not place, the taints and
+// allocatable capacity behind the scheduler's verdict. A forbidden read is
+// already explained by the tool's own evidence, so it adds nothing.
+#include "tools/analyzers/analyzers.h"
+#include "tools/analyzers/support.h"
+
+namespace opscopilot::tools {
+
+namespace {
+
+using namespace analysis;
+using agent::Severity;
+
+constexpr std::string_view kName = "nodes";
+constexpr std::string_view kNodesDetail = "; nodes: ";
+constexpr std::size_t kMaxListed = 3;
+
+std::string taintsOf(const Json* node) {
+  std::vector<std::string> out;
+  for (const Json* t : listAt(node, {"spec", "taints"})) {
+    std::string effect = strAt(t, {"effect"});
+    if (effect != "NoSchedule" && effect != "NoExecute") continue;
+    std::string value = strAt(t, {"value"});
+    out.push_back(strAt(t, {"key"}) + (value.empty() ? "" : "=" + value) + ":" + effect);
+  }
+  return join(out, ", ");
+}
+
+class NodeAnalyzer : public agent::Analyzer {
+ public:
+  std::string_view name() const override { return kName; }
+
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+    if (step.tool != "get_nodes" || !step.ok) return;
+    if (boolAt(step.data, {"forbidden"})) return;
+    std::vector<const Json*> nodes;
+    for (const Json* n : listAt(step.data, {"items"})) {
+      if (!nameOf(n).empty()) nodes.push_back(n);
+    }
+    for (const Json* n : nodes) health(step, n, sink);
+    explainScheduling(step, nodes, sink);
+  }
+
+ private:
+  static void health(const agent::StepView& step, const Json* node, agent::AnalysisSink& sink) {
+    std::string name = nameOf(node);
+    std::vector<std::string> problems;
+    Severity severity = Severity::Low;
+    const Json* ready = condition(node, "Ready");
+    if (ready != nullptr && strAt(ready, {"status"}) != "True") {
+      problems.push_back("is NotReady (" + strAt(ready, {"reason"}) + ": " + shorten(oneLine(strAt(ready, {"message"})), 100) + ")");
+      severity = Severity::Medium;
+    }
+    for (const char* type : {"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}) {
+      const Json* c = condition(node, type);
+      if (c != nullptr && strAt(c, {"status"}) == "True") {
+        problems.push_back(std::string("has ") + type);
+        severity = Severity::Medium;
+      }
+    }
+    if (boolAt(node, {"spec", "unschedulable"})) problems.push_back("is cordoned");
+    if (problems.empty()) return;
+    agent::FindingDraft d;
+    d.subject = "Node/" + name;
+    d.title = "Node " + name + " " + join(problems, ", ");
+    d.severity = severity;
+    d.confidence = 85;
+    d.evidence = cite(step, {d.subject});
+    d.remediation = severity == Severity::Medium
+                        ? "Pods on it may be evicted or stuck: check the kubelet and container runtime on " + name +
+                              " (`kubectl describe node " + name + "`), free disk/memory, or drain and replace it."
+                        : "`kubectl uncordon " + name + "` when maintenance is over.";
+    sink.addFinding(kName, std::move(d));
+  }
+
+  static void explainScheduling(const agent::StepView& step, const std::vector<const Json*>& nodes,
+                                agent::AnalysisSink& sink) {
+    struct Target {
+      std::string id;
+      std::string title;
+    };
+    std::vector<Target> targets;
+    for (const auto& f : sink.findings()) {
+      if (f.analyzer == kName || f.title.find("cannot be scheduled") == std::string::npos) continue;
+      if (f.title.find(kNodesDetail) != std::string::npos) continue;
+      targets.push_back({f.id, f.title});
+    }
+    for (const auto& t : targets) {
+      std::vector<std::string> parts;
+      std::vector<std::string> evidence;
+      if (t.title.find("taint") != std::string::npos) {
+        for (const Json* n : nodes) {
+          std::string taints = taintsOf(n);
+          if (taints.empty() || parts.size() >= kMaxListed) continue;
+          parts.push_back(nameOf(n) + " has taint " + taints);
+          addEvidence(evidence, cite(step, {"Node/" + nameOf(n)}));
+        }
+      }
+      for (const char* resource : {"cpu", "memory", "ephemeral-storage", "pods"}) {
+        if (t.title.find(std::string("insufficient ") + resource) == std::string::npos &&
+            !(std::string_view(resource) == "pods" && t.title.find("too many pods") != std::string::npos)) {
+          continue;
+        }
+        std::vector<std::string> sizes;
+        for (const Json* n : nodes) {
+          if (!taintsOf(n).empty() && taintsOf(n).find("control-plane") != std::string::npos) continue;
+          std::string alloc = scalarText(at(n, {"status", "allocatable", resource}));
+          if (alloc.empty() || sizes.size() >= kMaxListed) continue;
+          sizes.push_back(nameOf(n) + " " + alloc);
+          addEvidence(evidence, cite(step, {"Node/" + nameOf(n)}));
+        }
+        if (!sizes.empty()) parts.push_back(std::string("allocatable ") + resource + ": " + join(sizes, ", "));
+      }
+      if (t.title.find("cordoned") != std::string::npos) {
+        std::vector<std::string> cordoned;
+        for (const Json* n : nodes) {
+          if (boolAt(n, {"spec", "unschedulable"})) cordoned.push_back(nameOf(n));
+        }
+        if (!cordoned.empty()) parts.push_back("cordoned: " + join(cordoned, ", "));
+      }
+      if (parts.empty()) continue;
+      sink.enrichFinding(t.id, evidence, std::string(kNodesDetail) + join(parts, "; "), 0, "");
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<agent::Analyzer> makeNodeAnalyzer() { return std::make_unique<NodeAnalyzer>(); }
+
+}  // namespace opscopilot::tools

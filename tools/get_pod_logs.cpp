@@ -1,0 +1,164 @@
+// get_pod_logs: the last lines of one container's log, current or previous.
+// data.text and the evidence text are the log lines and nothing else
+// (the executor redacts them).
+#include <algorithm>
+
+#include "tools/kube_tool.h"
+#include "tools/pod_status.h"
+#include "tools/render.h"
+#include "tools/tool_factories.h"
+#include "tools/tool_json.h"
+
+namespace opscopilot::tools {
+
+namespace {
+
+constexpr std::int64_t kMaxTailLines = 5000;
+
+std::vector<std::string> containerNames(const rapidjson::Value& pod) {
+  std::vector<std::string> names;
+  for (auto key : {"containers", "initContainers", "ephemeralContainers"}) {
+    const auto* list = valueAt(pod, {"spec", key});
+    if (!list || !list->IsArray()) continue;
+    for (const auto& c : list->GetArray()) names.emplace_back(kube::stringMember(c, "name"));
+  }
+  return names;
+}
+
+// Without a container argument: the one a person would look at first, the
+// failing one (an init container that fails blocks the others), else the
+// default-container annotation, else the first.
+std::string pickContainer(const rapidjson::Value& pod) {
+  std::string best;
+  std::int64_t bestScore = -1;
+  for (auto key : {"initContainerStatuses", "containerStatuses"}) {
+    const auto* list = valueAt(pod, {"status", key});
+    if (!list || !list->IsArray()) continue;
+    for (const auto& cs : list->GetArray()) {
+      auto waiting = stringAt(cs, {"state", "waiting", "reason"});
+      bool failing = (!waiting.empty() && waiting != "PodInitializing" && waiting != "ContainerCreating") ||
+                     intAt(cs, {"state", "terminated", "exitCode"}).value_or(0) != 0;
+      std::int64_t score = (failing ? 1'000'000 : 0) + intAt(cs, {"restartCount"}).value_or(0);
+      if (score > bestScore && (failing || score > 0)) {
+        bestScore = score;
+        best = std::string(kube::stringMember(cs, "name"));
+      }
+    }
+  }
+  if (!best.empty()) return best;
+  if (auto d = stringAt(pod, {"metadata", "annotations", "kubectl.kubernetes.io/default-container"}); !d.empty()) {
+    return std::string(d);
+  }
+  auto names = containerNames(pod);
+  return names.empty() ? std::string() : names.front();
+}
+
+// The last whole lines of text that fit in max bytes (the end of a log is
+// what explains a crash); a single longer line keeps its end.
+std::string tailBytes(const std::string& text, std::size_t max) {
+  if (text.size() <= max) return text;
+  std::size_t start = text.size() - max;
+  auto nl = text.find('\n', start);
+  if (nl != std::string::npos && nl + 1 < text.size()) return text.substr(nl + 1);
+  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+  return text.substr(start);
+}
+
+class GetPodLogsTool : public KubeTool {
+ public:
+  GetPodLogsTool(ClientPtr client, const ToolSettings& settings)
+      : KubeTool(std::move(client), settings,
+                 makeSpec("get_pod_logs",
+                          "Reads the last lines of a pod container's log, or of its previous (crashed) instance.",
+                          R"({"type":"object","properties":{
+"pod":{"type":"string","minLength":1,"maxLength":253},
+"container":{"type":"string","minLength":1,"maxLength":63},
+"previous":{"type":"boolean"},
+"tailLines":{"type":"integer","minimum":1,"maximum":5000}},
+"required":["pod"],"additionalProperties":false})",
+                          settings)) {}
+
+ protected:
+  agent::ToolOutput read(ToolCall& call, const rapidjson::Value& args) override {
+    std::string pod;
+    if (auto bad = checkRequiredName(args, "pod", &pod)) return *bad;
+    std::string container;
+    if (args.HasMember("container")) {
+      auto c = stringArg(args, "container");
+      if (!c || !isLabelName(*c)) return invalidArgs("\"container\" must be a container name");
+      container = *c;
+    }
+    bool previous = boolArg(args, "previous", false);
+    auto tail = std::clamp(intArg(args, "tailLines").value_or(settings().defaultLogTailLines), std::int64_t{1},
+                           kMaxTailLines);
+
+    auto data = newData();
+    auto& a = data->GetAllocator();
+    auto fill = [&](const std::string& c, const std::string& text) {
+      setMember(*data, "pod", jsonString(pod, a));
+      setMember(*data, "container", jsonString(c, a));
+      setMember(*data, "previous", rapidjson::Value(previous));
+      setMember(*data, "text", jsonString(text, a));
+    };
+    fill(container, "");
+
+    // The pod tells which containers exist; asking the log endpoint for an
+    // unknown one only yields a 400.
+    auto obj = call.get(kinds::kPod, pod);
+    if (!obj.ok()) return call.failed(obj.error(), "get", kinds::kPod, pod, data);
+    auto names = containerNames((*obj)->json());
+    if (container.empty()) container = pickContainer((*obj)->json());
+    if (std::find(names.begin(), names.end(), container) == names.end()) {
+      auto out = invalidArgs("Pod " + pod + " has no container \"" + container + "\" (containers: " + join(names, ", ") + ")");
+      out.evidence.front().ref = "Pod/" + pod;
+      out.data = std::move(data);
+      return out;
+    }
+    fill(container, "");
+    std::string ref = "Pod/" + pod + " container " + container + (previous ? " (previous)" : "");
+
+    kube::LogOptions log;
+    log.container = container;
+    log.previous = previous;
+    log.tailLines = tail;
+    log.limitBytes = settings().maxLogBytes;
+    auto text = call.podLogs(pod, log);
+    if (!text.ok()) {
+      const auto& e = text.error();
+      agent::ToolOutput out;
+      out.ok = false;
+      if (previous && e.httpCode == 400 && e.message.find("not found") != std::string::npos) {
+        // What the kubelet says when the container never restarted.
+        out.errorReason = "NotFound";
+        out.summary = "not found: container " + container + " of Pod " + pod +
+                      " has no previous terminated instance (it has not restarted)";
+      } else {
+        out.errorReason = errorReasonFor(e);
+        out.summary = call.describeFailure(e, "get", kinds::kPod, pod, "log");
+      }
+      out.evidence.push_back({ref, out.summary});
+      out.data = std::move(data);
+      return out;
+    }
+    fill(container, *text);
+
+    agent::ToolOutput out;
+    auto lines = std::count(text->begin(), text->end(), '\n') + (!text->empty() && text->back() != '\n' ? 1 : 0);
+    out.summary = "read " + std::to_string(lines) + (lines == 1 ? " line" : " lines") + " (" +
+                  std::to_string(text->size()) + " bytes) of " + ref;
+    if (text->empty()) out.summary = "the log of " + ref + " is empty";
+    // Four times the excerpt cap: the executor then cuts it to size with a visible
+    // marker, and redaction never has to scan megabytes.
+    out.evidence.push_back({ref, tailBytes(*text, 4 * spec().maxOutputBytes)});
+    out.data = std::move(data);
+    return out;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<agent::Tool> makeGetPodLogsTool(ClientPtr client, const ToolSettings& settings) {
+  return std::make_unique<GetPodLogsTool>(std::move(client), settings);
+}
+
+}  // namespace opscopilot::tools

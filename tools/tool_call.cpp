@@ -1,0 +1,127 @@
+#include "tools/tool_call.h"
+
+#include <algorithm>
+
+namespace opscopilot::tools {
+
+namespace {
+
+kube::Error deadlinePassed() { return kube::Error{0, "Timeout", "the tool's deadline passed before the request"}; }
+
+std::string_view scopeOf(const ApiKind& kind) { return kind.ref.namespaced ? "namespaced" : "cluster-scoped"; }
+
+}  // namespace
+
+ToolCall::ToolCall(kube::Client& client, std::string ns, kube::Impersonation reader,
+                   std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds maxRequestTimeout)
+    : client_(client),
+      ns_(std::move(ns)),
+      reader_(std::move(reader)),
+      deadline_(deadline),
+      maxRequestTimeout_(maxRequestTimeout) {}
+
+std::optional<kube::RequestOptions> ToolCall::requestOptions() const {
+  kube::RequestOptions o;
+  o.impersonate = reader_;
+  o.timeout = maxRequestTimeout_;
+  if (deadline_ != std::chrono::steady_clock::time_point{}) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    o.timeout = std::min(o.timeout, left);
+  }
+  return o;
+}
+
+kube::Result<kube::ObjectPtr> ToolCall::get(const ApiKind& kind, std::string_view name) {
+  auto opts = requestOptions();
+  if (!opts) return deadlinePassed();
+  return client_.get(kind.ref, kind.ref.namespaced ? std::string_view(ns_) : std::string_view(), name, *opts);
+}
+
+kube::Result<ToolCall::Listed> ToolCall::list(const ApiKind& kind, kube::ListOptions options, std::size_t maxItems) {
+  constexpr std::int64_t kPageSize = 500;
+  Listed out;
+  options.limit = kPageSize;
+  options.continueToken.clear();
+  while (true) {
+    auto opts = requestOptions();
+    if (!opts) return deadlinePassed();
+    auto page = client_.listPage(kind.ref, kind.ref.namespaced ? std::string_view(ns_) : std::string_view(),
+                                 options, *opts);
+    if (!page.ok()) return page.error();
+    for (auto& item : page->items) {
+      if (out.items.size() == maxItems) {
+        out.truncated = true;
+        return out;
+      }
+      out.items.push_back(std::move(item));
+    }
+    if (page->continueToken.empty()) return out;
+    if (out.items.size() == maxItems) {
+      out.truncated = true;
+      return out;
+    }
+    options.continueToken = page->continueToken;
+  }
+}
+
+kube::Result<std::string> ToolCall::podLogs(std::string_view pod, const kube::LogOptions& log) {
+  auto opts = requestOptions();
+  if (!opts) return deadlinePassed();
+  return client_.podLogs(ns_, pod, log, *opts);
+}
+
+std::string ToolCall::describeFailure(const kube::Error& e, std::string_view verb, const ApiKind& kind,
+                                      std::string_view name, std::string_view subresource) const {
+  std::string resource(kind.ref.resource);
+  if (!subresource.empty()) resource.append("/").append(subresource);
+  std::string object = resource;
+  if (!name.empty()) object.append(" \"").append(name).append("\"");
+  std::string where = kind.ref.namespaced ? " in namespace " + ns_ : " (" + std::string(scopeOf(kind)) + ")";
+  if (e.isForbidden()) {
+    // The operator itself may lack the right to impersonate; that is a
+    // different fix than granting the reader more.
+    if (e.message.find("cannot impersonate") != std::string::npos) {
+      return "forbidden: the operator may not impersonate the reader identity " + reader_.user +
+             " (it needs `impersonate` on serviceaccounts/opscopilot-reader): " + e.message;
+    }
+    return "forbidden: the reader identity " + reader_.user + " cannot " + std::string(verb) + " " + object + where;
+  }
+  if (e.isNotFound()) {
+    if (!name.empty()) return "not found: " + std::string(kind.kind) + " " + std::string(name) + " does not exist" + where;
+    return "not found: " + resource + where + ": " + e.message;
+  }
+  if (e.isTimeout()) {
+    return "timed out: could not " + std::string(verb) + " " + object + where + " in time: " + e.message;
+  }
+  return "error: could not " + std::string(verb) + " " + object + where + ": " + e.toString();
+}
+
+agent::EvidenceDraft ToolCall::failureEvidence(const kube::Error& e, std::string_view verb, const ApiKind& kind,
+                                               std::string_view name, std::string_view subresource) const {
+  std::string ref(kind.kind);
+  ref.append("/").append(name.empty() ? std::string_view("*") : name);
+  return {std::move(ref), describeFailure(e, verb, kind, name, subresource)};
+}
+
+agent::ToolOutput ToolCall::failed(const kube::Error& e, std::string_view verb, const ApiKind& kind,
+                                   std::string_view name, std::shared_ptr<const rapidjson::Document> data,
+                                   std::string_view subresource) const {
+  agent::ToolOutput out;
+  out.ok = false;
+  out.errorReason = errorReasonFor(e);
+  auto evidence = failureEvidence(e, verb, kind, name, subresource);
+  out.summary = evidence.text;
+  out.evidence.push_back(std::move(evidence));
+  out.data = std::move(data);
+  return out;
+}
+
+std::string errorReasonFor(const kube::Error& e) {
+  if (e.isForbidden()) return "Forbidden";
+  if (e.isNotFound()) return "NotFound";
+  if (e.isTimeout()) return "Timeout";
+  return "Error";
+}
+
+}  // namespace opscopilot::tools
