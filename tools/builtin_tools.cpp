@@ -1,5 +1,6 @@
 #include "tools/builtin_tools.h"
 
+#include "tools/analyzers/analyzers.h"
 #include "tools/tool_factories.h"
 
 namespace opscopilot::tools {
@@ -14,10 +15,6 @@ void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::C
 }
 
 std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers() {
-  // Declared in tools/analyzers/analyzers.h; one analyzer per file there.
-  std::unique_ptr<agent::Analyzer> makePodStatusAnalyzer(), makeEventAnalyzer(), makeLogAnalyzer(),
-      makeWorkloadAnalyzer(), makeServiceAnalyzer(), makeStorageAnalyzer(), makeConfigRefsAnalyzer(),
-      makeQuotaAnalyzer(), makeHpaAnalyzer(), makeIngressAnalyzer(), makeNodeAnalyzer();
   std::vector<std::unique_ptr<agent::Analyzer>> analyzers;
   // On a list_pods step the pod status analyzer runs before the service
   // analyzer, which only enriches.

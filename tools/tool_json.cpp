@@ -5,7 +5,8 @@ namespace opscopilot::tools {
 namespace {
 
 bool keepAnnotation(std::string_view key) {
-  return key.starts_with("sim.opscopilot.io/") || key == "deployment.kubernetes.io/revision";
+  return key.starts_with("sim.opscopilot.io/") || key == "deployment.kubernetes.io/revision" ||
+         key == "storageclass.kubernetes.io/is-default-class";
 }
 
 }  // namespace

@@ -141,6 +141,11 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
                    }() +
                    ")");
   }
+  if (const auto& profile = config.models.at(rs.model); profile.provider != "builtin") {
+    return kube::Error{0, "ModelUnavailable",
+                       "model profile \"" + rs.model + "\" uses provider " + profile.provider +
+                           ", which this version of the operator cannot call yet; use model builtin"};
+  }
   rs.limits = config.defaultLimits;
   if (const auto* l = kube::member(*spec, "limits"); l && l->IsObject()) {
     if (const auto* v = kube::member(*l, "maxSteps"); v && v->IsInt()) rs.limits.maxSteps = v->GetInt();
@@ -309,14 +314,14 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   if (!spec.ok()) {
     state = agent::RunState{};
     state.phase = "Failed";
-    state.reason = "InvalidSpec";
+    state.reason = spec.error().reason;
     state.message = spec.error().message;
     state.answer = "The run could not start: " + spec.error().message + ".";
     auto w = writeStatus(run, state, start, {}, true);
     if (!w.ok()) return {{}, w.error(), "StatusWriteFailed"};
     remember(key, *w, 0, true);
-    events_.record(target, "Warning", "InvalidSpec", spec.error().message);
-    return {{}, {}, "InvalidSpec"};
+    events_.record(target, "Warning", state.reason, spec.error().message);
+    return {{}, {}, state.reason};
   }
   const std::string targetRef = spec->targetKind.empty() ? "" : spec->targetKind + "/" +
                                                                     (spec->targetName.empty() ? spec->targetSelector : spec->targetName);

@@ -2,7 +2,7 @@
 // refs, quotas, autoscalers, ingresses and nodes.
 #include <gtest/gtest.h>
 
-#include "tests/fixtures/analyzers/analysis_harness.h"
+#include "analysis_harness.h"
 
 using namespace opscopilot;
 using namespace opscopilot::analyzer_test;

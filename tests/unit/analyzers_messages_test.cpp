@@ -2,7 +2,7 @@
 // helpers the analyzers share.
 #include <gtest/gtest.h>
 
-#include "tests/fixtures/analyzers/analysis_harness.h"
+#include "analysis_harness.h"
 #include "tools/analyzers/k8s_messages.h"
 #include "tools/analyzers/support.h"
 

@@ -2,7 +2,7 @@
 // crash-looping Deployment: the workload, its pods, their events and logs.
 #include <gtest/gtest.h>
 
-#include "tests/fixtures/analyzers/analysis_harness.h"
+#include "analysis_harness.h"
 #include "tools/builtin_tools.h"
 
 using namespace opscopilot;

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "tests/fixtures/analyzers/analysis_harness.h"
+#include "analysis_harness.h"
 #include "tools/builtin_tools.h"
 
 using namespace opscopilot;

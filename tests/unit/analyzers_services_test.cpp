@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "tests/fixtures/analyzers/analysis_harness.h"
+#include "analysis_harness.h"
 
 using namespace opscopilot;
 using namespace opscopilot::analyzer_test;
