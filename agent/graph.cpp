@@ -66,7 +66,7 @@ class StateSink final : public AnalysisSink {
 
   void suggest(PlannedCall call) override {
     call.argsJson = canonicalJson(call.argsJson);
-    if (!spec_.toolAllowed(call.tool) || state_.alreadyCalled(call)) return;
+    if (!spec_.toolAllowed(call.tool) || state_.alreadyCalled(call) || podsAlreadyRead(call)) return;
     if (std::find(state_.plan.begin(), state_.plan.end(), call) != state_.plan.end()) return;
     state_.plan.push_back(std::move(call));
   }
@@ -78,6 +78,26 @@ class StateSink final : public AnalysisSink {
       if (state_.findEvidence(id) && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
     }
     return out;
+  }
+  // list_pods {names:[...]} for pods an earlier list_pods already read (its
+  // evidence has ref "Pod/NAME") would read the same objects again.
+  bool podsAlreadyRead(const PlannedCall& call) const {
+    if (call.tool != "list_pods") return false;
+    rapidjson::Document args;
+    args.Parse(call.argsJson.c_str());
+    if (args.HasParseError() || !args.IsObject() || args.MemberCount() != 1 || !args.HasMember("names") ||
+        !args["names"].IsArray() || args["names"].Empty()) {
+      return false;
+    }
+    for (const auto& n : args["names"].GetArray()) {
+      if (!n.IsString()) return false;
+      const std::string ref = std::string("Pod/") + n.GetString();
+      bool read = std::any_of(state_.evidence.begin(), state_.evidence.end(), [&](const EvidenceItem& e) {
+        return e.tool == "list_pods" && (e.ref == ref || e.ref.rfind(ref + " ", 0) == 0);
+      });
+      if (!read) return false;
+    }
+    return true;
   }
   static void merge(std::vector<std::string>& into, const std::vector<std::string>& more) {
     for (const auto& id : more) {
@@ -301,8 +321,8 @@ void RunGraph::critique(const RunSpec& spec, RunState& state) {
       auto slash = rest.find('/');
       if (slash == std::string::npos) continue;
       PlannedCall call{"get_pod_logs",
-                       "{\"pod\":\"" + rest.substr(0, slash) + "\",\"container\":\"" + rest.substr(slash + 1) +
-                           "\",\"previous\":true}",
+                       canonicalJson("{\"pod\":\"" + rest.substr(0, slash) + "\",\"container\":\"" +
+                                     rest.substr(slash + 1) + "\",\"previous\":true}"),
                        "the critic wants the crashed container's log"};
       if (!state.alreadyCalled(call) && std::find(state.plan.begin(), state.plan.end(), call) == state.plan.end()) {
         state.plan.push_back(call);

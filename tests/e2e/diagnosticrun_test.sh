@@ -230,7 +230,7 @@ EOF
 # The run is mid-investigation once it has persisted tool steps and waits on the log read.
 mid_run() {
   kubectl -n "$ns" get dr resumed -o json |
-    jq -e '[.status.steps[]? | select(.node=="tool")] | length >= 2 and ((.status.plan // []) | map(.tool) | index("get_pod_logs") != null) and .status.phase == "Running"'
+    jq -e '.status | (([.steps[]? | select(.node=="tool")] | length) >= 2) and (((.plan // []) | map(.tool) | index("get_pod_logs")) != null) and .phase == "Running"'
 }
 if wait_until 30 mid_run; then
   steps_before="$(kubectl -n "$ns" get dr resumed -o json | jq -c '[.status.steps[] | {id, node, tool, args}]')"

@@ -332,8 +332,15 @@ void addEvidence(std::vector<std::string>& ids, const std::vector<std::string>& 
 
 std::string findingWithSubject(const agent::AnalysisSink& sink, std::string_view subject, std::string_view notBy) {
   const agent::Finding* best = nullptr;
+  // A pod-wide subject ("Pod/web-1") also matches that pod's container
+  // findings ("Pod/web-1/app"): an event that does not name its container
+  // (kwok's, or an older kubelet's) still belongs to the container's finding.
+  const bool podWide = subject.starts_with("Pod/") && std::count(subject.begin(), subject.end(), '/') == 1;
+  auto matches = [&](std::string_view s) {
+    return s == subject || (podWide && s.size() > subject.size() && s.starts_with(subject) && s[subject.size()] == '/');
+  };
   for (const auto& f : sink.findings()) {
-    if (f.subject != subject || (!notBy.empty() && f.analyzer == notBy)) continue;
+    if (!matches(f.subject) || (!notBy.empty() && f.analyzer == notBy)) continue;
     if (best == nullptr || f.severity > best->severity) best = &f;
   }
   return best == nullptr ? std::string() : best->id;
