@@ -18,11 +18,17 @@ kubectl apply -n "$NS" -f config/rbac/namespace-reader.yaml >/dev/null
 kubectl apply -n "$NS" -f tests/e2e/scenarios/crashloop.yaml >/dev/null
 until kubectl -n "$NS" get pods -o jsonpath='{.items[*].status.containerStatuses[*].state.waiting.reason}' | grep -q .; do sleep 0.5; done
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --config config/operator.yaml --namespace "$NS" \
+./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --config "${BENCH_CONFIG:-config/operator.yaml}" --namespace "$NS" \
   --health-address "127.0.0.1:$PORT" >/tmp/opscopilot-bench-operator.log 2>&1 &
 OP=$!
 trap 'kill $OP 2>/dev/null; kubectl delete ns "$NS" --wait=false >/dev/null 2>&1' EXIT
 until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.2; done
 sleep 1  # let the idle RSS settle after start-up
 echo "OpsCopilot benchmark: $RUNS runs, builtin model, $(nproc) cores, loopback control plane"
+apiserver_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/kube-apiserver.pid")"
+etcd_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/etcd.pid")"
+cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
+before="$(cpu $OP) $(cpu "$apiserver_pid") $(cpu "$etcd_pid")"
 ./build/tests/bench/run_bench --runs "$RUNS" --namespace "$NS" --operator-pid "$OP" --metrics-port "$PORT"
+after="$(cpu $OP) $(cpu "$apiserver_pid") $(cpu "$etcd_pid")"
+echo "$before $after" | awk '{printf "CPU seconds during the run: operator %.1f, kube-apiserver %.1f, etcd %.1f\n", $4-$1, $5-$2, $6-$3}'
