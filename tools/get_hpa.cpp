@@ -84,16 +84,10 @@ class GetHpaTool : public KubeTool {
     auto data = newData();
     auto& a = data->GetAllocator();
     setMember(*data, "items", rapidjson::Value(rapidjson::kArrayType));
-    std::vector<kube::ObjectPtr> hpas;
-    if (!name.empty()) {
-      auto h = call.get(kinds::kHorizontalPodAutoscaler, name);
-      if (!h.ok()) return call.failed(h.error(), "get", kinds::kHorizontalPodAutoscaler, name, data);
-      hpas.push_back(*h);
-    } else {
-      auto listed = call.list(kinds::kHorizontalPodAutoscaler, {}, 200);
-      if (!listed.ok()) return call.failed(listed.error(), "list", kinds::kHorizontalPodAutoscaler, {}, data);
-      hpas = std::move(listed->items);
-    }
+    agent::ToolOutput failure;
+    auto read = call.getOrList(kinds::kHorizontalPodAutoscaler, name, 200, data, &failure);
+    if (!read) return failure;
+    std::vector<kube::ObjectPtr> hpas = std::move(*read);
     (*data)["items"] = trimmedArray(hpas, a);
 
     agent::ToolOutput out;

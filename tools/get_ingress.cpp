@@ -93,16 +93,10 @@ class GetIngressTool : public KubeTool {
     auto& a = data->GetAllocator();
     setMember(*data, "items", rapidjson::Value(rapidjson::kArrayType));
     setMember(*data, "services", rapidjson::Value(rapidjson::kArrayType));
-    std::vector<kube::ObjectPtr> ingresses;
-    if (!name.empty()) {
-      auto i = call.get(kinds::kIngress, name);
-      if (!i.ok()) return call.failed(i.error(), "get", kinds::kIngress, name, data);
-      ingresses.push_back(*i);
-    } else {
-      auto listed = call.list(kinds::kIngress, {}, 200);
-      if (!listed.ok()) return call.failed(listed.error(), "list", kinds::kIngress, {}, data);
-      ingresses = std::move(listed->items);
-    }
+    agent::ToolOutput failure;
+    auto read = call.getOrList(kinds::kIngress, name, 200, data, &failure);
+    if (!read) return failure;
+    std::vector<kube::ObjectPtr> ingresses = std::move(*read);
     (*data)["items"] = trimmedArray(ingresses, a);
 
     agent::ToolOutput out;

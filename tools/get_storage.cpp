@@ -77,16 +77,10 @@ class GetStorageTool : public KubeTool {
       setMember(*data, key, rapidjson::Value(rapidjson::kArrayType));
     }
 
-    std::vector<kube::ObjectPtr> pvcs;
-    if (!name.empty()) {
-      auto pvc = call.get(kinds::kPersistentVolumeClaim, name);
-      if (!pvc.ok()) return call.failed(pvc.error(), "get", kinds::kPersistentVolumeClaim, name, data);
-      pvcs.push_back(*pvc);
-    } else {
-      auto listed = call.list(kinds::kPersistentVolumeClaim, {}, 500);
-      if (!listed.ok()) return call.failed(listed.error(), "list", kinds::kPersistentVolumeClaim, {}, data);
-      pvcs = std::move(listed->items);
-    }
+    agent::ToolOutput failure;
+    auto read = call.getOrList(kinds::kPersistentVolumeClaim, name, 500, data, &failure);
+    if (!read) return failure;
+    std::vector<kube::ObjectPtr> pvcs = std::move(*read);
     (*data)["items"] = trimmedArray(pvcs, a);
 
     agent::ToolOutput out;

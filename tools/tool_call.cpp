@@ -38,6 +38,25 @@ kube::Result<kube::ObjectPtr> ToolCall::get(const ApiKind& kind, std::string_vie
   return client_.get(kind.ref, kind.ref.namespaced ? std::string_view(ns_) : std::string_view(), name, *opts);
 }
 
+std::optional<std::vector<kube::ObjectPtr>> ToolCall::getOrList(
+    const ApiKind& kind, const std::string& name, std::size_t maxItems,
+    const std::shared_ptr<const rapidjson::Document>& data, agent::ToolOutput* failure) {
+  if (!name.empty()) {
+    auto one = get(kind, name);
+    if (!one.ok()) {
+      *failure = failed(one.error(), "get", kind, name, data);
+      return std::nullopt;
+    }
+    return std::vector<kube::ObjectPtr>{*one};
+  }
+  auto listed = list(kind, {}, maxItems);
+  if (!listed.ok()) {
+    *failure = failed(listed.error(), "list", kind, {}, data);
+    return std::nullopt;
+  }
+  return std::move(listed->items);
+}
+
 kube::Result<ToolCall::Listed> ToolCall::list(const ApiKind& kind, kube::ListOptions options, std::size_t maxItems) {
   constexpr std::int64_t kPageSize = 500;
   Listed out;

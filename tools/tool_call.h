@@ -40,6 +40,14 @@ class ToolCall {
   // Reads a collection page by page, stopping after maxItems objects.
   kube::Result<Listed> list(const ApiKind& kind, kube::ListOptions options = {}, std::size_t maxItems = 1000);
 
+  // Reads the named object, or, when name is empty, every object of the kind
+  // in the namespace (at most maxItems). On failure *failure holds the tool
+  // output to return (see failed()), built around data.
+  std::optional<std::vector<kube::ObjectPtr>> getOrList(const ApiKind& kind, const std::string& name,
+                                                        std::size_t maxItems,
+                                                        const std::shared_ptr<const rapidjson::Document>& data,
+                                                        agent::ToolOutput* failure);
+
   // Reads a pod's log as text.
   kube::Result<std::string> podLogs(std::string_view pod, const kube::LogOptions& log);
 
