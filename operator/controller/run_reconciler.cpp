@@ -9,6 +9,7 @@
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
 #include "operator/controller/json_log.h"
+#include "tools/selector.h"
 
 namespace opscopilot::controller {
 
@@ -85,32 +86,6 @@ std::string limitText(const agent::Limits& l) {
 
 }  // namespace
 
-std::string labelSelectorString(const rapidjson::Value& selector) {
-  std::string out;
-  auto add = [&](const std::string& part) { out += (out.empty() ? "" : ",") + part; };
-  if (const auto* ml = kube::member(selector, "matchLabels"); ml && ml->IsObject()) {
-    for (const auto& m : ml->GetObject()) {
-      if (m.value.IsString()) add(std::string(m.name.GetString()) + "=" + m.value.GetString());
-    }
-  }
-  if (const auto* me = kube::member(selector, "matchExpressions"); me && me->IsArray()) {
-    for (const auto& e : me->GetArray()) {
-      std::string key(kube::stringMember(e, "key"));
-      std::string op(kube::stringMember(e, "operator"));
-      std::string values;
-      if (const auto* vs = kube::member(e, "values"); vs && vs->IsArray()) {
-        for (const auto& v : vs->GetArray()) {
-          if (v.IsString()) values += (values.empty() ? "" : ",") + std::string(v.GetString());
-        }
-      }
-      if (op == "In") add(key + " in (" + values + ")");
-      if (op == "NotIn") add(key + " notin (" + values + ")");
-      if (op == "Exists") add(key);
-      if (op == "DoesNotExist") add("!" + key);
-    }
-  }
-  return out;
-}
 
 kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const OperatorConfig& config) {
   auto invalid = [](std::string m) { return kube::Error{0, "InvalidSpec", std::move(m)}; };
@@ -124,7 +99,7 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
     rs.targetKind = std::string(kube::stringMember(*t, "kind"));
     rs.targetName = std::string(kube::stringMember(*t, "name"));
     if (const auto* sel = kube::member(*t, "selector"); sel && sel->IsObject()) {
-      rs.targetSelector = labelSelectorString(*sel);
+      rs.targetSelector = tools::selectorToString(*sel);
     }
     if (!rs.targetKind.empty() && rs.targetName.empty() && rs.targetSelector.empty()) {
       return invalid("spec.target needs a name or a selector");

@@ -42,9 +42,6 @@ struct ReconcileResult {
 // a person understands) for what admission could not catch.
 kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const OperatorConfig& config);
 
-// "k=v,k2 in (a,b),!k3" from a metav1.LabelSelector; "" when it selects nothing expressible.
-std::string labelSelectorString(const rapidjson::Value& selector);
-
 class RunReconciler {
  public:
   RunReconciler(std::shared_ptr<kube::Client> client, const kube::Informer& cache, const agent::ToolRegistry& tools,

@@ -311,6 +311,34 @@ else
   bad "big logs run did not finish"
 fi
 
+# --- A spec change after completion starts a fresh run; TTL deletes finished runs -----
+ns="$(new_ns lifecycle)"
+kubectl apply -n "$ns" -f "$SCENARIOS/healthy.yaml" >/dev/null
+wait_until 60 scenario_ready "$ns" healthy
+cat <<EOF | kubectl apply -n "$ns" -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: rerun}
+spec: {question: "Is the frontend healthy?", target: {kind: Deployment, name: frontend}}
+---
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: short-lived}
+spec: {question: "Is the frontend healthy?", target: {kind: Deployment, name: frontend}, ttlSecondsAfterFinished: 2}
+EOF
+kubectl -n "$ns" wait dr/rerun --for=condition=Succeeded --timeout=60s >/dev/null 2>&1
+first_trace="$(kubectl -n "$ns" get dr rerun -o jsonpath='{.status.traceID}')"
+kubectl -n "$ns" patch dr rerun --type merge -p '{"spec":{"question":"Is the frontend healthy now?"}}' >/dev/null
+regenerated() { [ "$(kubectl -n "$ns" get dr rerun -o jsonpath='{.status.observedGeneration}/{.status.phase}')" = 2/Succeeded ]; }
+if wait_until 60 regenerated && [ "$(kubectl -n "$ns" get dr rerun -o jsonpath='{.status.traceID}')" != "$first_trace" ] &&
+   [ "$(kubectl -n "$ns" get dr rerun -o json | jq '[.status.steps[] | select(.node=="planner")] | length')" = 1 ]; then
+  ok "spec change after completion: generation 2 ran as a fresh run (new trace, one planner step)"
+else
+  bad "rerun: $(kubectl -n "$ns" get dr rerun -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.status.phase}')"
+fi
+gone() { ! kubectl -n "$ns" get dr short-lived >/dev/null 2>&1; }
+if wait_until 60 gone; then ok "ttlSecondsAfterFinished 2: the finished run was deleted"; else bad "TTL: run still exists"; fi
+
 # --- 50 concurrent runs ---------------------------------------------------------------
 ns="$(new_ns many)"
 kubectl apply -n "$ns" -f "$SCENARIOS/crashloop.yaml" >/dev/null
@@ -333,6 +361,22 @@ else
 fi
 
 if ! kill -0 "$OPERATOR_PID" 2>/dev/null; then bad "operator is still running at the end"; else ok "operator still running"; fi
+
+# SIGTERM: the operator stops taking work and exits cleanly within its deadline.
+kill -TERM "$OPERATOR_PID"
+term_start=$SECONDS
+stopped() { ! kill -0 "$OPERATOR_PID" 2>/dev/null; }
+if wait_until 30 stopped; then
+  wait "$OPERATOR_PID"; code=$?
+  if [ "$code" = 0 ] && grep -q '"msg":"stopped"' "$WORK/operator.log"; then
+    ok "SIGTERM: clean exit (code 0) in $((SECONDS - term_start))s"
+  else
+    bad "SIGTERM: exit code $code"
+  fi
+else
+  bad "SIGTERM: still running after 30s"
+fi
+OPERATOR_PID=""
 if grep -q '"level":"error"' "$WORK/operator.log"; then
   echo "operator errors:"; grep '"level":"error"' "$WORK/operator.log" | head -5
 fi

@@ -112,7 +112,7 @@ TEST(AnalyzerMessages, SelectorsQuantitiesAndOwners) {
   sel.Parse(R"({"matchLabels":{"app":"web","tier":"fe"},"matchExpressions":[
       {"key":"env","operator":"In","values":["prod","staging"]},{"key":"legacy","operator":"DoesNotExist"},
       {"key":"canary","operator":"Exists"},{"key":"zone","operator":"NotIn","values":["b"]}]})");
-  EXPECT_EQ(selectorString(&sel), "app=web,tier=fe,env in (prod,staging),!legacy,canary,zone notin (b)");
+  EXPECT_EQ(selectorString(&sel), "app=web,tier=fe,!legacy,canary,env in (prod,staging),zone notin (b)");
   EXPECT_EQ(selectorString(nullptr), "");
   EXPECT_DOUBLE_EQ(*parseQuantity("500m"), 0.5);
   EXPECT_DOUBLE_EQ(*parseQuantity("2Gi"), 2147483648.0);

@@ -1,5 +1,7 @@
 #include "tools/analyzers/support.h"
 
+#include "tools/selector.h"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -185,33 +187,11 @@ std::optional<double> parseQuantity(std::string_view q) {
 }
 
 std::string selectorString(const Json* labelSelector) {
-  std::vector<std::string> parts;
-  for (const auto& [k, v] : stringMap(field(labelSelector, "matchLabels"))) parts.push_back(k + "=" + v);
-  for (const Json* e : list(field(labelSelector, "matchExpressions"))) {
-    std::string key = strAt(e, {"key"});
-    std::string op = strAt(e, {"operator"});
-    if (key.empty()) continue;
-    std::vector<std::string> values;
-    for (const Json* v : list(field(e, "values"))) {
-      if (v->IsString()) values.push_back(str(v));
-    }
-    if (op == "In" && !values.empty()) {
-      parts.push_back(key + " in (" + join(values, ",") + ")");
-    } else if (op == "NotIn" && !values.empty()) {
-      parts.push_back(key + " notin (" + join(values, ",") + ")");
-    } else if (op == "Exists") {
-      parts.push_back(key);
-    } else if (op == "DoesNotExist") {
-      parts.push_back("!" + key);
-    }
-  }
-  return join(parts, ",");
+  return labelSelector ? selectorToString(*labelSelector) : std::string();
 }
 
 std::string labelMapString(const Json* labels) {
-  std::vector<std::string> parts;
-  for (const auto& [k, v] : stringMap(labels)) parts.push_back(k + "=" + v);
-  return join(parts, ",");
+  return labels ? matchLabelsToString(*labels) : std::string();
 }
 
 bool labelsMatch(const std::vector<std::pair<std::string, std::string>>& selector, const Json* labels) {
