@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 
 #include "agent/args_schema.h"
@@ -166,6 +167,23 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
   if (!state.plan.empty()) {
     runTool(spec, state, runStart);
     return state.finished() ? Advance::Finished : Advance::Continue;
+  }
+  if (modelMode(state)) {
+    const Step& last = state.steps.back();
+    const int rounds = static_cast<int>(std::count_if(state.steps.begin(), state.steps.end(),
+                                                      [](const Step& s) { return s.node == "planner"; })) - 1;
+    const bool criticWantsMore = last.node == "critic" && last.summary.rfind("needs more evidence", 0) == 0;
+    const bool plannerDone = last.node == "planner" && rounds > 0;
+    if (criticWantsMore || (!plannerDone && last.node != "critic" && rounds < modelOptions_.maxPlannerRounds)) {
+      modelPlan(spec, state, runStart);
+      return state.finished() ? Advance::Finished : Advance::Continue;
+    }
+    if (last.node != "critic" || criticWantsMore) {
+      modelCritique(spec, state, runStart);
+      return state.finished() ? Advance::Finished : Advance::Continue;
+    }
+    finalize(spec, state, "Succeeded", "Completed", "");
+    return Advance::Finished;
   }
   const bool critiqued = !state.steps.empty() && state.steps.back().node == "critic";
   if (spec.critic && !critiqued && state.critiques < options_.maxCritiques + 1) {
@@ -338,15 +356,45 @@ void RunGraph::critique(const RunSpec& spec, RunState& state) {
   if (!dropped && !unsupported && !replanned) step.summary += ": every finding cites evidence that exists";
 }
 
-void RunGraph::finalize(const RunSpec& spec, RunState& state, const std::string& phase, const std::string& reason,
-                        const std::string& message) {
+void RunGraph::finalize(const RunSpec& spec, RunState& state, const std::string& phase, const std::string& reason_,
+                        const std::string& message_) {
+  std::string reason = reason_, message = message_;
+  // A run that lost its model finishes on the built-in answer and says so.
+  if (reason == "Completed" && model_ && degradedToBuiltin(state)) {
+    reason = "ModelUnavailable";
+    message = "model profile " + modelOptions_.profile +
+              " was unavailable; answered with the built-in analyzers";
+  }
   auto& step = addStep(state, "finalizer");
-  state.answer = truncateText(composeAnswer(spec, state, reason, message), options_.maxAnswerBytes, false).text;
+  const bool modelAnswer = reason == "Completed" && model_ && !state.answer.empty();
+  if (modelAnswer) {
+    // Citations must name evidence that exists; unknown ones are marked.
+    std::string checked;
+    const std::string& a = state.answer;
+    for (std::size_t i = 0; i < a.size();) {
+      if (a[i] == '[' && i + 2 < a.size() && a[i + 1] == 'E' && std::isdigit(static_cast<unsigned char>(a[i + 2]))) {
+        auto close = a.find(']', i);
+        if (close != std::string::npos && close - i < 10) {
+          std::string id = a.substr(i + 1, close - i - 1);
+          checked += state.findEvidence(id) ? "[" + id + "]" : "[" + id + ": no such evidence]";
+          i = close + 1;
+          continue;
+        }
+      }
+      checked += a[i++];
+    }
+    state.answer = truncateText(checked, options_.maxAnswerBytes, false).text;
+  } else {
+    state.answer = truncateText(composeAnswer(spec, state, reason, message), options_.maxAnswerBytes, false).text;
+    if (reason == "ModelUnavailable") state.answer = "_" + message + "._\n\n" + state.answer;
+  }
   state.phase = phase;
   state.reason = reason;
   int problems = static_cast<int>(std::count_if(state.findings.begin(), state.findings.end(),
                                                 [](const Finding& f) { return f.severity >= Severity::Medium; }));
-  if (reason == "Completed") {
+  if (reason == "ModelUnavailable") {
+    state.message = message;
+  } else if (reason == "Completed") {
     state.message = problems == 0 ? "No problem found in " + spec.targetDescription()
                                   : std::to_string(problems) + (problems == 1 ? " problem" : " problems") +
                                         " found in " + spec.targetDescription();

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "agent/analyzer.h"
+#include "agent/llm/llm.h"
+#include "agent/prompts.h"
 #include "agent/planner.h"
 #include "agent/run_spec.h"
 #include "agent/run_state.h"
@@ -28,12 +30,24 @@ struct GraphOptions {
   std::size_t maxAnswerBytes = 8192;
 };
 
+// How a run uses a model (profiles other than builtin).
+struct ModelOptions {
+  std::string profile;       // for messages: "openai-gpt4o"
+  ContextBudget context;
+  int maxPlannerRounds = 3;  // model planner calls when the plan runs dry
+};
+
 class RunGraph {
  public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;
 
   RunGraph(const ToolRegistry& tools, const std::vector<std::unique_ptr<Analyzer>>& analyzers, Planner& planner,
            GraphOptions options = {}, Clock clock = [] { return std::chrono::system_clock::now(); });
+
+  // Lets the model behind gateway plan, draft and review (nullptr: builtin).
+  // A model that fails (unreachable, circuit open, bad key) degrades the run
+  // to the built-in planner and analyzers, with reason ModelUnavailable.
+  void useModel(llm::Gateway* gateway, ModelOptions options);
 
   // Runs the next node. runStart is when the run started (status.startTime),
   // for the wall-clock limit. Never throws.
@@ -49,13 +63,28 @@ class RunGraph {
   std::string limitReached(const RunSpec& spec, const RunState& state,
                            std::chrono::system_clock::time_point runStart, std::string* message) const;
   Step& addStep(RunState& state, const std::string& node);
+  bool modelMode(const RunState& state) const;
+  void modelPlan(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
+  void modelCritique(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
+  // Calls the model for a step, charging usage to the state. On failure,
+  // records it on the step and either degrades the run (model unavailable)
+  // or finalizes it (budget spent); returns nullopt then.
+  std::optional<llm::GatewayCall> callModel(const RunSpec& spec, RunState& state, int stepIndex,
+                                            const llm::ChatRequest& request,
+                                            std::chrono::system_clock::time_point runStart);
 
   const ToolRegistry& tools_;
   const std::vector<std::unique_ptr<Analyzer>>& analyzers_;
   Planner& planner_;
   GraphOptions options_;
   Clock clock_;
+  llm::Gateway* model_ = nullptr;
+  ModelOptions modelOptions_;
 };
+
+// True when a model call failed earlier in the run and it continues with the
+// built-in planner (a step's error starts with "ModelUnavailable").
+bool degradedToBuiltin(const RunState& state);
 
 // Writes the markdown answer from the findings and evidence; every claim
 // cites evidence IDs present in state.evidence.

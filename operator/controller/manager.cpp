@@ -13,6 +13,7 @@
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/health_server.h"
 #include "operator/controller/json_log.h"
+#include "operator/controller/llm_http_client.h"
 #include "operator/controller/run_reconciler.h"
 #include "operator/controller/work_queue.h"
 #include "operator/kube/informer.h"
@@ -42,6 +43,33 @@ struct Metrics {
       prometheus::BuildGauge().Name("opscopilot_api_requests").Help("Kubernetes API requests since start").Register(*registry);
 };
 
+// The API key of a model profile: from its environment variable, or from
+// its Secret (read with the operator's own identity). "" when neither is set
+// (local servers need none). The key is never logged.
+kube::Result<std::string> resolveApiKey(kube::Client& client, const ModelProfile& p) {
+  if (!p.apiKeyEnv.empty()) {
+    const char* v = std::getenv(p.apiKeyEnv.c_str());
+    if (!v || !*v) return kube::Error{0, "InvalidConfig", "environment variable " + p.apiKeyEnv + " is not set"};
+    return std::string(v);
+  }
+  if (!p.apiKeySecretName.empty()) {
+    auto secret = client.get(kube::resources::kSecrets, p.apiKeySecretNamespace, p.apiKeySecretName);
+    if (!secret.ok()) {
+      return kube::Error{0, "InvalidConfig", "Secret " + p.apiKeySecretNamespace + "/" + p.apiKeySecretName + ": " +
+                                                 secret.error().reason};
+    }
+    auto encoded = (*secret)->stringAt({"data", p.apiKeySecretKey});
+    auto key = kube::base64Decode(std::string(encoded));
+    if (encoded.empty() || !key) {
+      return kube::Error{0, "InvalidConfig", "Secret " + p.apiKeySecretNamespace + "/" + p.apiKeySecretName +
+                                                 " has no key \"" + p.apiKeySecretKey + "\""};
+    }
+    while (!key->empty() && (key->back() == '\n' || key->back() == '\r')) key->pop_back();
+    return *key;
+  }
+  return std::string();
+}
+
 }  // namespace
 
 int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& config, net::Cancellation& stop,
@@ -64,6 +92,32 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   tools::registerBuiltinTools(tools, client, ts);
   auto analyzers = tools::builtinAnalyzers();
 
+  // One gateway per model profile, shared by every run that names it.
+  std::map<std::string, std::unique_ptr<agent::llm::Gateway>> gateways;
+  auto http = std::make_shared<LlmHttpClient>();
+  for (const auto& [name, p] : config.models) {
+    if (p.provider == "builtin") continue;
+    auto key = resolveApiKey(*client, p);
+    if (!key.ok()) {
+      logError("cannot start: model profile needs an API key", {{"profile", name}, {"error", key.error().message}});
+      return 1;
+    }
+    agent::llm::ProviderConfig pc{name, p.provider, p.baseURL, p.model, p.apiVersion, *key, p.stream,
+                                  std::chrono::seconds(p.timeoutSeconds)};
+    auto provider = p.provider == "anthropic" ? agent::llm::makeAnthropicProvider(pc, http)
+                                              : agent::llm::makeOpenAIProvider(pc, http);
+    agent::llm::GatewayOptions go;
+    go.maxAttempts = p.maxAttempts;
+    go.requestsPerMinute = p.requestsPerMinute;
+    go.tokensPerMinute = p.tokensPerMinute;
+    go.breakerFailures = p.breakerFailures;
+    go.breakerCooldown = std::chrono::seconds(p.breakerCooldownSeconds);
+    go.price = {p.inputMicroUSDPerMTok, p.outputMicroUSDPerMTok};
+    gateways[name] = std::make_unique<agent::llm::Gateway>(std::move(provider), go);
+    logInfo("model profile ready", {{"profile", name}, {"provider", p.provider}, {"model", p.model},
+                                    {"apiKey", key->empty() ? "none" : "set"}});
+  }
+
   kube::WatcherOptions wo;
   wo.resource = kDiagnosticRuns;
   wo.ns = config.watchNamespace;
@@ -77,7 +131,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
 
   EventRecorder events(client);
   std::atomic<bool> stopping{false};
-  RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping);
+  RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping, &gateways);
 
   std::unique_ptr<HealthServer> health;
   if (!config.healthAddress.empty()) {

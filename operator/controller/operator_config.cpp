@@ -63,9 +63,51 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
       for (const auto& kv : models) {
         ModelProfile p;
         p.name = kv.first.as<std::string>();
-        p.provider = kv.second["provider"] ? kv.second["provider"].as<std::string>() : "";
-        if (p.provider != "builtin" && p.provider != "openai" && p.provider != "anthropic") {
-          return invalid(source, "models." + p.name + ".provider must be builtin, openai or anthropic");
+        const auto& m = kv.second;
+        const std::string where = "models." + p.name;
+        p.provider = m["provider"] ? m["provider"].as<std::string>() : "";
+        if (p.provider != "builtin" && p.provider != "openai" && p.provider != "azure-openai" &&
+            p.provider != "anthropic") {
+          return invalid(source, where + ".provider must be builtin, openai, azure-openai or anthropic");
+        }
+        auto text = [&](const char* k) { return m[k] ? m[k].as<std::string>() : std::string(); };
+        p.baseURL = text("baseURL");
+        p.model = text("model");
+        p.apiVersion = text("apiVersion");
+        p.apiKeyEnv = text("apiKeyEnv");
+        if (auto sec = m["apiKeySecret"]) {
+          p.apiKeySecretNamespace = sec["namespace"] ? sec["namespace"].as<std::string>() : "";
+          p.apiKeySecretName = sec["name"] ? sec["name"].as<std::string>() : "";
+          p.apiKeySecretKey = sec["key"] ? sec["key"].as<std::string>() : "apiKey";
+          if (p.apiKeySecretNamespace.empty() || p.apiKeySecretName.empty()) {
+            return invalid(source, where + ".apiKeySecret needs namespace and name");
+          }
+        }
+        if (m["stream"]) p.stream = m["stream"].as<bool>();
+        if (m["timeoutSeconds"]) p.timeoutSeconds = m["timeoutSeconds"].as<int>();
+        if (m["maxAttempts"]) p.maxAttempts = m["maxAttempts"].as<int>();
+        if (m["requestsPerMinute"]) p.requestsPerMinute = m["requestsPerMinute"].as<int>();
+        if (m["tokensPerMinute"]) p.tokensPerMinute = m["tokensPerMinute"].as<int>();
+        if (m["breakerFailures"]) p.breakerFailures = m["breakerFailures"].as<int>();
+        if (m["breakerCooldownSeconds"]) p.breakerCooldownSeconds = m["breakerCooldownSeconds"].as<int>();
+        if (m["maxToolResultTokens"]) p.maxToolResultTokens = m["maxToolResultTokens"].as<int>();
+        if (m["maxPromptTokens"]) p.maxPromptTokens = m["maxPromptTokens"].as<int>();
+        if (auto price = m["price"]) {
+          for (auto [key, out] : {std::pair{"inputPerMTok", &p.inputMicroUSDPerMTok}, {"outputPerMTok", &p.outputMicroUSDPerMTok}}) {
+            if (!price[key]) continue;
+            auto micro = agent::parseMicroUSD(price[key].as<std::string>());
+            if (!micro) return invalid(source, where + ".price." + key + " must be a decimal USD amount like \"2.50\"");
+            *out = *micro;
+          }
+        }
+        if (p.provider != "builtin") {
+          if (p.baseURL.rfind("http://", 0) != 0 && p.baseURL.rfind("https://", 0) != 0) {
+            return invalid(source, where + ".baseURL must be an http:// or https:// URL");
+          }
+          if (p.model.empty()) return invalid(source, where + ".model is required");
+          if (p.timeoutSeconds < 1 || p.maxAttempts < 1 || p.breakerFailures < 1) {
+            return invalid(source, where + ": timeoutSeconds, maxAttempts and breakerFailures must be at least 1");
+          }
         }
         cfg.models[p.name] = p;
       }

@@ -13,7 +13,23 @@ namespace opscopilot::controller {
 
 struct ModelProfile {
   std::string name;
-  std::string provider;  // builtin (openai and anthropic: see issue 4)
+  std::string provider;  // builtin, openai, azure-openai, anthropic
+  std::string baseURL;   // https://api.openai.com/v1, http://127.0.0.1:11434/v1, https://api.anthropic.com
+  std::string model;     // model id, or the Azure deployment name
+  std::string apiVersion;
+  std::string apiKeyEnv;        // environment variable holding the key (out of cluster)
+  std::string apiKeySecretNamespace, apiKeySecretName, apiKeySecretKey;  // or a Secret (in cluster)
+  bool stream = false;
+  int timeoutSeconds = 60;
+  int maxAttempts = 4;
+  int requestsPerMinute = 0;
+  int tokensPerMinute = 0;
+  int breakerFailures = 5;
+  int breakerCooldownSeconds = 30;
+  std::int64_t inputMicroUSDPerMTok = 0;   // price table: USD per million tokens, in micro-dollars
+  std::int64_t outputMicroUSDPerMTok = 0;
+  int maxToolResultTokens = 2000;
+  int maxPromptTokens = 6000;
 };
 
 struct OperatorConfig {

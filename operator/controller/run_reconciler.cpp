@@ -116,11 +116,6 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
                    }() +
                    ")");
   }
-  if (const auto& profile = config.models.at(rs.model); profile.provider != "builtin") {
-    return kube::Error{0, "ModelUnavailable",
-                       "model profile \"" + rs.model + "\" uses provider " + profile.provider +
-                           ", which this version of the operator cannot call yet; use model builtin"};
-  }
   rs.limits = config.defaultLimits;
   if (const auto* l = kube::member(*spec, "limits"); l && l->IsObject()) {
     if (const auto* v = kube::member(*l, "maxSteps"); v && v->IsInt()) rs.limits.maxSteps = v->GetInt();
@@ -152,14 +147,16 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
 RunReconciler::RunReconciler(std::shared_ptr<kube::Client> client, const kube::Informer& cache,
                              const agent::ToolRegistry& tools,
                              const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers,
-                             const OperatorConfig& config, EventRecorder& events, const std::atomic<bool>& stopping)
+                             const OperatorConfig& config, EventRecorder& events, const std::atomic<bool>& stopping,
+                             const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways)
     : client_(std::move(client)),
       cache_(cache),
       tools_(tools),
       analyzers_(analyzers),
       config_(config),
       events_(events),
-      stopping_(stopping) {}
+      stopping_(stopping),
+      gateways_(gateways) {}
 
 void RunReconciler::remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished) {
   std::lock_guard lock(writtenMu_);
@@ -310,6 +307,15 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   agent::GraphOptions gopts;
   gopts.maxEvidenceBytes = config_.maxExcerptBytes;
   agent::RunGraph graph(tools_, analyzers_, planner_, gopts);
+  if (const auto& profile = config_.models.at(spec->model); profile.provider != "builtin") {
+    agent::llm::Gateway* gateway = nullptr;
+    if (gateways_) {
+      if (auto it = gateways_->find(spec->model); it != gateways_->end()) gateway = it->second.get();
+    }
+    if (gateway) {
+      graph.useModel(gateway, {spec->model, {profile.maxToolResultTokens, profile.maxPromptTokens}, 3});
+    }
+  }
   const auto wallStart = std::chrono::steady_clock::now();
   const auto durationBefore = state.usage.durationMs;
   bool fresh = freshRun;

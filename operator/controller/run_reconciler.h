@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "agent/analyzer.h"
+#include "agent/llm/llm.h"
 #include "agent/planner.h"
 #include "agent/run_spec.h"
 #include "agent/tool.h"
@@ -46,7 +48,8 @@ class RunReconciler {
  public:
   RunReconciler(std::shared_ptr<kube::Client> client, const kube::Informer& cache, const agent::ToolRegistry& tools,
                 const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers, const OperatorConfig& config,
-                EventRecorder& events, const std::atomic<bool>& stopping);
+                EventRecorder& events, const std::atomic<bool>& stopping,
+                const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways = nullptr);
 
   ReconcileResult reconcile(const std::string& key);
 
@@ -68,6 +71,7 @@ class RunReconciler {
   const OperatorConfig& config_;
   EventRecorder& events_;
   const std::atomic<bool>& stopping_;
+  const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways_;
   agent::BuiltinPlanner planner_;
   std::atomic<std::uint64_t> statusWrites_{0};
 

@@ -16,30 +16,6 @@ namespace {
 
 Error invalid(std::string message) { return Error{0, "InvalidConfig", std::move(message)}; }
 
-// Decodes standard base64 (kubeconfig *-data fields); nullopt on bad input.
-std::optional<std::string> base64Decode(const std::string& in) {
-  static const auto table = [] {
-    std::array<int, 256> t{};
-    t.fill(-1);
-    const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (std::size_t i = 0; i < chars.size(); ++i) t[static_cast<unsigned char>(chars[i])] = static_cast<int>(i);
-    return t;
-  }();
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    if (table[c] < 0) return std::nullopt;
-    val = (val << 6) + table[c];
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
 // The `field` mapping of the entry called `name` in a kubeconfig list
 // (clusters, users, contexts), or nullopt.
 std::optional<YAML::Node> findNamed(const YAML::Node& list, const std::string& name, const char* field) {
@@ -78,6 +54,29 @@ Result<std::string> dataOrFile(const YAML::Node& n, const std::string& key, cons
 }
 
 }  // namespace
+
+std::optional<std::string> base64Decode(const std::string& in) {
+  static const auto table = [] {
+    std::array<int, 256> t{};
+    t.fill(-1);
+    const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (std::size_t i = 0; i < chars.size(); ++i) t[static_cast<unsigned char>(chars[i])] = static_cast<int>(i);
+    return t;
+  }();
+  std::string out;
+  int val = 0, bits = -8;
+  for (unsigned char c : in) {
+    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
+    if (table[c] < 0) return std::nullopt;
+    val = (val << 6) + table[c];
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((val >> bits) & 0xFF));
+      bits -= 8;
+    }
+  }
+  return out;
+}
 
 Result<std::string> readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

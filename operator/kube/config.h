@@ -42,6 +42,10 @@ Result<ClientConfig> loadInCluster(const std::function<std::optional<std::string
 // KUBERNETES_SERVICE_HOST is set, else ~/.kube/config.
 Result<ClientConfig> loadDefaultConfig(const std::string& kubeconfigPath, const std::string& context);
 
+// Decodes standard base64 (kubeconfig *-data fields, Secret data); nullopt
+// on bad input.
+std::optional<std::string> base64Decode(const std::string& in);
+
 // Reads a whole file. Error reason InvalidConfig names the path.
 Result<std::string> readFile(const std::string& path);
 
