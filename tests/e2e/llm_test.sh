@@ -142,19 +142,25 @@ citations_ok() {
 }
 U='"usage": {"prompt_tokens": 1000, "completion_tokens": 100}'
 
-# 1. A full model run: the model asks for a tool, says DONE, drafts, the critic accepts.
+# 1. A full model run: the model asks for a tool and says DONE; its first draft
+#    cites evidence that does not exist, so the critic sends it back once; the
+#    second draft is kept with the unknown citation marked.
+DRAFT='**Root cause:** checkout exits with code 1 because DATABASE_URL is not set [E3] [E5]. Fix: set DATABASE_URL. [E99]'
 script "{\"turns\": [
   {\"tool_calls\": [{\"name\": \"get_quotas\", \"arguments\": {}}], $U},
   {\"content\": \"DONE\", $U},
-  {\"content\": \"**Root cause:** checkout exits with code 1 because DATABASE_URL is not set [E3] [E5]. Fix: set DATABASE_URL. [E99]\", $U},
+  {\"content\": \"$DRAFT\", $U},
+  {\"content\": \"{\\\"ok\\\": true}\", $U},
+  {\"content\": \"DONE\", $U},
+  {\"content\": \"$DRAFT\", $U},
   {\"content\": \"{\\\"ok\\\": true}\", $U}]}"
 reset_requests
 json="$(run full scripted)"
 if [ "$(echo "$json" | jq -r '.status.phase + "/" + .status.reason')" = Succeeded/Completed ] &&
    echo "$json" | jq -r .status.answer | grep -q 'DATABASE_URL is not set \[E3\] \[E5\]' &&
    echo "$json" | jq -e '[.status.steps[] | select(.node=="tool" and .tool=="get_quotas")] | length == 1' >/dev/null &&
-   echo "$json" | jq -e '[.status.steps[] | select(.node=="critic")] | length == 1' >/dev/null; then
-  ok "model run: planner chose get_quotas, critic accepted the cited draft ($(echo "$json" | jq -r '.status.steps | length') steps)"
+   echo "$json" | jq -r '.status.steps[] | select(.node=="critic") | .summary' | grep -q 'needs more evidence'; then
+  ok "model run: planner chose get_quotas, critic sent the draft back once, run completed ($(echo "$json" | jq -r '.status.steps | length') steps)"
 else
   bad "model run: $(echo "$json" | jq -c '{p: .status.phase, r: .status.reason, m: .status.message, steps: [.status.steps[] | [.node, .tool, .summary]]}')"
 fi
@@ -170,8 +176,8 @@ expected="$(python3 -c "
 m = $calls * 3500
 frac = f'{m % 1000000:06d}'.rstrip('0').ljust(4, '0')
 print(f'{m // 1000000}.{frac}')")"
-if [ "$calls" = 4 ] && [ "$cost" = "$expected" ] && [ "$(echo "$json" | jq .status.usage.promptTokens)" = 4000 ]; then
-  ok "usage: 4 model calls, 4000 prompt tokens, costUSD $cost exact to the price table"
+if [ "$calls" = 7 ] && [ "$cost" = "$expected" ] && [ "$(echo "$json" | jq .status.usage.promptTokens)" = 7000 ]; then
+  ok "usage: 7 model calls, 7000 prompt tokens, costUSD $cost exact to the price table"
 else
   bad "usage: calls=$calls cost=$cost expected=$expected $(echo "$json" | jq -c .status.usage)"
 fi
