@@ -18,6 +18,9 @@ fail=0
 ok() { echo "PASS $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
+
 started_cluster=0
 if ! bash "$ROOT/hack/cluster.sh" status >/dev/null 2>&1; then
   bash "$ROOT/hack/cluster.sh" up || exit 1
@@ -60,14 +63,6 @@ start_operator() {
   OPERATOR_PID=$!
 }
 
-wait_until() {  # wait_until SECONDS COMMAND...: poll a condition with a deadline
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -ge $deadline ] && return 1
-    sleep 0.2
-  done
-}
 
 run_json() { kubectl -n "$1" get dr "$2" -o json; }
 finished() { local p; p="$(kubectl -n "$1" get dr "$2" -o jsonpath='{.status.phase}')"; [ "$p" = Succeeded ] || [ "$p" = Failed ]; }
@@ -94,17 +89,6 @@ declare -A EXPECT=(
   [quota]='quota'
 )
 
-scenario_ready() {  # scenario_ready NS NAME
-  local ns=$1 name=$2
-  case "$name" in
-    job) [ "$(kubectl -n "$ns" get job migrate -o jsonpath='{.status.conditions[?(@.type=="Failed")].status}')" = True ] ;;
-    quota) kubectl -n "$ns" get events --field-selector reason=FailedCreate -o name | grep -q . ;;
-    unschedulable) kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.conditions[?(@.type=="PodScheduled")].reason}' | grep -q Unschedulable ;;
-    service|healthy) [ "$(kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.phase}' | wc -w)" -ge 2 ] &&
-      ! kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.phase}' | grep -q Pending ;;
-    *) kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.containerStatuses[*].state.waiting.reason}' | grep -q . ;;
-  esac
-}
 
 start_operator
 wait_until 30 kill -0 "$OPERATOR_PID" || { bad "operator starts"; cat "$WORK/operator.log"; exit 1; }

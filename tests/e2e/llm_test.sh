@@ -15,6 +15,9 @@ fail=0
 ok() { echo "PASS $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
+
 started_cluster=0
 if ! bash "$ROOT/hack/cluster.sh" status >/dev/null 2>&1; then
   bash "$ROOT/hack/cluster.sh" up || exit 1
@@ -38,14 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -ge $deadline ] && return 1
-    sleep 0.2
-  done
-}
 
 # --- the scripted model server -------------------------------------------------------
 python3 "$ROOT/tests/llm_server/scripted_llm.py" --port 0 --port-file "$WORK/llm.port" >"$WORK/llm.log" 2>&1 &
