@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 namespace opscopilot::agent {
 
@@ -77,6 +78,15 @@ std::vector<PlannedCall> BuiltinPlanner::initialPlan(const RunSpec& spec) {
   }
   if (kind != "Ingress" && mentions(q, {"ingress", "404", "502", "503", "url", "route"})) {
     add("get_ingress", "{}", "the question mentions ingress or HTTP errors");
+  }
+
+  // "What is in configmap/app-config?" (or configmap "app-config"): reading
+  // values needs a person's approval; the gated call is planned and the run
+  // waits for it. The name must be explicit (a slash or quotes).
+  static const std::regex configMapName(R"re(configmaps?(?:/|\s+["'`])([a-z0-9]([-a-z0-9.]*[a-z0-9])?))re",
+                                        std::regex::icase);
+  if (std::smatch m; std::regex_search(q, m, configMapName)) {
+    add("read_configmap_data", "{\"name\":" + quoted(m[1].str()) + "}", "the question asks about this ConfigMap's data");
   }
 
   plan.erase(std::remove_if(plan.begin(), plan.end(), [&](const PlannedCall& c) { return !spec.toolAllowed(c.tool); }),

@@ -164,7 +164,22 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
     finalize(spec, state, "Succeeded", reason, limitMessage);
     return Advance::Finished;
   }
+  if (pendingApproval(state)) return Advance::AwaitingApproval;
   if (!state.plan.empty()) {
+    const PlannedCall& next = state.plan.front();
+    const Tool* tool = tools_.find(next.tool);
+    const Step& last = state.steps.back();
+    const bool approved = last.node == "approval" && last.state == "Succeeded" && last.tool == next.tool &&
+                          last.argsJson == next.argsJson;
+    if (tool && tool->spec().gated && spec.toolAllowed(next.tool) && !approved && !state.alreadyCalled(next)) {
+      auto& step = addStep(state, "approval");
+      step.tool = next.tool;
+      step.argsJson = next.argsJson;
+      step.state = "AwaitingApproval";
+      step.summary = next.tool + " needs a person's approval (risk " + tool->spec().risk + "): " + next.reason;
+      state.phase = "AwaitingApproval";
+      return Advance::AwaitingApproval;
+    }
     runTool(spec, state, runStart);
     return state.finished() ? Advance::Finished : Advance::Continue;
   }
@@ -192,6 +207,37 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
   }
   finalize(spec, state, "Succeeded", "Completed", "");
   return Advance::Finished;
+}
+
+const Step* RunGraph::pendingApproval(const RunState& state) {
+  if (state.steps.empty()) return nullptr;
+  const Step& last = state.steps.back();
+  return last.node == "approval" && last.state == "AwaitingApproval" ? &last : nullptr;
+}
+
+bool RunGraph::decide(RunState& state, const ApprovalDecision& d) {
+  if (!pendingApproval(state)) return false;
+  Step& step = state.steps.back();
+  state.phase = "Running";
+  switch (d.outcome) {
+    case ApprovalDecision::Outcome::Approved:
+      step.state = "Succeeded";
+      step.summary = "approved by " + d.decidedBy + (d.comment.empty() ? "" : ": " + d.comment);
+      return true;
+    case ApprovalDecision::Outcome::Denied:
+      step.state = "Skipped";
+      step.summary = "denied by " + d.decidedBy + (d.comment.empty() ? "" : ": " + d.comment);
+      break;
+    case ApprovalDecision::Outcome::Expired:
+      step.state = "Skipped";
+      step.summary = "the approval request expired without a decision";
+      break;
+  }
+  // The call does not run; the investigation goes on without it.
+  if (!state.plan.empty() && state.plan.front().tool == step.tool && state.plan.front().argsJson == step.argsJson) {
+    state.plan.erase(state.plan.begin());
+  }
+  return true;
 }
 
 void RunGraph::plan(const RunSpec& spec, RunState& state) {

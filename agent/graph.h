@@ -20,8 +20,16 @@
 namespace opscopilot::agent {
 
 enum class Advance {
-  Continue,  // more nodes to run
-  Finished,  // phase is Succeeded or Failed
+  Continue,          // more nodes to run
+  Finished,          // phase is Succeeded or Failed
+  AwaitingApproval,  // the last step waits for a person (see pendingApproval)
+};
+
+// A person's answer to a step that waits for approval.
+struct ApprovalDecision {
+  enum class Outcome { Approved, Denied, Expired } outcome = Outcome::Approved;
+  std::string decidedBy;
+  std::string comment;
 };
 
 struct GraphOptions {
@@ -48,6 +56,13 @@ class RunGraph {
   // A model that fails (unreachable, circuit open, bad key) degrades the run
   // to the built-in planner and analyzers, with reason ModelUnavailable.
   void useModel(llm::Gateway* gateway, ModelOptions options);
+
+  // The step waiting for approval, or nullptr.
+  static const Step* pendingApproval(const RunState& state);
+  // Records a person's decision on the pending approval step. Approved: the
+  // gated call runs next; denied or expired: it is dropped. Returns false
+  // when no step waits.
+  static bool decide(RunState& state, const ApprovalDecision& decision);
 
   // Runs the next node. runStart is when the run started (status.startTime),
   // for the wall-clock limit. Never throws.

@@ -129,13 +129,24 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   };
   runs.addHandlers({enqueue, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { enqueue(n); }, {}});
 
+  // A decision on an ApprovalRequest wakes its run.
+  kube::WatcherOptions ao;
+  ao.resource = kApprovalRequests;
+  ao.ns = config.watchNamespace;
+  kube::Informer approvals(client, ao);
+  auto wakeRun = [&](const kube::ObjectPtr& o) {
+    auto run = o->stringAt({"spec", "runRef", "name"});
+    if (!run.empty()) queue.add(std::string(o->ns()) + "/" + std::string(run));
+  };
+  approvals.addHandlers({{}, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { wakeRun(n); }, {}});
+
   EventRecorder events(client);
   std::atomic<bool> stopping{false};
   RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping, &gateways);
 
   std::unique_ptr<HealthServer> health;
   if (!config.healthAddress.empty()) {
-    auto h = HealthServer::start(config.healthAddress, {[&] { return runs.hasSynced() && !stopping.load(); }, [&] {
+    auto h = HealthServer::start(config.healthAddress, {[&] { return runs.hasSynced() && approvals.hasSynced() && !stopping.load(); }, [&] {
                                                           depth.Set(static_cast<double>(queue.depth()));
                                                           metrics.statusWrites.Add({}).Set(static_cast<double>(reconciler.statusWrites()));
                                                           metrics.apiRequests.Add({}).Set(static_cast<double>(client->requestCount()));
@@ -150,6 +161,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   }
 
   runs.start();
+  approvals.start();
   logInfo("starting", {{"controller", "diagnosticrun"}, {"workers", std::to_string(config.workers)},
                        {"namespace", config.watchNamespace.empty() ? "(all)" : config.watchNamespace}});
   while (!runs.waitForSync(std::chrono::seconds(1))) {
@@ -205,6 +217,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     std::_Exit(1);
   }
   runs.stop();
+  approvals.stop();
   logInfo("stopped");
   return 0;
 }

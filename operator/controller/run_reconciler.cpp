@@ -250,6 +250,83 @@ ReconcileResult RunReconciler::finishedRun(const kube::ObjectPtr& run) {
   return {{}, {}, "DeletedAfterTTL"};
 }
 
+std::optional<ReconcileResult> RunReconciler::awaitApproval(const kube::ObjectPtr& run, agent::RunState& state) {
+  const agent::Step* step = agent::RunGraph::pendingApproval(state);
+  if (!step) return std::nullopt;
+  const std::string name = std::string(run->name()) + "-" + std::to_string(step->id);
+  auto ar = client_->get(kApprovalRequests, run->ns(), name);
+  if (!ar.ok() && ar.error().isNotFound()) {
+    rapidjson::Document d(rapidjson::kObjectType);
+    auto& a = d.GetAllocator();
+    auto str = [&](std::string_view v) { return rapidjson::Value(v.data(), static_cast<rapidjson::SizeType>(v.size()), a); };
+    d.AddMember("apiVersion", "opscopilot.io/v1alpha1", a);
+    d.AddMember("kind", "ApprovalRequest", a);
+    rapidjson::Value meta(rapidjson::kObjectType), owner(rapidjson::kObjectType), owners(rapidjson::kArrayType);
+    meta.AddMember("name", str(name), a);
+    owner.AddMember("apiVersion", "opscopilot.io/v1alpha1", a);
+    owner.AddMember("kind", "DiagnosticRun", a);
+    owner.AddMember("name", str(run->name()), a);
+    owner.AddMember("uid", str(run->uid()), a);
+    owner.AddMember("controller", true, a);
+    owner.AddMember("blockOwnerDeletion", true, a);
+    owners.PushBack(owner, a);
+    meta.AddMember("ownerReferences", owners, a);
+    d.AddMember("metadata", meta, a);
+    rapidjson::Value spec(rapidjson::kObjectType), runRef(rapidjson::kObjectType), action(rapidjson::kObjectType);
+    runRef.AddMember("name", str(run->name()), a);
+    spec.AddMember("runRef", runRef, a);
+    spec.AddMember("stepID", step->id, a);
+    action.AddMember("tool", str(step->tool), a);
+    rapidjson::Document args;
+    args.Parse(step->argsJson.c_str());
+    rapidjson::Value argsValue(rapidjson::kObjectType);
+    if (!args.HasParseError() && args.IsObject()) argsValue.CopyFrom(args, a);
+    action.AddMember("args", argsValue, a);
+    spec.AddMember("action", action, a);
+    spec.AddMember("reason", str(step->summary.substr(0, 1000)), a);
+    spec.AddMember("risk", "Medium", a);
+    spec.AddMember("expiresAt", str(agent::formatTime(Clock::now() + std::chrono::hours(1))), a);
+    d.AddMember("spec", spec, a);
+    auto created = client_->create(kApprovalRequests, run->ns(), kube::serializeJson(d));
+    if (!created.ok() && created.error().reason != "AlreadyExists") return ReconcileResult{{}, created.error(), "ApprovalCreateFailed"};
+    events_.record({"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()), std::string(run->name()),
+                    std::string(run->uid())},
+                   "Normal", "AwaitingApproval", "step " + std::to_string(step->id) + " (" + step->tool +
+                                                     ") waits for ApprovalRequest " + name);
+    return ReconcileResult{std::chrono::hours(1), {}, "AwaitingApproval"};
+  }
+  if (!ar.ok()) return ReconcileResult{{}, ar.error(), "ApprovalReadFailed"};
+
+  const auto decision = (*ar)->stringAt({"spec", "decision"});
+  agent::ApprovalDecision d;
+  d.decidedBy = std::string((*ar)->stringAt({"spec", "decidedBy"}));
+  d.comment = std::string((*ar)->stringAt({"spec", "comment"}));
+  auto expires = parseTime((*ar)->stringAt({"spec", "expiresAt"}));
+  std::string phase;
+  if (decision == "Approved") {
+    d.outcome = agent::ApprovalDecision::Outcome::Approved;
+    phase = "Approved";
+  } else if (decision == "Denied") {
+    d.outcome = agent::ApprovalDecision::Outcome::Denied;
+    phase = "Denied";
+  } else if (expires && Clock::now() >= *expires) {
+    d.outcome = agent::ApprovalDecision::Outcome::Expired;
+    phase = "Expired";
+  } else {
+    auto wait = expires ? std::chrono::duration_cast<std::chrono::milliseconds>(*expires - Clock::now())
+                        : std::chrono::milliseconds(std::chrono::hours(1));
+    return ReconcileResult{wait + std::chrono::milliseconds(10), {}, "AwaitingApproval"};
+  }
+  agent::RunGraph::decide(state, d);
+  if ((*ar)->stringAt({"status", "phase"}) != phase) {
+    const std::string patch = R"({"status":{"phase":")" + phase + R"(","decidedAt":")" +
+                              agent::formatTime(Clock::now()) + R"("}})";
+    auto r = client_->patch(kApprovalRequests, run->ns(), name, kube::PatchType::Merge, patch, {}, "status");
+    if (!r.ok()) logError("cannot update the ApprovalRequest status", {{"name", name}, {"error", r.error().toString()}});
+  }
+  return std::nullopt;
+}
+
 ReconcileResult RunReconciler::reconcile(const std::string& key) {
   kube::ObjectPtr run = cache_.get(key);
   if (!run) {
@@ -316,6 +393,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
       graph.useModel(gateway, {spec->model, {profile.maxToolResultTokens, profile.maxPromptTokens}, 3});
     }
   }
+  if (auto waiting = awaitApproval(run, state)) return *waiting;
   const auto wallStart = std::chrono::steady_clock::now();
   const auto durationBefore = state.usage.durationMs;
   bool fresh = freshRun;
@@ -334,6 +412,9 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     run = *written;
     remember(key, run, static_cast<int>(state.steps.size()), state.finished());
     if (adv == agent::Advance::Finished) break;
+    if (adv == agent::Advance::AwaitingApproval) {
+      if (auto waiting = awaitApproval(run, state)) return *waiting;
+    }
   }
 
   if (state.reason == "Completed") {

@@ -61,6 +61,10 @@ class RunReconciler {
                                             std::chrono::system_clock::time_point start, const std::string& targetRef,
                                             bool freshRun);
   ReconcileResult finishedRun(const kube::ObjectPtr& run);
+  // For a run whose last step waits for approval: reads (or creates) its
+  // ApprovalRequest and applies a decision to state. Returns nullopt when
+  // the run may go on, or the result to return while it keeps waiting.
+  std::optional<ReconcileResult> awaitApproval(const kube::ObjectPtr& run, agent::RunState& state);
   void remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished);
   bool cacheIsBehind(const std::string& key, const kube::Object& run);
 

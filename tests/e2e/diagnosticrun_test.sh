@@ -323,6 +323,44 @@ fi
 gone() { ! kubectl -n "$ns" get dr short-lived >/dev/null 2>&1; }
 if wait_until 60 gone; then ok "ttlSecondsAfterFinished 2: the finished run was deleted"; else bad "TTL: run still exists"; fi
 
+# --- A gated step waits for a person: approved runs it, denied skips it ---------------
+kubectl apply -f "$ROOT/config/admission/approvalrequest-decidedby-policy.yaml" >/dev/null 2>&1
+me="$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')"
+kubectl -n "$ns" create configmap app-config --from-literal=LOG_LEVEL=debug --from-literal=DB_PASSWORD=hunter2-e2e >/dev/null
+for decision in Approved Denied; do
+  run="gated-$(echo "$decision" | tr 'A-Z' 'a-z')"
+  cat <<EOF | kubectl apply -n "$ns" -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: $run}
+spec: {question: "What is in configmap/app-config?", target: {kind: Deployment, name: frontend}}
+EOF
+  awaiting() { [ "$(kubectl -n "$ns" get dr "$run" -o jsonpath='{.status.phase}/{.status.conditions[?(@.type=="AwaitingApproval")].status}')" = AwaitingApproval/True ]; }
+  apr_exists() { kubectl -n "$ns" get apr -o jsonpath='{.items[*].spec.runRef.name}' | grep -qw "$run"; }
+  if wait_until 60 awaiting && wait_until 30 apr_exists; then
+    apr="$(kubectl -n "$ns" get apr -o json | jq -r --arg r "$run" '.items[] | select(.spec.runRef.name==$r) | .metadata.name')"
+    kubectl -n "$ns" patch apr "$apr" --type merge -p "{\"spec\":{\"decision\":\"$decision\",\"decidedBy\":\"$me\"}}" >/dev/null
+    if kubectl -n "$ns" wait "dr/$run" --for=condition=Succeeded --timeout=60s >/dev/null 2>&1; then
+      json="$(run_json "$ns" "$run")"
+      reads="$(echo "$json" | jq '[.status.steps[] | select(.node=="tool" and .tool=="read_configmap_data")] | length')"
+      approval="$(echo "$json" | jq -r '.status.steps[] | select(.node=="approval") | .state')"
+      apr_phase="$(kubectl -n "$ns" get apr "$apr" -o jsonpath='{.status.phase}')"
+      want_reads=$([ "$decision" = Approved ] && echo 1 || echo 0)
+      want_state=$([ "$decision" = Approved ] && echo Succeeded || echo Skipped)
+      if [ "$reads" = "$want_reads" ] && [ "$approval" = "$want_state" ] && [ "$apr_phase" = "$decision" ] &&
+         ! echo "$json" | grep -q 'hunter2-e2e'; then
+        ok "gated read_configmap_data: ApprovalRequest $apr $decision by $me -> $reads read(s), approval step $approval, no secret value in status"
+      else
+        bad "approval $decision: reads=$reads approval=$approval apr=$apr_phase"
+      fi
+    else
+      bad "approval $decision: run did not finish"
+    fi
+  else
+    bad "approval $decision: never waited: $(kubectl -n "$ns" get dr "$run" -o json | jq -c '.status | {phase, steps: [.steps[]? | [.node, .tool, .state]]}')"
+  fi
+done
+
 # --- 50 concurrent runs ---------------------------------------------------------------
 ns="$(new_ns many)"
 kubectl apply -n "$ns" -f "$SCENARIOS/crashloop.yaml" >/dev/null

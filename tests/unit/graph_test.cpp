@@ -220,3 +220,42 @@ TEST(Money, ParsesAndFormatsMicroDollars) {
   EXPECT_EQ(formatMicroUSD(150), "0.00015");
   EXPECT_EQ(formatMicroUSD(0), "0.0000");
 }
+
+TEST(RunGraph, GatedToolWaitsForApprovalAndRunsOnlyWhenApproved) {
+  for (bool approve : {true, false}) {
+    Harness h;
+    auto gated = std::make_unique<FakeTool>("read_configmap_data", [](const rapidjson::Value&) {
+      return text("ConfigMap/app-config", "LOG_LEVEL=debug");
+    });
+    auto* gatedTool = gated.get();
+    const_cast<ToolSpec&>(gated->spec()).gated = true;
+    h.tools.add(std::move(gated));
+    h.spec.question = "What is in configmap/app-config?";
+    auto g = h.graph();
+    RunState st;
+    Advance a = Advance::Continue;
+    for (int i = 0; i < 20 && a == Advance::Continue; ++i) a = g.advance(h.spec, st, h.now);
+    ASSERT_EQ(a, Advance::AwaitingApproval);
+    EXPECT_EQ(st.phase, "AwaitingApproval");
+    ASSERT_NE(RunGraph::pendingApproval(st), nullptr);
+    EXPECT_EQ(RunGraph::pendingApproval(st)->tool, "read_configmap_data");
+    EXPECT_EQ(g.advance(h.spec, st, h.now), Advance::AwaitingApproval) << "nothing moves without a decision";
+    EXPECT_EQ(gatedTool->calls, 0);
+    ApprovalDecision d;
+    d.outcome = approve ? ApprovalDecision::Outcome::Approved : ApprovalDecision::Outcome::Denied;
+    d.decidedBy = "alice";
+    ASSERT_TRUE(RunGraph::decide(st, d));
+    while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
+    EXPECT_EQ(st.phase, "Succeeded");
+    EXPECT_EQ(gatedTool->calls, approve ? 1 : 0);
+    bool sawApproval = false;
+    for (const auto& s : st.steps) {
+      if (s.node == "approval") {
+        sawApproval = true;
+        EXPECT_EQ(s.state, approve ? "Succeeded" : "Skipped");
+        EXPECT_NE(s.summary.find("alice"), std::string::npos);
+      }
+    }
+    EXPECT_TRUE(sawApproval);
+  }
+}
