@@ -6,6 +6,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <future>
 #include <thread>
@@ -13,6 +15,7 @@
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/health_server.h"
 #include "operator/controller/json_log.h"
+#include "operator/controller/leader_election.h"
 #include "operator/controller/llm_http_client.h"
 #include "operator/controller/run_reconciler.h"
 #include "operator/controller/work_queue.h"
@@ -169,6 +172,29 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   }
   if (runs.hasSynced()) logInfo("cache synced", {{"controller", "diagnosticrun"}, {"runs", std::to_string(runs.size())}});
 
+  // With leader election, only the holder of the Lease reconciles; a
+  // standby keeps its caches warm and takes over when the lease expires.
+  std::unique_ptr<LeaderElector> elector;
+  std::thread renewer;
+  std::atomic<bool> lostLeadership{false};
+  if (config.leaderElection) {
+    char host[256] = "opscopilot";
+    gethostname(host, sizeof host - 1);
+    elector = std::make_unique<LeaderElector>(client, config.leaseNamespace, config.leaseName,
+                                              std::string(host) + "_" + std::to_string(::getpid()));
+    if (!elector->acquire(stop)) {
+      runs.stop();
+      approvals.stop();
+      return 0;
+    }
+    renewer = std::thread([&] {
+      if (!elector->keepRenewing(stop)) {
+        lostLeadership.store(true);
+        stop.cancel();
+      }
+    });
+  }
+
   std::vector<std::thread> workers;
   for (int i = 0; i < config.workers; ++i) {
     workers.emplace_back([&] {
@@ -216,10 +242,12 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     logError("workers did not stop within the shutdown deadline; exiting anyway");
     std::_Exit(1);
   }
+  if (renewer.joinable()) renewer.join();
+  if (elector && !lostLeadership.load()) elector->release();
   runs.stop();
   approvals.stop();
   logInfo("stopped");
-  return 0;
+  return lostLeadership.load() ? 1 : 0;
 }
 
 }  // namespace opscopilot::controller
