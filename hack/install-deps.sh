@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates openssl
   libboost1.81-dev libssl-dev rapidjson-dev libyaml-cpp-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev jq procps
+  libgtest-dev libgmock-dev jq procps lua5.4
 )
 
 missing=()
