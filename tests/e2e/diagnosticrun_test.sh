@@ -11,24 +11,9 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-SCENARIOS="$ROOT/tests/e2e/scenarios"
-OPERATOR="${OPSCOPILOT_OPERATOR:-$ROOT/build/opscopilot-operator}"
-pass=0
-fail=0
-ok() { echo "PASS $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
-
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
-
-started_cluster=0
-if ! bash "$ROOT/hack/cluster.sh" status >/dev/null 2>&1; then
-  bash "$ROOT/hack/cluster.sh" up || exit 1
-  started_cluster=1
-fi
-eval "$(bash "$ROOT/hack/cluster.sh" env)"
-WORK="$(mktemp -d)"
-RUN_ID="$(date +%s)-$$"
+e2e_setup || exit 1
 NAMESPACES=()
 OPERATOR_PID=""
 

@@ -1,6 +1,27 @@
 #!/usr/bin/env bash
-# Shared by the end-to-end tests and the benchmarks: polling with deadlines
-# and the readiness of the broken scenarios in tests/e2e/scenarios.
+# Shared by the end-to-end tests and the benchmarks: case reporting, the
+# cluster, polling with deadlines and the readiness of the broken scenarios
+# in tests/e2e/scenarios.
+
+# Sets SCENARIOS, OPERATOR, WORK (a scratch directory), RUN_ID, pass/fail
+# counters, and brings the local control plane up unless it runs
+# (started_cluster=1 then, so the caller takes it down again).
+e2e_setup() {
+  SCENARIOS="$ROOT/tests/e2e/scenarios"
+  OPERATOR="${OPSCOPILOT_OPERATOR:-$ROOT/build/opscopilot-operator}"
+  pass=0
+  fail=0
+  started_cluster=0
+  if ! bash "$ROOT/hack/cluster.sh" status >/dev/null 2>&1; then
+    bash "$ROOT/hack/cluster.sh" up || return 1
+    started_cluster=1
+  fi
+  eval "$(bash "$ROOT/hack/cluster.sh" env)"
+  WORK="$(mktemp -d)"
+  RUN_ID="$(date +%s)-$$"
+}
+ok() { echo "PASS $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 
 wait_until() {  # wait_until SECONDS COMMAND...: poll a condition with a deadline
   local deadline=$((SECONDS + $1))
