@@ -201,13 +201,7 @@ class OpenAIProvider final : public Provider {
     if (stream) call.headers.emplace_back("accept", "text/event-stream");
 
     OpenAIStream acc(ctx);
-    std::function<void(const SseEvent&)> onEvent;
-    if (stream) onEvent = [&acc](const SseEvent& e) { acc.onEvent(e); };
-    Exchange ex = exchange(*http_, call, onEvent, ctx);
-    if (ex.error) return LlmResult<ChatResponse>::failure(std::move(*ex.error));
-    // A server that ignored "stream": true answers with one JSON body.
-    if (stream && !(acc.events() == 0 && looksLikeJsonObject(ex.body))) return acc.result();
-    return parseResponse(ex.body, ctx);
+    return sendChat(*http_, call, stream, acc, [&](const std::string& body) { return parseResponse(body, ctx); }, ctx);
   }
 
   std::optional<LlmError> requestBody(const ChatRequest& request, bool stream, std::string& out) const {

@@ -63,4 +63,19 @@ bool looksLikeJsonObject(std::string_view body);
 // base + "/" + path without doubling or losing the slash.
 std::string joinURL(std::string_view base, std::string_view path);
 
+// Sends a chat call and reads its answer: with stream set, the events go to
+// acc (onEvent/events/result) and its result is returned, unless the server
+// ignored streaming and sent one JSON body, which parse reads like a plain
+// reply.
+template <class Stream, class Parse>
+LlmResult<ChatResponse> sendChat(HttpClient& http, const HttpCall& call, bool stream, Stream& acc, Parse&& parse,
+                                 const ErrorContext& ctx) {
+  std::function<void(const SseEvent&)> onEvent;
+  if (stream) onEvent = [&acc](const SseEvent& e) { acc.onEvent(e); };
+  Exchange ex = exchange(http, call, onEvent, ctx);
+  if (ex.error) return LlmResult<ChatResponse>::failure(std::move(*ex.error));
+  if (stream && !(acc.events() == 0 && looksLikeJsonObject(ex.body))) return acc.result();
+  return parse(ex.body);
+}
+
 }  // namespace opscopilot::agent::llm
