@@ -309,6 +309,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
 
   ToolOutput out = tool->run(ctx, args);
   ++state.usage.toolCalls;
+  state.usage.apiRequests += out.apiRequests;
 
   StepView view;
   view.tool = call.tool;

@@ -39,6 +39,7 @@ struct ToolOutput {
   // What was read, structured, for the analyzers (see tools/README.md for
   // each tool's shape). Kept in memory only; never sent to a model raw.
   std::shared_ptr<const rapidjson::Document> data;
+  int apiRequests = 0;  // Kubernetes API requests the call made
 };
 
 struct ToolContext {

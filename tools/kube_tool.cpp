@@ -40,6 +40,7 @@ agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::
     out.evidence.push_back({spec_.name, out.summary});
   }
   if (out.evidence.size() > kMaxEvidence) out.evidence.resize(kMaxEvidence);
+  out.apiRequests = call.requests();
   return out;
 }
 

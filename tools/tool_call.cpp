@@ -35,6 +35,7 @@ std::optional<kube::RequestOptions> ToolCall::requestOptions() const {
 kube::Result<kube::ObjectPtr> ToolCall::get(const ApiKind& kind, std::string_view name) {
   auto opts = requestOptions();
   if (!opts) return deadlinePassed();
+  ++requests_;
   return client_.get(kind.ref, kind.ref.namespaced ? std::string_view(ns_) : std::string_view(), name, *opts);
 }
 
@@ -65,6 +66,7 @@ kube::Result<ToolCall::Listed> ToolCall::list(const ApiKind& kind, kube::ListOpt
   while (true) {
     auto opts = requestOptions();
     if (!opts) return deadlinePassed();
+    ++requests_;
     auto page = client_.listPage(kind.ref, kind.ref.namespaced ? std::string_view(ns_) : std::string_view(),
                                  options, *opts);
     if (!page.ok()) return page.error();
@@ -87,6 +89,7 @@ kube::Result<ToolCall::Listed> ToolCall::list(const ApiKind& kind, kube::ListOpt
 kube::Result<std::string> ToolCall::podLogs(std::string_view pod, const kube::LogOptions& log) {
   auto opts = requestOptions();
   if (!opts) return deadlinePassed();
+  ++requests_;
   return client_.podLogs(ns_, pod, log, *opts);
 }
 

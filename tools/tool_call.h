@@ -28,6 +28,8 @@ class ToolCall {
 
   const std::string& ns() const { return ns_; }
   const std::string& readerUser() const { return reader_.user; }
+  // Requests sent so far.
+  int requests() const { return requests_; }
 
   // Reads one object. Errors are the API's (NotFound, Forbidden, ...), or
   // Timeout, without a request, once the deadline has passed.
@@ -74,6 +76,7 @@ class ToolCall {
                            std::string_view subresource = {}) const;
 
  private:
+  int requests_ = 0;
   kube::Client& client_;
   std::string ns_;
   kube::Impersonation reader_;

@@ -403,6 +403,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     state.usage.durationMs = durationBefore + std::chrono::duration_cast<std::chrono::milliseconds>(
                                                   std::chrono::steady_clock::now() - wallStart)
                                                   .count();
+    ++state.usage.apiRequests;  // this status write
     auto written = writeStatus(run, state, start, targetRef, fresh);
     fresh = false;
     if (!written.ok()) {
