@@ -118,14 +118,14 @@ for name in $(echo "${!NS_OF[@]}" | tr ' ' '\n' | sort); do
   json="$(run_json "$ns" "$run")"
   if [ "$name" = healthy ]; then
     if echo "$json" | jq -e '[.status.findings[]? | select(.severity=="High" or .severity=="Critical")] | length == 0' >/dev/null &&
-       echo "$json" | jq -r .status.answer | grep -q "No problem found"; then
+       echo "$json" | jq -r .status.answer | grep -c "No problem found" >/dev/null; then
       ok "healthy: no High finding, answer says no problem found"
     else
       bad "healthy: $(echo "$json" | jq -c '[.status.findings[]? | {severity,title}]')"
     fi
   else
     titles="$(echo "$json" | jq -r '.status.findings[]? | select(.severity=="High" or .severity=="Critical" or .severity=="Medium") | .title')"
-    if echo "$titles" | grep -qiE "${EXPECT[$name]}"; then
+    if echo "$titles" | grep -ciE "${EXPECT[$name]}" >/dev/null; then
       ok "$name: root cause found: $(echo "$titles" | grep -iE "${EXPECT[$name]}" | head -1)"
     else
       bad "$name: expected /${EXPECT[$name]}/ in findings, got: $titles | answer: $(echo "$json" | jq -r .status.answer | head -3)"
@@ -142,8 +142,8 @@ done
 
 # The printer columns a person sees.
 header="$(kubectl -n "${NS_OF[crashloop]}" get dr | head -1)"
-if echo "$header" | grep -qE 'NAME +PHASE +REASON +STEPS +COST +AGE'; then ok "kubectl get dr columns: $header"; else bad "columns: $header"; fi
-if kubectl -n "${NS_OF[crashloop]}" get events --field-selector involvedObject.kind=DiagnosticRun -o jsonpath='{.items[*].reason}' | grep -q Completed; then
+if echo "$header" | grep -cE 'NAME +PHASE +REASON +STEPS +COST +AGE' >/dev/null; then ok "kubectl get dr columns: $header"; else bad "columns: $header"; fi
+if kubectl -n "${NS_OF[crashloop]}" get events --field-selector involvedObject.kind=DiagnosticRun -o jsonpath='{.items[*].reason}' | grep -c Completed >/dev/null; then
   ok "Events: Started and Completed recorded on the run"
 else
   bad "no Completed event on the run"
@@ -172,7 +172,7 @@ else
 fi
 wait_until 60 finished "$ns" limited
 json="$(run_json "$ns" limited)"
-if [ "$(echo "$json" | jq -r '.status.reason')" = StepLimitReached ] && echo "$json" | jq -r .status.answer | grep -q 'Partial answer' &&
+if [ "$(echo "$json" | jq -r '.status.reason')" = StepLimitReached ] && echo "$json" | jq -r .status.answer | grep -c 'Partial answer' >/dev/null &&
    [ "$(echo "$json" | jq '[.status.steps[] | select(.node=="tool")] | length')" = 1 ] && echo "$json" | citations_ok; then
   ok "maxSteps 1: StepLimitReached with a partial, cited answer"
 else
@@ -234,7 +234,7 @@ EOF
 if wait_until 40 finished "$ns" timed-out; then
   resume_kwok
   json="$(run_json "$ns" timed-out)"
-  if [ "$(echo "$json" | jq -r .status.reason)" = TimedOut ] && echo "$json" | jq -r .status.answer | grep -q 'Partial answer' && echo "$json" | citations_ok; then
+  if [ "$(echo "$json" | jq -r .status.reason)" = TimedOut ] && echo "$json" | jq -r .status.answer | grep -c 'Partial answer' >/dev/null && echo "$json" | citations_ok; then
     ok "timeoutSeconds 10 with a hung kubelet: TimedOut with a partial, cited answer"
   else
     bad "timeout: $(echo "$json" | jq -c '{r: .status.reason, m: .status.message}')"
@@ -271,7 +271,7 @@ if kubectl -n "$ns" wait dr/why-crashloop --for=condition=Succeeded --timeout=60
   size="$(kubectl -n "$ns" get dr why-crashloop -o json | wc -c)"
   json="$(run_json "$ns" why-crashloop)"
   if [ "$size" -lt 65536 ] && echo "$json" | jq -e '[.status.evidence[] | select(.tool=="get_pod_logs" and .truncated)] | length >= 1' >/dev/null &&
-     echo "$json" | jq -r '.status.evidence[] | select(.tool=="get_pod_logs") | .excerpt' | grep -q 'truncated'; then
+     echo "$json" | jq -r '.status.evidence[] | select(.tool=="get_pod_logs") | .excerpt' | grep -c 'truncated' >/dev/null; then
     ok "$(du -h "$WORK/big.log" | cut -f1) of logs: run object is $size bytes, log evidence marked truncated"
   else
     bad "big logs: object $size bytes; $(echo "$json" | jq -c '[.status.evidence[] | {tool, truncated}]')"
@@ -321,7 +321,7 @@ metadata: {name: $run}
 spec: {question: "What is in configmap/app-config?", target: {kind: Deployment, name: frontend}}
 EOF
   awaiting() { [ "$(kubectl -n "$ns" get dr "$run" -o jsonpath='{.status.phase}/{.status.conditions[?(@.type=="AwaitingApproval")].status}')" = AwaitingApproval/True ]; }
-  apr_exists() { kubectl -n "$ns" get apr -o jsonpath='{.items[*].spec.runRef.name}' | grep -qw "$run"; }
+  apr_exists() { kubectl -n "$ns" get apr -o jsonpath='{.items[*].spec.runRef.name}' | grep -cw "$run" >/dev/null; }
   if wait_until 60 awaiting && wait_until 30 apr_exists; then
     apr="$(kubectl -n "$ns" get apr -o json | jq -r --arg r "$run" '.items[] | select(.spec.runRef.name==$r) | .metadata.name')"
     kubectl -n "$ns" patch apr "$apr" --type merge -p "{\"spec\":{\"decision\":\"$decision\",\"decidedBy\":\"$me\"}}" >/dev/null
@@ -333,7 +333,7 @@ EOF
       want_reads=$([ "$decision" = Approved ] && echo 1 || echo 0)
       want_state=$([ "$decision" = Approved ] && echo Succeeded || echo Skipped)
       if [ "$reads" = "$want_reads" ] && [ "$approval" = "$want_state" ] && [ "$apr_phase" = "$decision" ] &&
-         ! echo "$json" | grep -q 'hunter2-e2e'; then
+         ! echo "$json" | grep -c 'hunter2-e2e' >/dev/null; then
         ok "gated read_configmap_data: ApprovalRequest $apr $decision by $me -> $reads read(s), approval step $approval, no secret value in status"
       else
         bad "approval $decision: reads=$reads approval=$approval apr=$apr_phase"

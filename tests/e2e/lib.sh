@@ -38,10 +38,10 @@ scenario_ready() {  # scenario_ready NS NAME
   local ns=$1 name=$2
   case "$name" in
     job) [ "$(kubectl -n "$ns" get job migrate -o jsonpath='{.status.conditions[?(@.type=="Failed")].status}')" = True ] ;;
-    quota) kubectl -n "$ns" get events --field-selector reason=FailedCreate -o name | grep -q . ;;
-    unschedulable) kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.conditions[?(@.type=="PodScheduled")].reason}' | grep -q Unschedulable ;;
+    quota) kubectl -n "$ns" get events --field-selector reason=FailedCreate -o name | grep -c . >/dev/null ;;
+    unschedulable) kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.conditions[?(@.type=="PodScheduled")].reason}' | grep -c Unschedulable >/dev/null ;;
     service|healthy) [ "$(kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.phase}' | wc -w)" -ge 2 ] &&
-      ! kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.phase}' | grep -q Pending ;;
-    *) kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.containerStatuses[*].state.waiting.reason}' | grep -q . ;;
+      ! kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.phase}' | grep -c Pending >/dev/null ;;
+    *) kubectl -n "$ns" get pods -o jsonpath='{.items[*].status.containerStatuses[*].state.waiting.reason}' | grep -c . >/dev/null ;;
   esac
 }

@@ -95,7 +95,7 @@ spec:
     logsFile: $ROOT/config/samples/logs/checkout.log
     previousLogsFile: $WORK/previous.log
 EOF
-crashing() { kubectl -n "$NS" get pods -o jsonpath='{.items[*].status.containerStatuses[*].state.waiting.reason}' | grep -q CrashLoopBackOff; }
+crashing() { kubectl -n "$NS" get pods -o jsonpath='{.items[*].status.containerStatuses[*].state.waiting.reason}' | grep -c CrashLoopBackOff >/dev/null; }
 wait_until 60 crashing || { bad "the crash-looping workload appears"; exit 1; }
 
 "$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$WORK/operator.yaml" --namespace "$NS" --health-address 127.0.0.1:0 \
@@ -137,14 +137,14 @@ script "{\"turns\": [
 reset_requests
 json="$(run full scripted)"
 if [ "$(echo "$json" | jq -r '.status.phase + "/" + .status.reason')" = Succeeded/Completed ] &&
-   echo "$json" | jq -r .status.answer | grep -q 'DATABASE_URL is not set \[E3\] \[E5\]' &&
+   echo "$json" | jq -r .status.answer | grep -c 'DATABASE_URL is not set \[E3\] \[E5\]' >/dev/null &&
    echo "$json" | jq -e '[.status.steps[] | select(.node=="tool" and .tool=="get_quotas")] | length == 1' >/dev/null &&
-   echo "$json" | jq -r '.status.steps[] | select(.node=="critic") | .summary' | grep -q 'needs more evidence'; then
+   echo "$json" | jq -r '.status.steps[] | select(.node=="critic") | .summary' | grep -c 'needs more evidence' >/dev/null; then
   ok "model run: planner chose get_quotas, critic sent the draft back once, run completed ($(echo "$json" | jq -r '.status.steps | length') steps)"
 else
   bad "model run: $(echo "$json" | jq -c '{p: .status.phase, r: .status.reason, m: .status.message, steps: [.status.steps[] | [.node, .tool, .summary]]}')"
 fi
-if echo "$json" | jq -r .status.answer | grep -q '\[E99: no such evidence\]'; then
+if echo "$json" | jq -r .status.answer | grep -c '\[E99: no such evidence\]' >/dev/null; then
   ok "a citation of evidence that does not exist is marked, not trusted"
 else
   bad "dangling citation: $(echo "$json" | jq -r .status.answer)"
@@ -168,8 +168,8 @@ if echo "$reqs" | jq -e '[.[] | .body.tools? // [] | .[].function.name] | all(. 
 else
   bad "tools offered: $(echo "$reqs" | jq -c '[.[0].body.tools[]?.function.name]')"
 fi
-if ! grep -q "$OPSCOPILOT_TEST_LLM_KEY" "$WORK/operator.log" && ! echo "$json" | grep -q "$OPSCOPILOT_TEST_LLM_KEY" &&
-   ! kubectl -n "$NS" get events -o json | grep -q "$OPSCOPILOT_TEST_LLM_KEY" && ! echo "$reqs" | grep -q "$OPSCOPILOT_TEST_LLM_KEY"; then
+if ! grep -q "$OPSCOPILOT_TEST_LLM_KEY" "$WORK/operator.log" && ! echo "$json" | grep -c "$OPSCOPILOT_TEST_LLM_KEY" >/dev/null &&
+   ! kubectl -n "$NS" get events -o json | grep -c "$OPSCOPILOT_TEST_LLM_KEY" >/dev/null && ! echo "$reqs" | grep -c "$OPSCOPILOT_TEST_LLM_KEY" >/dev/null; then
   ok "the API key appears in no log, status, Event or recorded request"
 else
   bad "the API key leaked"
@@ -187,9 +187,9 @@ script "{\"turns\": [
 json="$(run injected scripted)"
 tools_used="$(echo "$json" | jq -r '[.status.steps[] | select(.node=="tool") | .tool] | unique | join(",")')"
 if echo "$json" | jq -e '[.status.evidence[] | select(.injectionSuspected)] | length >= 1' >/dev/null &&
-   echo "$json" | jq -r '.status.steps[] | select(.node=="planner") | .summary' | grep -q 'refused: delete_namespace (not an offered tool)' &&
-   ! echo "$tools_used" | grep -qE 'delete|read_configmap_data' &&
-   echo "$json" | jq -r '.status.steps[] | select(.node=="planner") | .summary' | grep -q 'get_events (args.namespace: unknown argument)'; then
+   echo "$json" | jq -r '.status.steps[] | select(.node=="planner") | .summary' | grep -c 'refused: delete_namespace (not an offered tool)' >/dev/null &&
+   ! echo "$tools_used" | grep -cE 'delete|read_configmap_data' >/dev/null &&
+   echo "$json" | jq -r '.status.steps[] | select(.node=="planner") | .summary' | grep -c 'get_events (args.namespace: unknown argument)' >/dev/null; then
   ok "injection in logs: evidence flagged; delete_namespace and a kube-system read refused; tools used: $tools_used"
 else
   bad "injection: tools=$tools_used $(echo "$json" | jq -c '[.status.steps[] | select(.node=="planner") | .summary]')"
@@ -214,7 +214,7 @@ fi
 script "{\"turns\": [{\"tool_calls\": [{\"name\": \"get_quotas\", \"arguments\": {}}], $U}], \"default\": {\"content\": \"DONE\", $U}}"
 json="$(run budget scripted '{"maxCostUSD": "0.01"}')"
 spent="$(echo "$json" | jq -r .status.usage.costUSD)"
-if [ "$(echo "$json" | jq -r .status.reason)" = BudgetExceeded ] && echo "$json" | jq -r .status.answer | grep -q 'Partial answer' &&
+if [ "$(echo "$json" | jq -r .status.reason)" = BudgetExceeded ] && echo "$json" | jq -r .status.answer | grep -c 'Partial answer' >/dev/null &&
    echo "$json" | citations_ok && [ "$(echo "$json" | jq .status.usage.llmCalls)" -ge 1 ] &&
    python3 -c "import sys; sys.exit(0 if float('$spent') <= 0.01 else 1)"; then
   ok "budget \$0.01: BudgetExceeded after $(echo "$json" | jq .status.usage.llmCalls) model call(s) costing \$$spent, partial cited answer"
@@ -232,7 +232,7 @@ for model in scripted-stream scripted-claude; do
   json="$(run "via-$model" "$model")"
   if [ "$(echo "$json" | jq -r .status.reason)" = Completed ] &&
      echo "$json" | jq -e '[.status.steps[] | select(.tool=="get_quotas")] | length == 1' >/dev/null &&
-     echo "$json" | jq -r .status.answer | grep -q 'DATABASE_URL'; then
+     echo "$json" | jq -r .status.answer | grep -c 'DATABASE_URL' >/dev/null; then
     ok "$model: tool call and answer through $( [ $model = scripted-claude ] && echo 'Anthropic Messages (SSE)' || echo 'Chat Completions (SSE)')"
   else
     bad "$model: $(echo "$json" | jq -c '{r: .status.reason, m: .status.message, steps: [.status.steps[] | [.node,.tool,.summary]]}')"
@@ -243,8 +243,8 @@ done
 #    circuit then opens and the next run does not even try.
 script '{"turns": [], "default": {"fault": "status", "status": 500, "body": {"error": {"message": "boom"}}}}'
 json="$(run fallback flaky)"
-if [ "$(echo "$json" | jq -r .status.reason)" = ModelUnavailable ] && echo "$json" | jq -r .status.message | grep -q 'built-in' &&
-   echo "$json" | jq -r '.status.findings[].title' | grep -q 'DATABASE_URL'; then
+if [ "$(echo "$json" | jq -r .status.reason)" = ModelUnavailable ] && echo "$json" | jq -r .status.message | grep -c 'built-in' >/dev/null &&
+   echo "$json" | jq -r '.status.findings[].title' | grep -c 'DATABASE_URL' >/dev/null; then
   ok "model down: ModelUnavailable with the built-in answer ($(echo "$json" | jq -r .status.message))"
 else
   bad "fallback: $(echo "$json" | jq -c '{r: .status.reason, m: .status.message}')"
@@ -252,7 +252,7 @@ fi
 reset_requests
 json="$(run circuit flaky)"
 if [ "$(echo "$json" | jq -r .status.reason)" = ModelUnavailable ] && [ "$(requests | jq length)" = 0 ] &&
-   echo "$json" | jq -r '.status.steps[].error // empty' | grep -qi 'circuit'; then
+   echo "$json" | jq -r '.status.steps[].error // empty' | grep -ci 'circuit' >/dev/null; then
   ok "circuit open: no request sent, built-in answer"
 else
   bad "circuit: requests=$(requests | jq length) $(echo "$json" | jq -c '[.status.steps[] | .error // empty]')"
