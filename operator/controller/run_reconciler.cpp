@@ -144,6 +144,23 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
   return rs;
 }
 
+kube::ObjectPtr slimForCache(const kube::ObjectPtr& run) {
+  const auto phase = run->stringAt({"status", "phase"});
+  const bool finished = phase == "Succeeded" || phase == "Failed";
+  const bool hasManagedFields = run->at({"metadata", "managedFields"}) != nullptr;
+  if (!finished && !hasManagedFields) return run;
+  rapidjson::Document doc;
+  doc.CopyFrom(run->json(), doc.GetAllocator());
+  if (doc.HasMember("metadata") && doc["metadata"].IsObject()) doc["metadata"].RemoveMember("managedFields");
+  if (finished && doc.HasMember("status") && doc["status"].IsObject()) {
+    for (const char* heavy : {"steps", "evidence", "findings", "answer", "plan", "usage", "conditions"}) {
+      doc["status"].RemoveMember(heavy);
+    }
+  }
+  auto slim = kube::Object::parse(kube::serializeJson(doc));
+  return slim.ok() ? *slim : run;
+}
+
 RunReconciler::RunReconciler(std::shared_ptr<kube::Client> client, const kube::Informer& cache,
                              const agent::ToolRegistry& tools,
                              const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers,

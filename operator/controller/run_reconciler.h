@@ -44,6 +44,12 @@ struct ReconcileResult {
 // a person understands) for what admission could not catch.
 kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const OperatorConfig& config);
 
+// What the informer keeps of a DiagnosticRun: never metadata.managedFields;
+// for a finished run only what reconciling it still needs (spec, metadata,
+// phase, reason, generations and times), not its steps, evidence, findings or
+// answer. Keeps the operator small with thousands of finished runs cached.
+kube::ObjectPtr slimForCache(const kube::ObjectPtr& run);
+
 class RunReconciler {
  public:
   RunReconciler(std::shared_ptr<kube::Client> client, const kube::Informer& cache, const agent::ToolRegistry& tools,

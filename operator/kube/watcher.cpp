@@ -36,15 +36,27 @@ void Watcher::run(WatchSink& sink, net::Cancellation& cancel) {
   while (!cancel.cancelled()) {
     if (needList) {
       ListOptions lo{opts_.labelSelector, opts_.fieldSelector, opts_.pageSize, {}, {}, {}};
-      auto page = client_->list(opts_.resource, opts_.ns, lo, opts_.request);
       ++lists_;
-      if (!page.ok()) {
-        sink.onError(page.error());
+      std::vector<ObjectPtr> items;
+      std::string listRv;
+      std::optional<Error> failed;
+      do {
+        auto page = client_->listPage(opts_.resource, opts_.ns, lo, opts_.request);
+        if (!page.ok()) {
+          failed = page.error();
+          break;
+        }
+        if (listRv.empty()) listRv = page->resourceVersion;  // the snapshot of the first page
+        for (auto& item : page->items) items.push_back(opts_.transform ? opts_.transform(item) : std::move(item));
+        lo.continueToken = page->continueToken;
+      } while (!lo.continueToken.empty() && !cancel.cancelled());
+      if (failed || cancel.cancelled()) {
+        if (failed) sink.onError(*failed);
         if (!wait()) break;
         continue;
       }
-      setRv(page->resourceVersion);
-      sink.onSync(std::move(page->items), rv);
+      setRv(listRv);
+      sink.onSync(std::move(items), rv);
       needList = false;
     }
 
@@ -79,7 +91,9 @@ void Watcher::run(WatchSink& sink, net::Cancellation& cancel) {
             }
             if (auto v = ev.object->resourceVersion(); !v.empty()) setRv(std::string(v));
             progressed = true;
-            if (ev.type != WatchEventType::Bookmark) sink.onEvent(ev);
+            if (ev.type == WatchEventType::Bookmark) continue;
+            if (opts_.transform) ev.object = opts_.transform(ev.object);
+            sink.onEvent(ev);
           }
           if (!fed.ok()) {
             streamError = fed.error();

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,10 @@ struct WatcherOptions {
   // When set, the first watch starts from this resourceVersion without a
   // list; a 410 then leads to a list as usual.
   std::string initialResourceVersion;
+  // Replaces every listed or watched object before the sink sees it (for
+  // example to drop fields nobody reads from a cache). Applied page by page,
+  // so a large list never holds all its full objects at once.
+  std::function<ObjectPtr(const ObjectPtr&)> transform;
 };
 
 // What a Watcher reports. Calls come from the thread running Watcher::run.

@@ -54,3 +54,27 @@ TEST(RunSpecFrom, AppliesDefaultsCapsAndSelectors) {
   auto tooMuch = kube::Object::parse(R"({"metadata":{"name":"r","namespace":"s"},"spec":{"question":"q","limits":{"maxSteps":51}}})");
   EXPECT_FALSE(runSpecFrom(**tooMuch, cfg).ok());
 }
+
+TEST(SlimForCache, FinishedRunsKeepWhatReconcilingNeedsAndNoMore) {
+  auto run = kube::Object::parse(R"({"apiVersion":"opscopilot.io/v1alpha1","kind":"DiagnosticRun",
+    "metadata":{"name":"r","namespace":"s","generation":2,"managedFields":[{"manager":"x"}]},
+    "spec":{"question":"q","ttlSecondsAfterFinished":60},
+    "status":{"phase":"Succeeded","reason":"Completed","observedGeneration":2,"stepCount":8,
+      "completionTime":"2026-11-21T10:00:00Z","steps":[{"id":1}],"evidence":[{"id":"E1"}],
+      "findings":[{"id":"F1"}],"answer":"long","usage":{"toolCalls":5}}})");
+  ASSERT_TRUE(run.ok());
+  auto slim = slimForCache(*run);
+  EXPECT_EQ(slim->at({"metadata", "managedFields"}), nullptr);
+  EXPECT_EQ(slim->at({"status", "steps"}), nullptr);
+  EXPECT_EQ(slim->at({"status", "evidence"}), nullptr);
+  EXPECT_EQ(slim->at({"status", "answer"}), nullptr);
+  EXPECT_EQ(slim->stringAt({"status", "phase"}), "Succeeded");
+  EXPECT_EQ(slim->intAt({"status", "observedGeneration"}), 2);
+  EXPECT_EQ(slim->intAt({"status", "stepCount"}), 8);
+  EXPECT_EQ(slim->intAt({"spec", "ttlSecondsAfterFinished"}), 60);
+  EXPECT_EQ(slim->stringAt({"status", "completionTime"}), "2026-11-21T10:00:00Z");
+
+  auto running = kube::Object::parse(R"({"metadata":{"name":"r"},"status":{"phase":"Running","steps":[{"id":1}]}})");
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(slimForCache(*running).get(), running->get()) << "a run in progress is cached whole";
+}
