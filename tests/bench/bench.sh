@@ -6,23 +6,19 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUNS="${1:-200}"
 cd "$ROOT"
-cmake -S . -B build -G Ninja >/dev/null && cmake --build build --target opscopilot-operator run_bench >/dev/null
-bash hack/cluster.sh up >/dev/null
-eval "$(bash hack/cluster.sh env)"
-kubectl apply -f crds/ >/dev/null
-kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io --timeout=60s >/dev/null
-kubectl apply -f config/rbac/reader-clusterrole.yaml >/dev/null
+source tests/e2e/lib.sh
+bench_setup opscopilot-operator run_bench
 NS="bench-$$"
 kubectl create ns "$NS" >/dev/null
 kubectl apply -n "$NS" -f config/rbac/namespace-reader.yaml >/dev/null
 kubectl apply -n "$NS" -f tests/e2e/scenarios/crashloop.yaml >/dev/null
-until kubectl -n "$NS" get pods -o jsonpath='{.items[*].status.containerStatuses[*].state.waiting.reason}' | grep -q .; do sleep 0.5; done
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+wait_until 60 scenario_ready "$NS" crashloop
+PORT=$(free_port)
 ./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --config "${BENCH_CONFIG:-config/operator.yaml}" --namespace "$NS" \
   --health-address "127.0.0.1:$PORT" >/tmp/opscopilot-bench-operator.log 2>&1 &
 OP=$!
 trap 'kill $OP 2>/dev/null; kubectl delete ns "$NS" --wait=false >/dev/null 2>&1' EXIT
-until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.2; done
+wait_until 60 curl -sf "http://127.0.0.1:$PORT/readyz"
 sleep 1  # let the idle RSS settle after start-up
 echo "OpsCopilot benchmark: $RUNS runs, builtin model, $(nproc) cores, loopback control plane"
 apiserver_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/kube-apiserver.pid")"

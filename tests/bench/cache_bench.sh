@@ -9,12 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUNS="${1:-10000}"
 cd "$ROOT"
 source tests/e2e/lib.sh
-cmake -S . -B build -G Ninja >/dev/null && cmake --build build --target opscopilot-operator fill_runs >/dev/null
-bash hack/cluster.sh up >/dev/null
-eval "$(bash hack/cluster.sh env)"
-kubectl apply -f crds/ >/dev/null
-kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io --timeout=60s >/dev/null
-kubectl apply -f config/rbac/reader-clusterrole.yaml >/dev/null
+bench_setup opscopilot-operator fill_runs
 NS="cache-bench-$$"
 WORK="$(mktemp -d)"
 OP=""
@@ -22,7 +17,7 @@ trap '[ -n "$OP" ] && kill $OP 2>/dev/null; kubectl delete ns "$NS" --wait=false
 kubectl create ns "$NS" >/dev/null
 kubectl apply -n "$NS" -f config/rbac/namespace-reader.yaml -f tests/e2e/scenarios/crashloop.yaml >/dev/null
 wait_until 60 scenario_ready "$NS" crashloop
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 start_operator() {
   ./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --namespace "$NS" --health-address "127.0.0.1:$PORT" \
     >>"$WORK/operator.log" 2>&1 &

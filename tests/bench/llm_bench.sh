@@ -8,12 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 source tests/e2e/lib.sh
-cmake -S . -B build -G Ninja >/dev/null && cmake --build build --target opscopilot-operator gateway_bench >/dev/null
-bash hack/cluster.sh up >/dev/null
-eval "$(bash hack/cluster.sh env)"
-kubectl apply -f crds/ >/dev/null
-kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io --timeout=60s >/dev/null
-kubectl apply -f config/rbac/reader-clusterrole.yaml >/dev/null
+bench_setup opscopilot-operator gateway_bench
 WORK="$(mktemp -d)"
 NSS=()
 trap 'kill $OP $LLM 2>/dev/null; for n in "${NSS[@]}"; do kubectl delete ns "$n" --wait=false >/dev/null 2>&1; done; kubectl delete clusterlogs llm-bench-$$ >/dev/null 2>&1; rm -rf "$WORK"' EXIT

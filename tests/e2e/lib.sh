@@ -20,6 +20,20 @@ e2e_setup() {
   WORK="$(mktemp -d)"
   RUN_ID="$(date +%s)-$$"
 }
+# For the benchmarks: builds the given targets, brings the control plane up,
+# installs the CRDs and the reader role.
+bench_setup() {
+  cmake -S "$ROOT" -B "$ROOT/build" -G Ninja >/dev/null && cmake --build "$ROOT/build" --target "$@" >/dev/null
+  bash "$ROOT/hack/cluster.sh" up >/dev/null
+  eval "$(bash "$ROOT/hack/cluster.sh" env)"
+  kubectl apply -f "$ROOT/crds/" >/dev/null
+  kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io --timeout=60s >/dev/null
+  kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 ok() { echo "PASS $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 
