@@ -6,6 +6,7 @@
 #   hack/cluster.sh env                print eval-able exports (KUBECONFIG, PATH, ...)
 #   hack/cluster.sh status             show what runs; exit status 0 only when up
 #   hack/cluster.sh restart-apiserver  restart kube-apiserver (same flags, same port)
+#   hack/cluster.sh import-image FILE  load an OCI or Docker image archive onto the real node
 #
 #   eval "$(hack/cluster.sh env)"; kubectl get nodes
 #
@@ -13,9 +14,11 @@
 # client certificates), kube-apiserver (RBAC and Node authorization, service
 # account tokens), kube-controller-manager, kube-scheduler and kwok, which
 # simulates the kubelet of two nodes, kwok-node-0 and kwok-node-1, and serves
-# the kubelet API so that `kubectl logs` works through the apiserver. The
-# binaries come from hack/lib/controlplane-build.sh (pinned Go modules, cached
-# in ~/.cache/opscopilot/controlplane).
+# the kubelet API so that `kubectl logs` works through the apiserver; plus one
+# real node, opscopilot-node: containerd, a kubelet and kube-proxy running real
+# containers (hack/lib/node.sh says how it is wired; OPSCOPILOT_REAL_NODE=0
+# leaves it out). The binaries come from hack/lib/controlplane-build.sh (pinned
+# Go modules, cached in ~/.cache/opscopilot/controlplane).
 #
 # State lives in ${OPSCOPILOT_CLUSTER_DIR:-$HOME/.cache/opscopilot/cluster}:
 #   kubeconfig            admin (O=system:masters)
@@ -80,6 +83,8 @@ LOGS="$STATE_DIR/logs"
 MARKER="$STATE_DIR/.opscopilot-cluster"
 
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+# shellcheck source=hack/lib/node.sh
+. "$HACK_DIR/lib/node.sh"
 SERVICE_CIDR="10.96.0.0/16"
 SERVICE_IP="10.96.0.1"
 POD_CIDR="10.244.0.1/16"
@@ -92,7 +97,7 @@ log() { echo "cluster: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-  sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -102,6 +107,9 @@ load_state() {
   [ -f "$RUN/cluster.env" ] || return 1
   # shellcheck disable=SC1091
   . "$RUN/cluster.env"
+  if [ "${REAL_NODE:-0}" = 1 ] && [[ " ${COMPONENTS[*]} " != *" kubelet "* ]]; then
+    COMPONENTS+=("${NODE_COMPONENTS[@]}")
+  fi
 }
 
 port_of() {
@@ -111,6 +119,8 @@ port_of() {
     kube-controller-manager) echo "${CONTROLLER_MANAGER_PORT:-}" ;;
     kube-scheduler) echo "${SCHEDULER_PORT:-}" ;;
     kwok) echo "${KWOK_PORT:-}" ;;
+    kubelet) echo "${KUBELET_PORT:-}" ;;
+    kube-proxy) echo "${KUBE_PROXY_HEALTHZ_PORT:-}" ;;
   esac
 }
 
@@ -204,7 +214,7 @@ EOF
   local local_san="IP:127.0.0.1,DNS:localhost"
   sign etcd-server "/CN=etcd-server" serverAuth,clientAuth "$local_san"
   sign apiserver "/CN=kube-apiserver" serverAuth \
-    "$local_san,IP:$SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    "$local_san${REAL_NODE:+,IP:$NODE_IP},IP:$SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   sign apiserver-etcd-client "/CN=kube-apiserver-etcd-client" clientAuth
   sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
   sign kwok-serving "/CN=kwok-kubelet" serverAuth "$local_san,DNS:kwok-node-0,DNS:kwok-node-1"
@@ -214,6 +224,7 @@ EOF
   sign kwok "/O=system:masters/CN=kwok-controller" clientAuth
   sign alice "/CN=alice" clientAuth
   sign bob "/CN=bob" clientAuth
+  [ "${REAL_NODE:-0}" != 1 ] || node_pki
 
   # Aggregation layer (front proxy): its own CA and client certificate.
   new_key "$PKI/front-proxy-ca.key"
@@ -349,6 +360,7 @@ stop() {
 
 stop_all() {
   [ -d "$RUN" ] || return 0
+  node_stop
   stop kwok kube-scheduler kube-controller-manager
   stop kube-apiserver
   stop etcd
@@ -428,8 +440,6 @@ is_up() {
 apiserver_args() {
   local args=(
     "$BIN_DIR/kube-apiserver"
-    --bind-address=127.0.0.1
-    --advertise-address=127.0.0.1
     --secure-port="$APISERVER_PORT"
     --etcd-servers="https://127.0.0.1:$ETCD_PORT"
     --etcd-cafile="$PKI/ca.crt"
@@ -455,15 +465,21 @@ apiserver_args() {
     --requestheader-extra-headers-prefix=X-Remote-Extra-
     --proxy-client-cert-file="$PKI/front-proxy-client.crt"
     --proxy-client-key-file="$PKI/front-proxy-client.key"
-    # No endpoints for the kubernetes Service: Endpoints may not hold a
-    # loopback address, and no real pod could use them.
-    --endpoint-reconciler-type=none
     # On SIGTERM, drain in-flight requests and then close the watches within
     # 2s (instead of waiting up to --request-timeout, 60s, for them to end).
     --shutdown-send-retry-after=true
     --allow-privileged=true
     --profiling=false
   )
+  if [ "${REAL_NODE:-0}" = 1 ]; then
+    # Pods on the real node reach the API server through the kubernetes
+    # Service, whose endpoint is the node IP: listen there too.
+    args+=(--bind-address=0.0.0.0 --advertise-address="$NODE_IP")
+  else
+    # No endpoints for the kubernetes Service: Endpoints may not hold a
+    # loopback address, and no pod could use them.
+    args+=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --endpoint-reconciler-type=none)
+  fi
   printf '%s\0' "${args[@]}"
 }
 
@@ -488,6 +504,12 @@ cmd_up() {
     command -v "$tool" >/dev/null || die "$tool is needed (run hack/install-deps.sh)"
   done
 
+  REAL_NODE=0
+  if real_node_enabled; then
+    REAL_NODE=1
+    node_check_prerequisites
+  fi
+
   mkdir -p "$STATE_DIR"
   touch "$MARKER"
   mkdir -p "$RUN" "$LOGS" "$STATE_DIR/etcd" "$STATE_DIR/kwok"
@@ -500,15 +522,19 @@ cmd_up() {
   trap 'exit 130' INT TERM
 
   local ports picked
-  picked="$(pick_ports 6)"
+  picked="$(pick_ports 10)"
   read -r -a ports <<<"$picked"
-  ((${#ports[@]} == 6)) || die "could not pick free ports (got '$picked')"
+  ((${#ports[@]} == 10)) || die "could not pick free ports (got '$picked')"
   ETCD_PORT="${ports[0]}" ETCD_PEER_PORT="${ports[1]}" APISERVER_PORT="${ports[2]}"
   CONTROLLER_MANAGER_PORT="${ports[3]}" SCHEDULER_PORT="${ports[4]}" KWOK_PORT="${ports[5]}"
+  KUBELET_PORT="${ports[6]}" KUBELET_HEALTHZ_PORT="${ports[7]}"
+  KUBE_PROXY_HEALTHZ_PORT="${ports[8]}" KUBE_PROXY_METRICS_PORT="${ports[9]}"
   {
     echo "BIN_DIR=$(printf '%q' "$BIN_DIR")"
     echo "KWOK_CWD=$(printf '%q' "$REPO_ROOT")"
-    for v in ETCD_PORT ETCD_PEER_PORT APISERVER_PORT CONTROLLER_MANAGER_PORT SCHEDULER_PORT KWOK_PORT; do
+    echo "REAL_NODE=$REAL_NODE"
+    for v in ETCD_PORT ETCD_PEER_PORT APISERVER_PORT CONTROLLER_MANAGER_PORT SCHEDULER_PORT KWOK_PORT \
+      KUBELET_PORT KUBELET_HEALTHZ_PORT KUBE_PROXY_HEALTHZ_PORT KUBE_PROXY_METRICS_PORT; do
       echo "$v=${!v}"
     done
   } >"$RUN/cluster.env"
@@ -521,6 +547,13 @@ cmd_up() {
   write_kubeconfig "$STATE_DIR/kubeconfig-controller-manager" system:kube-controller-manager controller-manager
   write_kubeconfig "$STATE_DIR/kubeconfig-scheduler" system:kube-scheduler scheduler
   write_kubeconfig "$STATE_DIR/kubeconfig-kwok" kwok-controller kwok
+  if [ "$REAL_NODE" = 1 ]; then
+    COMPONENTS+=("${NODE_COMPONENTS[@]}")
+    node_save_host_state
+    node_write_config
+    CURRENT=network
+    node_network_up
+  fi
 
   start etcd "$BIN_DIR/etcd" \
     --name=opscopilot \
@@ -584,6 +617,10 @@ cmd_up() {
     --tls-private-key-file="$PKI/kwok-serving.key"
     --cidr="$POD_CIDR"
     --enable-crds=Logs,ClusterLogs
+    # Renew a Lease per node in kube-node-lease, as a kubelet does; without
+    # it the node lifecycle controller marks the nodes NotReady after its
+    # grace period and flips their pods' Ready condition to False.
+    --node-lease-duration-seconds=40
   )
   local stage
   for stage in "$KWOK_DIR"/stages/*.yaml; do kwok_args+=(--config="$stage"); done
@@ -596,6 +633,10 @@ cmd_up() {
   wait_for kwok "$T_COMPONENT" "kwok /healthz" kwok_healthy
   wait_for kwok "$T_NODES" "nodes kwok-node-0 and kwok-node-1 to be Ready and untainted" nodes_ready
   wait_for kube-controller-manager "$T_COMPONENT" "the default service account in namespace default" default_service_account
+  if [ "$REAL_NODE" = 1 ]; then
+    CURRENT=kubelet
+    node_start
+  fi
 
   UP_IN_PROGRESS=0
   trap - EXIT INT TERM
@@ -675,6 +716,18 @@ cmd_restart_apiserver() {
   log "kube-apiserver restarted in $((SECONDS - t0))s (pid $(pid_of kube-apiserver), port $APISERVER_PORT)"
 }
 
+cmd_import_image() {
+  local archive="${1:-}"
+  [ -n "$archive" ] || die "usage: hack/cluster.sh import-image FILE (an OCI or Docker image archive)"
+  [ -f "$archive" ] || die "$archive: no such file"
+  load_state || die "not up: no cluster state in $STATE_DIR"
+  [ "${REAL_NODE:-0}" = 1 ] && running containerd || die "the real node is not running (OPSCOPILOT_REAL_NODE=0?)"
+  local names
+  names="$(import_image "$archive")" || die "ctr could not import $archive"
+  [ -n "$names" ] || die "$archive holds no named image (an OCI archive needs an io.containerd.image.name or org.opencontainers.image.ref.name annotation)"
+  log "imported onto $NODE_NAME: $(echo $names)"
+}
+
 main() {
   [ $# -ge 1 ] || usage
   case "$1" in
@@ -683,6 +736,7 @@ main() {
     env) cmd_env ;;
     status) cmd_status ;;
     restart-apiserver) cmd_restart_apiserver ;;
+    import-image) shift; cmd_import_image "$@" ;;
     -h | --help | help) usage ;;
     *) log "unknown command: $1"; usage ;;
   esac

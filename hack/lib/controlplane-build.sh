@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the local control plane binaries (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubectl, kwok) from the Go modules
+# Builds the local cluster's binaries (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy, kwok,
+# helm) from the Go modules
 # pinned under hack/tools/ and caches them outside the tree, keyed by the
 # pinned versions and the Go version. A second call with the same pins returns
 # at once. Prints the directory that holds the binaries.
@@ -33,10 +34,13 @@ build_into() {
   (cd "$TOOLS_DIR/etcd" && go build -trimpath -ldflags "-s -w" -o "$out/etcd" .)
   echo "controlplane-build: building kwok" >&2
   (cd "$TOOLS_DIR/kwok" && go build -trimpath -ldflags "-s -w" -o "$out/kwok" sigs.k8s.io/kwok/cmd/kwok)
-  echo "controlplane-build: building Kubernetes $kv (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)" >&2
+  echo "controlplane-build: building helm" >&2
+  (cd "$TOOLS_DIR/helm" && go build -trimpath -ldflags "-s -w" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
+  echo "controlplane-build: building Kubernetes $kv (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy)" >&2
   (cd "$TOOLS_DIR/kubernetes" && go build -trimpath -ldflags "$ldflags" -o "$out/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+      k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
 }
 
 main() {
