@@ -43,6 +43,7 @@ if [ -z "$label" ] || [ "$label" = integration ] || [ "$label" = e2e ]; then
   phase "local control plane"
   we_started_cluster=0
   if ! bash hack/cluster.sh status >/dev/null 2>&1; then
+    bash hack/lib/host-state.sh >"$BUILD_DIR/host-state.before"
     bash hack/cluster.sh up
     we_started_cluster=1
   fi
@@ -63,6 +64,21 @@ if [ -z "$label" ] || [ "$label" = integration ] || [ "$label" = e2e ]; then
   if [ -z "$label" ] || [ "$label" = e2e ]; then
     phase "end-to-end tests (kubectl)"
     ctest "${ctest_args[@]}" -L e2e
+  fi
+fi
+
+if [ "${we_started_cluster:-0}" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then
+  # `down` must leave the machine as `up` found it: no process, mount, link,
+  # network namespace, iptables rule, nft table, cgroup or changed sysctl.
+  phase "cluster down, machine state compared with before up"
+  trap - EXIT
+  bash hack/cluster.sh down
+  bash hack/lib/host-state.sh >"$BUILD_DIR/host-state.after"
+  if diff "$BUILD_DIR/host-state.before" "$BUILD_DIR/host-state.after"; then
+    echo "PASS hack/cluster.sh down left nothing behind"
+  else
+    echo "FAIL hack/cluster.sh down left the differences above"
+    exit 1
   fi
 fi
 

@@ -64,6 +64,32 @@ std::string tailBytes(const std::string& text, std::size_t max) {
   return text.substr(start);
 }
 
+// The kubelet answers HTTP 200 with this one line, not the log, when the
+// container runtime no longer (or not yet) has the instance asked for: with
+// --previous in the seconds after a crash, when the instance before the one
+// that just exited has been garbage-collected. It is never the app's output.
+bool isKubeletLogPlaceholder(const std::string& text) {
+  static constexpr std::string_view kPrefix = "unable to retrieve container logs for ";
+  if (text.rfind(kPrefix, 0) != 0) return false;
+  auto rest = std::string_view(text).substr(kPrefix.size());
+  while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
+  auto scheme = rest.find("://");
+  return scheme != std::string_view::npos && scheme > 0 && rest.find_first_of(" \n") == std::string_view::npos;
+}
+
+// True when the container's current instance has exited (its log is the
+// crash's, and there may be no previous one yet).
+bool currentInstanceTerminated(const rapidjson::Value& pod, const std::string& container) {
+  for (auto key : {"initContainerStatuses", "containerStatuses"}) {
+    const auto* list = valueAt(pod, {"status", key});
+    if (!list || !list->IsArray()) continue;
+    for (const auto& cs : list->GetArray()) {
+      if (kube::stringMember(cs, "name") == container) return valueAt(cs, {"state", "terminated"}) != nullptr;
+    }
+  }
+  return false;
+}
+
 class GetPodLogsTool : public KubeTool {
  public:
   GetPodLogsTool(ClientPtr client, const ToolSettings& settings)
@@ -123,6 +149,28 @@ class GetPodLogsTool : public KubeTool {
     log.tailLines = tail;
     log.limitBytes = settings().maxLogBytes;
     auto text = call.podLogs(pod, log);
+    std::string note;
+    if (text.ok() && isKubeletLogPlaceholder(*text)) {
+      if (previous) {
+        // The most recent instance (the one that just exited, or the one a
+        // waiting container last ran) holds the crash's log.
+        log.previous = false;
+        text = call.podLogs(pod, log);
+        ref = "Pod/" + pod + " container " + container +
+              (currentInstanceTerminated((*obj)->json(), container) ? " (the instance that just exited)"
+                                                                      : " (most recent instance)");
+        note = " (the kubelet no longer had the previous instance)";
+      }
+      if (text.ok() && isKubeletLogPlaceholder(*text)) {
+        agent::ToolOutput out;
+        out.ok = false;
+        out.errorReason = "NotFound";
+        out.summary = "the kubelet could not return the log of " + ref + ": the container runtime no longer has that instance";
+        out.evidence.push_back({ref, out.summary});
+        out.data = std::move(data);
+        return out;
+      }
+    }
     if (!text.ok()) {
       const auto& e = text.error();
       agent::ToolOutput out;
@@ -141,11 +189,12 @@ class GetPodLogsTool : public KubeTool {
       return out;
     }
     fill(container, *text);
+    if (!note.empty()) setMember(*data, "previous", rapidjson::Value(false));
 
     agent::ToolOutput out;
     auto lines = std::count(text->begin(), text->end(), '\n') + (!text->empty() && text->back() != '\n' ? 1 : 0);
     out.summary = "read " + std::to_string(lines) + (lines == 1 ? " line" : " lines") + " (" +
-                  std::to_string(text->size()) + " bytes) of " + ref;
+                  std::to_string(text->size()) + " bytes) of " + ref + note;
     if (text->empty()) out.summary = "the log of " + ref + " is empty";
     // Four times the excerpt cap: the executor then cuts it to size with a visible
     // marker, and redaction never has to scan megabytes.

@@ -192,7 +192,13 @@ node_save_host_state() {
   for s in "${NODE_SYSCTLS[@]}"; do echo "$s=$(sysctl -n "$s")"; done >"$RUN/sysctls.before"
   # The kubelet puts its device-plugin socket in /var/lib/kubelet whatever
   # --root-dir says: remove that directory at `down` only if we made it.
-  [ -e /var/lib/kubelet ] || touch "$RUN/remove-var-lib-kubelet"
+  # So do a few other fixed paths and the iptables-nft tables: whatever of
+  # them did not exist before goes again at `down`.
+  local path
+  for path in /var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni; do
+    [ -e "$path" ] || echo "$path"
+  done >"$RUN/remove-paths"
+  nft list tables 2>/dev/null >"$RUN/nft-tables.before" || true
 }
 
 containerd_ready() { ctr --address "$CONTAINERD_SOCK" version; }
@@ -243,6 +249,8 @@ node_drain() {
   pods="$(kubectl_admin get pods -A --field-selector "spec.nodeName=$NODE_NAME" \
     -o 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' 2>/dev/null)" || return 0
   [ -n "$pods" ] || return 0
+  # Cordoned first, or their controllers' replacements land here again.
+  kubectl_admin cordon "$NODE_NAME" >/dev/null 2>&1 || true
   while IFS=/ read -r ns name; do
     kubectl_admin -n "$ns" delete pod "$name" --grace-period=2 --wait=false >/dev/null 2>&1 || true
   done <<<"$pods"
@@ -302,26 +310,33 @@ node_remove_cgroups() {
 }
 
 # Chains the kubelet, kube-proxy and the CNI plugins create: KUBE-*, CNI-*.
+# The jumps into them from the built-in chains go first, then the chains.
 node_remove_iptables() {
-  local cmd table chain rule
+  local cmd table chain rule saved
   for cmd in iptables ip6tables; do
     command -v "$cmd" >/dev/null || continue
     for table in filter nat mangle; do
-      "$cmd"-save -t "$table" 2>/dev/null | grep -E '^-A .*-j (KUBE|CNI)-' | grep -vE '^-A (KUBE|CNI)-' |
-        while read -r rule; do
-          # shellcheck disable=SC2086
-          eval "$cmd -w -t $table -D ${rule#-A }" 2>/dev/null || true
-        done
-      for chain in $("$cmd"-save -t "$table" 2>/dev/null | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p'); do
+      saved="$("$cmd"-save -t "$table" 2>/dev/null)" || continue
+      while read -r rule; do
+        [[ "$rule" =~ ^-A\ ([A-Z]+)\ .*-j\ (KUBE|CNI)- ]] || continue
+        [[ "${BASH_REMATCH[1]}" =~ ^(KUBE|CNI)- ]] && continue
+        eval "$cmd -w -t $table -D ${rule#-A }" 2>/dev/null || true
+      done <<<"$saved"
+      for chain in $(sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p' <<<"$saved"); do
         "$cmd" -w -t "$table" -F "$chain" 2>/dev/null || true
       done
-      for chain in $("$cmd"-save -t "$table" 2>/dev/null | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p'); do
+      for chain in $(sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p' <<<"$saved"); do
         "$cmd" -w -t "$table" -X "$chain" 2>/dev/null || true
       done
     done
   done
-  local family
+  local family name
   for family in ip ip6; do nft delete table "$family" kube-proxy 2>/dev/null || true; done
+  # Tables iptables-nft created for the chains above (now empty).
+  [ -f "$RUN/nft-tables.before" ] || return 0
+  while read -r _ family name; do
+    grep -qx "table $family $name" "$RUN/nft-tables.before" || nft delete table "$family" "$name" 2>/dev/null || true
+  done < <(nft list tables 2>/dev/null)
 }
 
 node_restore_sysctls() {
@@ -332,7 +347,12 @@ node_restore_sysctls() {
 
 # node_stop: everything the real node started or changed, undone. Safe to
 # call when the node never started or was half started.
+# Teardown is best effort: every step runs even when an earlier one failed.
 node_stop() {
+  ( set +e; node_teardown ) || true
+}
+
+node_teardown() {
   [ -d "$RUN" ] || return 0
   [ -f "$RUN/kubelet.args" ] || [ -f "$RUN/containerd.args" ] || ip link show "$NODE_LINK" >/dev/null 2>&1 || return 0
   node_drain
@@ -355,9 +375,11 @@ node_stop() {
   for link in /var/log/containers/*.log; do
     [ -L "$link" ] && [[ "$(readlink "$link")" == "$NODE_DIR/"* ]] && rm -f "$link"
   done
-  if [ -f "$RUN/remove-var-lib-kubelet" ]; then
-    rm -rf /var/lib/kubelet
-  else
-    rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+  local path
+  if [ -f "$RUN/remove-paths" ]; then
+    while read -r path; do
+      case "$path" in /var/lib/kubelet | /var/log/containers | /run/containerd | /var/lib/cni) rm -rf "$path" ;; esac
+    done <"$RUN/remove-paths"
   fi
 }
