@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/run_spec.h"
 #include "agent/run_state.h"
 
 namespace opscopilot::agent {
@@ -61,6 +62,29 @@ class AnalysisSink {
   // Asks the planner to make this call later (ignored when already made or
   // planned, or when the tool is not allowed for the run).
   virtual void suggest(PlannedCall call) = 0;
+};
+
+// The sink the run graph gives the analyzers: applies their conclusions to a
+// run's state. Findings are numbered F1, F2, ... in order; a finding may only
+// cite evidence the state holds (other IDs are dropped); suggested calls are
+// canonicalized and planned unless the run may not use the tool, already
+// made or planned the call, or already read the pods it names.
+class RunStateSink final : public AnalysisSink {
+ public:
+  RunStateSink(const RunSpec& spec, RunState& state) : spec_(spec), state_(state) {}
+
+  void addFinding(std::string_view analyzer, FindingDraft draft) override;
+  const std::vector<Finding>& findings() const override { return state_.findings; }
+  void enrichFinding(std::string_view findingId, const std::vector<std::string>& evidence, std::string_view detail,
+                     int confidence, std::string_view remediation) override;
+  void suggest(PlannedCall call) override;
+
+ private:
+  std::vector<std::string> existing(const std::vector<std::string>& ids) const;
+  bool podsAlreadyRead(const PlannedCall& call) const;
+
+  const RunSpec& spec_;
+  RunState& state_;
 };
 
 class Analyzer {

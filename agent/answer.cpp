@@ -18,15 +18,18 @@ std::string cite(const std::vector<std::string>& ids) {
 std::string composeAnswer(const RunSpec& spec, const RunState& state, const std::string& reason,
                           const std::string& limitMessage) {
   std::string a;
+  // Never an empty clause: a stop without a message still says why.
+  const std::string why = limitMessage.empty() ? "the run stopped (" + (reason.empty() ? std::string("no reason") : reason) + ")"
+                                               : limitMessage;
   if (reason == "TargetNotFound" || reason == "Forbidden") {
-    a = "**Could not investigate " + spec.targetDescription() + ":** " + limitMessage + ".";
+    a = "**Could not investigate " + spec.targetDescription() + ":** " + why + ".";
     std::vector<std::string> all;
     for (const auto& e : state.evidence) all.push_back(e.id);
     if (!all.empty()) a += cite(all);
     a += "\n";
     return a;
   }
-  if (reason != "Completed") a += "**Partial answer:** " + limitMessage + "; this is what the evidence so far shows.\n\n";
+  if (reason != "Completed") a += "**Partial answer:** " + why + "; this is what the evidence so far shows.\n\n";
 
   std::vector<const Finding*> ranked;
   for (const auto& f : state.findings) ranked.push_back(&f);

@@ -12,7 +12,7 @@ namespace {
 
 TEST(StorageAnalyzer, PendingClaimWithUnknownStorageClassListsTheRealOnes) {
   auto analyzer = tools::makeStorageAnalyzer();
-  FakeSink sink;
+  TestSink sink;
   auto step = stepFromFixture("get_storage", "storage_missing_class.json", {{"E1", "PersistentVolumeClaim/data-db-0"}});
   run(*analyzer, *step, sink);
   ASSERT_EQ(sink.findings().size(), 1u);
@@ -28,7 +28,7 @@ TEST(StorageAnalyzer, PendingClaimWithUnknownStorageClassListsTheRealOnes) {
 
 TEST(StorageAnalyzer, StaticClaimWithoutFittingVolumeNamesTheCandidates) {
   auto analyzer = tools::makeStorageAnalyzer();
-  FakeSink sink;
+  TestSink sink;
   auto step = stepFromFixture("get_storage", "storage_static_no_pv.json", {{"E1", "PersistentVolumeClaim/archive"}});
   run(*analyzer, *step, sink);
   ASSERT_EQ(sink.findings().size(), 1u);
@@ -40,7 +40,7 @@ TEST(StorageAnalyzer, StaticClaimWithoutFittingVolumeNamesTheCandidates) {
 
 TEST(StorageAnalyzer, BoundClaimProducesNothing) {
   auto analyzer = tools::makeStorageAnalyzer();
-  FakeSink sink;
+  TestSink sink;
   auto step = stepFromFixture("get_storage", "storage_bound.json", {{"E1", "PersistentVolumeClaim/data-db-0"}});
   run(*analyzer, *step, sink);
   EXPECT_TRUE(sink.findings().empty());
@@ -48,7 +48,7 @@ TEST(StorageAnalyzer, BoundClaimProducesNothing) {
 }
 
 TEST(ConfigRefsAnalyzer, ConfirmsMissingKeyOnTheConfigErrorFindingWithoutValues) {
-  FakeSink sink;
+  TestSink sink;
   auto pods = tools::makePodStatusAnalyzer();
   auto podStep = stepFromFixture("list_pods", "pods_config_error.json", {{"E1", "Pod/orders-6b9c7d8f5-m2n4b"}});
   run(*pods, *podStep, sink);
@@ -70,7 +70,7 @@ TEST(ConfigRefsAnalyzer, ConfirmsMissingKeyOnTheConfigErrorFindingWithoutValues)
 }
 
 TEST(QuotaAnalyzer, ExhaustedQuotaEnrichesTheFailedCreateFinding) {
-  FakeSink sink;
+  TestSink sink;
   auto events = tools::makeEventAnalyzer();
   auto evStep = stepFromFixture("get_events", "events_quota_failedcreate.json", {{"E1", "ReplicaSet/web-5d4f8c7b9"}});
   run(*events, *evStep, sink);
@@ -84,7 +84,7 @@ TEST(QuotaAnalyzer, ExhaustedQuotaEnrichesTheFailedCreateFinding) {
 }
 
 TEST(QuotaAnalyzer, ExhaustedQuotaAloneExplainsWhatItBlocks) {
-  FakeSink sink;
+  TestSink sink;
   auto analyzer = tools::makeQuotaAnalyzer();
   auto step = stepFromFixture("get_quotas", "quotas_exhausted.json", {{"E2", "ResourceQuota/compute-quota"}});
   run(*analyzer, *step, sink);
@@ -97,7 +97,7 @@ TEST(QuotaAnalyzer, ExhaustedQuotaAloneExplainsWhatItBlocks) {
 }
 
 TEST(HpaAnalyzer, MissingMetricsApiPointsAtMetricsServer) {
-  FakeSink sink;
+  TestSink sink;
   auto analyzer = tools::makeHpaAnalyzer();
   auto step = stepFromFixture("get_hpa", "hpa_no_metrics.json", {{"E1", "HorizontalPodAutoscaler/web"}});
   run(*analyzer, *step, sink);
@@ -111,7 +111,7 @@ TEST(HpaAnalyzer, MissingMetricsApiPointsAtMetricsServer) {
 }
 
 TEST(HpaAnalyzer, AutoscalerPinnedAtMaxReplicas) {
-  FakeSink sink;
+  TestSink sink;
   auto analyzer = tools::makeHpaAnalyzer();
   auto step = stepFromFixture("get_hpa", "hpa_at_max.json", {{"E1", "HorizontalPodAutoscaler/frontend"}});
   run(*analyzer, *step, sink);
@@ -121,7 +121,7 @@ TEST(HpaAnalyzer, AutoscalerPinnedAtMaxReplicas) {
 }
 
 TEST(IngressAnalyzer, MissingServiceAndWrongPortAreReported) {
-  FakeSink sink;
+  TestSink sink;
   auto analyzer = tools::makeIngressAnalyzer();
   auto step = stepFromFixture("get_ingress", "ingress_broken_backends.json",
                               {{"E1", "Ingress/shop"}, {"E2", "Service/storefront"}, {"E3", "Service/api"}});
@@ -138,7 +138,7 @@ TEST(IngressAnalyzer, MissingServiceAndWrongPortAreReported) {
 }
 
 TEST(NodeAnalyzer, AddsTaintsAndAllocatableToTheSchedulingFinding) {
-  FakeSink sink;
+  TestSink sink;
   auto pods = tools::makePodStatusAnalyzer();
   auto podStep = stepFromFixture("list_pods", "pods_unschedulable.json", {{"E1", "Pod/analytics-7b5d6c8f9-r3t5y"}});
   run(*pods, *podStep, sink);
@@ -158,8 +158,32 @@ TEST(NodeAnalyzer, AddsTaintsAndAllocatableToTheSchedulingFinding) {
   EXPECT_EQ(sink.bySubject("Node/worker-1"), nullptr);
 }
 
+TEST(NodeAnalyzer, UnnamedTaintIsNamedFromTheNodesTheRunRead) {
+  TestSink sink;
+  auto pods = tools::makePodStatusAnalyzer();
+  auto podStep = stepFromFixture("list_pods", "pods_unschedulable_untolerated_taints.json", {{"E1", "Pod/ml-train-6c8d7f9b5-q2w4e"}});
+  run(*pods, *podStep, sink);
+  auto analyzer = tools::makeNodeAnalyzer();
+  auto step = stepFromFixture("get_nodes", "nodes_dedicated_taints.json",
+                              {{"E2", "Node/control-plane"}, {"E3", "Node/gpu-1"}, {"E4", "Node/gpu-2"}});
+  run(*analyzer, *step, sink);
+  const auto* f = sink.bySubject("Pod/ml-train-6c8d7f9b5-q2w4e");
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(contains(f->title, "; nodes: control-plane has taint node-role.kubernetes.io/control-plane:NoSchedule; "
+                                 "gpu-1 has taint dedicated=gpu:NoSchedule; gpu-2 has taint dedicated=gpu:NoSchedule"))
+      << f->title;
+  EXPECT_TRUE(contains(f->remediation, "The nodes are tainted: control-plane with node-role.kubernetes.io/control-plane:NoSchedule, "
+                                       "gpu-1 with dedicated=gpu:NoSchedule, gpu-2 with dedicated=gpu:NoSchedule."))
+      << f->remediation;
+  EXPECT_TRUE(contains(f->remediation, "If the pod belongs on those nodes add `tolerations: [{key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}]` to the "
+                                       "pod template of deployment/ml-train"))
+      << f->remediation;
+  EXPECT_FALSE(contains(f->remediation, "The scheduler does not name the taint")) << f->remediation;
+  EXPECT_EQ(f->evidence, (std::vector<std::string>{"E1", "E2", "E3", "E4"}));
+}
+
 TEST(NodeAnalyzer, ForbiddenNodeReadAddsNothing) {
-  FakeSink sink;
+  TestSink sink;
   auto analyzer = tools::makeNodeAnalyzer();
   auto step = stepWithJson("get_nodes", R"({"forbidden":true})", {{"E1", "Node/*"}});
   step->view.ok = false;

@@ -12,7 +12,7 @@ class EventAnalyzer : public ::testing::Test {
  protected:
   std::unique_ptr<agent::Analyzer> analyzer = tools::makeEventAnalyzer();
   std::unique_ptr<agent::Analyzer> pods = tools::makePodStatusAnalyzer();
-  FakeSink sink;
+  TestSink sink;
 };
 
 TEST_F(EventAnalyzer, PullFailureEventAddsTheCauseToTheImageFinding) {
@@ -52,6 +52,85 @@ TEST_F(EventAnalyzer, FailedSchedulingEventReportsCausesAndSuggestsNodes) {
   EXPECT_EQ(f->severity, Severity::High);
   EXPECT_TRUE(sink.suggested("get_nodes"));
   EXPECT_TRUE(sink.suggested("list_pods", R"({"names":["analytics-7b5d6c8f9-r3t5y"]})"));
+}
+
+TEST_F(EventAnalyzer, UntoleratedTaintEventWithoutNameTellsHowToFindIt) {
+  auto events = stepFromFixture("get_events", "events_failed_scheduling_untolerated_taints.json",
+                                {{"E1", "Pod/ml-train-6c8d7f9b5-q2w4e"}});
+  run(*analyzer, *events, sink);
+  const auto* f = sink.bySubject("Pod/ml-train-6c8d7f9b5-q2w4e");
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(contains(f->title, "cannot be scheduled: untolerated taints the scheduler does not name (3 nodes) (FailedScheduling, "
+                                 "4 times)"))
+      << f->title;
+  EXPECT_TRUE(contains(f->remediation, "`kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints`"))
+      << f->remediation;
+  EXPECT_TRUE(sink.suggested("get_nodes"));
+}
+
+TEST_F(EventAnalyzer, OlderAndNewerTaintWordingsMakeTheSameKindOfFinding) {
+  for (const char* message :
+       {"0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient memory. "
+        "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.",
+        "0/3 nodes are available: 1 node(s) had untolerated taint(s), 2 Insufficient memory. preemption: 0/3 nodes are available: "
+        "1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."}) {
+    TestSink fresh;
+    auto events = stepWithJson("get_events", std::string(R"({"items":[{"apiVersion":"v1","kind":"Event",
+        "metadata":{"name":"web-1.187a4c1e9d2b7f03","namespace":"shop"},
+        "involvedObject":{"kind":"Pod","namespace":"shop","name":"web-1","apiVersion":"v1"},
+        "reason":"FailedScheduling","message":")") + message + R"(","source":{},"type":"Warning",
+        "eventTime":"2026-11-21T09:30:14.512384Z","action":"Scheduling","reportingComponent":"default-scheduler"}]})",
+                               {{"E1", "Pod/web-1"}});
+    run(*analyzer, *events, fresh);
+    const auto* f = fresh.bySubject("Pod/web-1");
+    ASSERT_NE(f, nullptr) << message;
+    EXPECT_TRUE(contains(f->title, "insufficient memory (2 nodes)")) << f->title;
+    EXPECT_TRUE(contains(f->title, "untolerated taint")) << f->title;
+  }
+}
+
+TEST_F(EventAnalyzer, PullFailureEventWithoutImageTakesItFromThePodFinding) {
+  // The pod's finding knows the image from the container status; an event
+  // whose message does not carry it (a runtime's bare error, as kwok or a
+  // wrapper may report it) must not blank it out.
+  auto podStep = stepFromFixture("list_pods", "pods_imagepullbackoff.json", {{"E1", "Pod/payments-5c7b8d9f6-q4w8e"}});
+  run(*pods, *podStep, sink);
+  auto events = stepWithJson("get_events", R"({"items":[{"apiVersion":"v1","kind":"Event",
+      "metadata":{"name":"payments-5c7b8d9f6-q4w8e.187a4c1e9d2b7f10","namespace":"shop"},
+      "involvedObject":{"kind":"Pod","namespace":"shop","name":"payments-5c7b8d9f6-q4w8e","apiVersion":"v1",
+                        "fieldPath":"spec.containers{payments}"},
+      "reason":"Failed","message":"Failed to pull and unpack: manifest unknown: manifest unknown","source":{"component":"kubelet","host":"worker-1"},
+      "firstTimestamp":"2026-11-21T09:41:02Z","lastTimestamp":"2026-11-21T09:47:40Z","count":6,"type":"Warning"}]})",
+                             {{"E2", "Pod/payments-5c7b8d9f6-q4w8e"}});
+  run(*analyzer, *events, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  const auto& f = sink.findings()[0];
+  EXPECT_TRUE(contains(f.title, "the image or tag does not exist")) << f.title;
+  EXPECT_TRUE(contains(f.remediation, "Image ghcr.io/example/payments:9.9.9-does-not-exist does not exist in ghcr.io")) << f.remediation;
+  EXPECT_TRUE(contains(f.remediation, "`crane ls ghcr.io/example/payments`")) << f.remediation;
+  EXPECT_FALSE(contains(f.remediation, "docker.io")) << f.remediation;
+}
+
+TEST_F(EventAnalyzer, PullFailureEventWithoutImageOrPodFindingSaysHowToReadTheImage) {
+  auto events = stepWithJson("get_events", R"({"items":[{"apiVersion":"v1","kind":"Event",
+      "metadata":{"name":"payments-5c7b8d9f6-q4w8e.187a4c1e9d2b7f10","namespace":"shop"},
+      "involvedObject":{"kind":"Pod","namespace":"shop","name":"payments-5c7b8d9f6-q4w8e","apiVersion":"v1",
+                        "fieldPath":"spec.containers{payments}"},
+      "reason":"Failed","message":"Failed to pull and unpack: manifest unknown: manifest unknown","source":{"component":"kubelet","host":"worker-1"},
+      "firstTimestamp":"2026-11-21T09:41:02Z","lastTimestamp":"2026-11-21T09:47:40Z","count":6,"type":"Warning"}]})",
+                             {{"E2", "Pod/payments-5c7b8d9f6-q4w8e"}});
+  run(*analyzer, *events, sink);
+  const auto* f = sink.bySubject("Pod/payments-5c7b8d9f6-q4w8e/payments");
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(contains(f->title, "Container payments in pod payments-5c7b8d9f6-q4w8e cannot pull its image: the image or tag does not "
+                                 "exist"))
+      << f->title;
+  EXPECT_TRUE(contains(f->remediation, "The image of container payments does not exist in its registry")) << f->remediation;
+  EXPECT_TRUE(contains(f->remediation, "`crane ls <repository>`")) << f->remediation;
+  EXPECT_TRUE(contains(f->remediation, "`kubectl get pod payments-5c7b8d9f6-q4w8e -n shop -o jsonpath='{.spec.containers[*].image}'`"))
+      << f->remediation;
+  EXPECT_FALSE(contains(f->remediation, "docker.io")) << "an unknown image is in no registry we know: " << f->remediation;
+  EXPECT_TRUE(sink.suggested("list_pods", R"({"names":["payments-5c7b8d9f6-q4w8e"]})"));
 }
 
 TEST_F(EventAnalyzer, FailedSchedulingEnrichesThePodSchedulingFinding) {

@@ -12,7 +12,7 @@ class LogAnalyzer : public ::testing::Test {
  protected:
   std::unique_ptr<agent::Analyzer> analyzer = tools::makeLogAnalyzer();
   std::unique_ptr<agent::Analyzer> pods = tools::makePodStatusAnalyzer();
-  FakeSink sink;
+  TestSink sink;
 
   void crashLoop() {
     podStep = stepFromFixture("list_pods", "pods_crashloop.json", {{"E1", "Pod/checkout-7d9f8b6c5-x2x7q"}});

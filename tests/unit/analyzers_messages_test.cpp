@@ -46,6 +46,135 @@ TEST(AnalyzerMessages, OlderTaintWordingAndOtherSchedulerCauses) {
   EXPECT_EQ(parseSchedulingMessage("").reasons.size(), 1u);
 }
 
+TEST(AnalyzerMessages, UntoleratedTaintParsesWithAndWithoutTheTaintsName) {
+  // Kubernetes 1.35 no longer names the taint.
+  auto unnamed = parseSchedulingMessage(
+      "0/3 nodes are available: 1 node(s) had untolerated taint(s). preemption: 0/3 nodes are available: "
+      "3 Preemption is not helpful for scheduling.");
+  EXPECT_EQ(unnamed.totalNodes, 3);
+  ASSERT_EQ(unnamed.reasons.size(), 1u);
+  EXPECT_EQ(unnamed.reasons[0].cause, SchedulingCause::UntoleratedTaint);
+  EXPECT_EQ(unnamed.reasons[0].detail, "");
+  EXPECT_EQ(unnamed.summary, "untolerated taints the scheduler does not name (1 node)");
+  PodSchedulingFacts facts;
+  facts.ownerTarget = "deployment/web";
+  std::string fix = schedulingRemediation(unnamed, facts);
+  EXPECT_EQ(fix, "The scheduler does not name the taint: list the nodes' taints with "
+                 "`kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints`; if the pod belongs on those "
+                 "nodes add a toleration for it to the pod template of deployment/web, otherwise make room on untainted nodes.");
+  // Older schedulers name it; both forms with other reasons and the
+  // dynamic-resource-allocation sentence before "preemption:".
+  auto named = parseSchedulingMessage(
+      "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient memory. "
+      "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.");
+  EXPECT_EQ(named.summary, "untolerated taint node-role.kubernetes.io/control-plane (1 node), insufficient memory (2 nodes)");
+  auto dra = parseSchedulingMessage(
+      "0/6 nodes are available: 3 node(s) didn't match pod affinity rules, 3 node(s) had untolerated taint(s). no new claims to "
+      "deallocate, preemption: 0/6 nodes are available: 6 Preemption is not helpful for scheduling.");
+  ASSERT_EQ(dra.reasons.size(), 2u) << dra.summary;
+  EXPECT_EQ(dra.reasons[0].cause, SchedulingCause::PodAffinity);
+  EXPECT_EQ(dra.reasons[1].cause, SchedulingCause::UntoleratedTaint);
+  EXPECT_EQ(dra.summary, "pod affinity unsatisfied (3 nodes), untolerated taints the scheduler does not name (3 nodes)");
+}
+
+TEST(AnalyzerMessages, UnnamedTaintAdviceIsReplacedByTheNodesTaints) {
+  std::string fix = "Nodes are cordoned: `kubectl uncordon <node>` once maintenance is over. " + unnamedTaintAdvice("the pod spec");
+  std::string named = nameUnnamedTaints(fix, {{"gpu-1", "dedicated", "gpu", "NoSchedule"}, {"edge-1", "edge", "", "NoExecute"}});
+  EXPECT_EQ(named, "Nodes are cordoned: `kubectl uncordon <node>` once maintenance is over. The nodes are tainted: gpu-1 with "
+                   "dedicated=gpu:NoSchedule, edge-1 with edge:NoExecute. If the pod belongs on those nodes add `tolerations: "
+                   "[{key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}, {key: edge, operator: Exists, effect: "
+                   "NoExecute}]` to the pod spec, otherwise make room on untainted nodes.");
+  EXPECT_EQ(nameUnnamedTaints(fix, {}), fix) << "no nodes read: the advice stays";
+  EXPECT_EQ(nameUnnamedTaints("Add nodes.", {{"gpu-1", "dedicated", "gpu", "NoSchedule"}}), "Add nodes.");
+  std::string cp = nameUnnamedTaints(unnamedTaintAdvice("the pod spec"),
+                                     {{"control-plane", "node-role.kubernetes.io/control-plane", "", "NoSchedule"}});
+  EXPECT_TRUE(contains(cp, "Only control-plane nodes carry taints: add worker nodes")) << cp;
+  EXPECT_FALSE(contains(cp, "tolerations:")) << cp;
+}
+
+TEST(AnalyzerMessages, ImageReferencesParseRegistryRepositoryTagAndDigest) {
+  struct Case {
+    const char* image;
+    const char* registry;
+    const char* repository;
+    const char* tag;
+    const char* digest;
+    const char* written;
+  };
+  const Case cases[] = {
+      {"nginx", "docker.io", "library/nginx", "", "", "nginx"},
+      {"nginx:1.27", "docker.io", "library/nginx", "1.27", "", "nginx"},
+      {"bitnami/redis:7.2", "docker.io", "bitnami/redis", "7.2", "", "bitnami/redis"},
+      {"docker.io/library/nginx:1.27", "docker.io", "library/nginx", "1.27", "", "docker.io/library/nginx"},
+      {"index.docker.io/nginx", "docker.io", "library/nginx", "", "", "index.docker.io/nginx"},
+      {"ghcr.io/example/payments:9.9.9-does-not-exist", "ghcr.io", "example/payments", "9.9.9-does-not-exist", "",
+       "ghcr.io/example/payments"},
+      {"quay.io/prometheus/node-exporter:v1.8.2", "quay.io", "prometheus/node-exporter", "v1.8.2", "", "quay.io/prometheus/node-exporter"},
+      {"localhost:5000/app", "localhost:5000", "app", "", "", "localhost:5000/app"},
+      {"localhost/app:dev", "localhost", "app", "dev", "", "localhost/app"},
+      {"127.0.0.1:1/shop/web:2", "127.0.0.1:1", "shop/web", "2", "", "127.0.0.1:1/shop/web"},
+      {"[::1]:5000/app:1", "[::1]:5000", "app", "1", "", "[::1]:5000/app"},
+      {"registry.example.com:8443/team/api@sha256:3b1f5c8e2d7a4f6b9c0e1d2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c",
+       "registry.example.com:8443", "team/api", "", "sha256:3b1f5c8e2d7a4f6b9c0e1d2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c",
+       "registry.example.com:8443/team/api"},
+      {"ghcr.io/example/web:2.1.0@sha256:9f8e7d6c5b4a", "ghcr.io", "example/web", "2.1.0", "sha256:9f8e7d6c5b4a", "ghcr.io/example/web"},
+  };
+  for (const auto& c : cases) {
+    auto ref = parseImageRef(c.image);
+    EXPECT_TRUE(ref.valid) << c.image;
+    EXPECT_EQ(ref.registry, c.registry) << c.image;
+    EXPECT_EQ(ref.repository, c.repository) << c.image;
+    EXPECT_EQ(ref.tag, c.tag) << c.image;
+    EXPECT_EQ(ref.digest, c.digest) << c.image;
+    EXPECT_EQ(ref.written, c.written) << c.image;
+    EXPECT_EQ(registryOf(c.image), c.registry) << c.image;
+  }
+  EXPECT_EQ(parseImageRef("ghcr.io/example/payments:1").fullName(), "ghcr.io/example/payments");
+  EXPECT_EQ(parseImageRef("nginx").fullName(), "docker.io/library/nginx");
+  for (const char* bad : {"", "  ", "Nginx", "ghcr.io/Example/web", "web:", "ghcr.io/", "a b", "web@sha256", "web@:x"}) {
+    EXPECT_FALSE(parseImageRef(bad).valid) << bad;
+    EXPECT_EQ(registryOf(bad), "") << bad;
+  }
+  EXPECT_EQ(imageInPullTitle("Container a in pod p cannot pull image ghcr.io/x/y:1: the image or tag does not exist (ErrImagePull)"),
+            "ghcr.io/x/y:1");
+  EXPECT_EQ(imageInPullTitle("Container a in pod p cannot pull image localhost:5000/y (ImagePullBackOff)"), "localhost:5000/y");
+  EXPECT_EQ(imageInPullTitle("Container a in pod p cannot pull its image (ImagePullBackOff)"), "");
+}
+
+TEST(AnalyzerMessages, PullRemediationNamesTheRegistryOfTheImageOrSaysItIsUnknown) {
+  PullFacts local;
+  local.image = "localhost:5000/shop/web:2.0";
+  local.ns = "shop";
+  local.container = "web";
+  local.ownerTarget = "deployment/web";
+  std::string fix = pullRemediation(PullCause::NotFound, local);
+  EXPECT_TRUE(contains(fix, "Image localhost:5000/shop/web:2.0 does not exist in localhost:5000")) << fix;
+  EXPECT_TRUE(contains(fix, "`crane ls localhost:5000/shop/web`")) << fix;
+  EXPECT_TRUE(contains(fix, "`kubectl set image deployment/web web=localhost:5000/shop/web:<existing-tag> -n shop`")) << fix;
+  PullFacts loopback = local;
+  loopback.image = "127.0.0.1:1/app:1";
+  fix = pullRemediation(PullCause::Unreachable, loopback);
+  EXPECT_TRUE(contains(fix, "The node cannot reach 127.0.0.1:1")) << fix;
+  PullFacts hub = local;
+  hub.image = "nginx:1.99";
+  fix = pullRemediation(PullCause::NotFound, hub);
+  EXPECT_TRUE(contains(fix, "does not exist in docker.io")) << fix;
+  EXPECT_TRUE(contains(fix, "`crane ls docker.io/library/nginx`")) << fix;
+  EXPECT_TRUE(contains(fix, "web=nginx:<existing-tag>")) << fix;
+  PullFacts unknown;
+  unknown.ns = "shop";
+  unknown.pod = "web-1";
+  unknown.container = "web";
+  for (auto cause : {PullCause::NotFound, PullCause::Unauthorized, PullCause::AccessDeniedOrMissing, PullCause::Unreachable,
+                     PullCause::RateLimited, PullCause::InvalidName, PullCause::NeverPull, PullCause::Unknown}) {
+    fix = pullRemediation(cause, unknown);
+    EXPECT_TRUE(analyzer_test::templateHoles(fix).empty()) << fix;
+    EXPECT_FALSE(contains(fix, "docker.io")) << fix;
+  }
+  EXPECT_TRUE(contains(pullRemediation(PullCause::NotFound, unknown),
+                       "`kubectl get pod web-1 -n shop -o jsonpath='{.spec.containers[*].image}'` shows it"));
+}
+
 TEST(AnalyzerMessages, ImagePullErrorsAreClassifiedByCause) {
   EXPECT_EQ(classifyPull("ErrImagePull", "rpc error: code = NotFound desc = failed to pull and unpack image \"x:1\": "
                                          "failed to resolve reference \"x:1\": x:1: not found"),
@@ -63,6 +192,9 @@ TEST(AnalyzerMessages, ImagePullErrorsAreClassifiedByCause) {
   EXPECT_EQ(classifyPull("InvalidImageName", "Failed to apply default image tag \"Nginx\": invalid reference format"),
             PullCause::InvalidName);
   EXPECT_EQ(classifyPull("ImagePullBackOff", "Back-off pulling image \"x:1\""), PullCause::Unknown);
+  EXPECT_EQ(classifyPull("ErrImagePull", "initializing source docker://ghcr.io/x/y:9: reading manifest 9 in ghcr.io/x/y: "
+                                         "manifest unknown"),
+            PullCause::NotFound);
   EXPECT_EQ(registryOf("nginx:1.27"), "docker.io");
   EXPECT_EQ(registryOf("bitnami/redis:7"), "docker.io");
   EXPECT_EQ(registryOf("localhost:5000/app:1"), "localhost:5000");

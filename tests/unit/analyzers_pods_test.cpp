@@ -11,7 +11,7 @@ namespace {
 class PodStatusAnalyzer : public ::testing::Test {
  protected:
   std::unique_ptr<agent::Analyzer> analyzer = tools::makePodStatusAnalyzer();
-  FakeSink sink;
+  TestSink sink;
 };
 
 TEST_F(PodStatusAnalyzer, CrashLoopBackOffFindingNamesExitCodeAndSuggestsPreviousLogs) {
@@ -109,6 +109,38 @@ TEST_F(PodStatusAnalyzer, UnschedulablePodExplainsTaintAndInsufficientMemory) {
   EXPECT_TRUE(sink.suggested("get_events", R"("name":"analytics-7b5d6c8f9-r3t5y")"));
   EXPECT_TRUE(sink.suggested("get_nodes"));
   EXPECT_TRUE(sink.suggested("get_quotas"));
+}
+
+TEST_F(PodStatusAnalyzer, UntoleratedTaintWithoutNameTellsHowToFindIt) {
+  // Kubernetes 1.35: "3 node(s) had untolerated taint(s)", no taint named.
+  auto step = stepFromFixture("list_pods", "pods_unschedulable_untolerated_taints.json", {{"E1", "Pod/ml-train-6c8d7f9b5-q2w4e"}});
+  run(*analyzer, *step, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  const auto& f = sink.findings()[0];
+  EXPECT_TRUE(contains(f.title, "Pod ml-train-6c8d7f9b5-q2w4e cannot be scheduled: untolerated taints the scheduler does not name "
+                                "(3 nodes)"))
+      << f.title;
+  EXPECT_TRUE(contains(f.remediation, "The scheduler does not name the taint: list the nodes' taints with "
+                                      "`kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints`"))
+      << f.remediation;
+  EXPECT_TRUE(contains(f.remediation, "add a toleration for it to the pod template of deployment/ml-train")) << f.remediation;
+  EXPECT_FALSE(contains(f.remediation, "{key:")) << "no toleration for a taint nobody named: " << f.remediation;
+  EXPECT_TRUE(sink.suggested("get_nodes")) << "the nodes name the taint";
+}
+
+TEST_F(PodStatusAnalyzer, ImagePullErrorWithoutImageInTheMessageNamesTheImageAndItsRegistry) {
+  // CRI-O's error names no `image "..."`: the image comes from the container status.
+  auto step = stepFromFixture("list_pods", "pods_errimagepull_crio.json", {{"E1", "Pod/payments-5c7b8d9f6-h8j2k"}});
+  run(*analyzer, *step, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  const auto& f = sink.findings()[0];
+  EXPECT_TRUE(contains(f.title, "cannot pull image ghcr.io/example/payments:9.9.9-does-not-exist: the image or tag does not exist "
+                                "(ErrImagePull)"))
+      << f.title;
+  EXPECT_TRUE(contains(f.remediation, "Image ghcr.io/example/payments:9.9.9-does-not-exist does not exist in ghcr.io")) << f.remediation;
+  EXPECT_TRUE(contains(f.remediation, "`crane ls ghcr.io/example/payments`")) << f.remediation;
+  EXPECT_TRUE(contains(f.remediation, "`kubectl set image deployment/payments payments=ghcr.io/example/payments:<existing-tag> -n shop`"))
+      << f.remediation;
 }
 
 TEST_F(PodStatusAnalyzer, UnboundClaimAsksForThatClaimNotForNodes) {

@@ -72,12 +72,12 @@ TEST(AnalyzerRobustness, GarbageDataNeverCrashesAndNeverInventsEvidence) {
   ASSERT_FALSE(analyzers.empty());
   for (const char* tool : kTools) {
     for (const char* json : kGarbage) {
-      FakeSink sink;
+      TestSink sink;
       // Findings from other analyzers that enrichers would look for.
       sink.seed("pod-status", "Pod/p/c", "Container c in pod p cannot be scheduled: ConfigMap x not found", agent::Severity::High);
-      sink.seed("service", "Service/s", "Service s has no endpoints: selector app= matches no pods", agent::Severity::High);
+      sink.seed("service", "Service/s", "Service s has no endpoints: selector app=a matches no pods", agent::Severity::High);
       auto step = stepWithJson(tool, json, {{"E1", "Pod/p"}}, R"({"pod":"p","kind":"Deployment","name":"d"})");
-      for (auto& a : analyzers) a->analyze(step->view, sink);
+      feed(analyzers, *step, sink);
       for (const auto& f : sink.findings()) {
         for (const auto& id : f.evidence) EXPECT_EQ(id, "E1") << tool << " " << json << " " << f.title;
         EXPECT_FALSE(f.title.empty());
@@ -94,7 +94,7 @@ TEST(AnalyzerRobustness, GarbageDataNeverCrashesAndNeverInventsEvidence) {
 TEST(AnalyzerRobustness, NullDataAndArgsAreIgnored) {
   auto analyzers = tools::builtinAnalyzers();
   for (const char* tool : kTools) {
-    FakeSink sink;
+    TestSink sink;
     agent::StepView view;
     view.tool = tool;
     for (auto& a : analyzers) a->analyze(view, sink);

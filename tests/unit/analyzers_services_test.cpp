@@ -11,7 +11,7 @@ namespace {
 class ServiceAnalyzer : public ::testing::Test {
  protected:
   std::unique_ptr<agent::Analyzer> analyzer = tools::makeServiceAnalyzer();
-  FakeSink sink;
+  TestSink sink;
 };
 
 TEST_F(ServiceAnalyzer, SelectorMatchingNoPodsShowsSelectorAndLooksForNearMatches) {

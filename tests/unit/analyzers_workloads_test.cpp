@@ -11,7 +11,7 @@ namespace {
 class WorkloadAnalyzer : public ::testing::Test {
  protected:
   std::unique_ptr<agent::Analyzer> analyzer = tools::makeWorkloadAnalyzer();
-  FakeSink sink;
+  TestSink sink;
 };
 
 TEST_F(WorkloadAnalyzer, ProgressDeadlineExceededQuotesControllerAndAsksForPods) {
@@ -30,6 +30,61 @@ TEST_F(WorkloadAnalyzer, ProgressDeadlineExceededQuotesControllerAndAsksForPods)
   EXPECT_TRUE(contains(f.remediation, "kubectl rollout undo deployment/web -n shop")) << f.remediation;
   EXPECT_TRUE(sink.suggested("list_pods", R"({"selector":"app=web"})"));
   EXPECT_TRUE(sink.suggested("get_events", R"({"kind":"Deployment","name":"web"})"));
+}
+
+TEST_F(WorkloadAnalyzer, StuckRolloutNamesTheFailingRevisionAndImageWhileTheOldOneServes) {
+  auto step = stepFromFixture("get_workload", "deployment_rollout_stuck.json",
+                              {{"E1", "Deployment/web"},
+                               {"E2", "ReplicaSet/web-7d9f5c6b8d"},
+                               {"E3", "ReplicaSet/web-5c4b8f7d9"},
+                               {"E4", "ReplicaSet/web-6f8d9c7b4"}},
+                              R"({"kind":"Deployment","name":"web"})");
+  run(*analyzer, *step, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  const auto& f = sink.findings()[0];
+  EXPECT_EQ(f.subject, "Deployment/web");
+  EXPECT_TRUE(contains(f.title, "Deployment web is not progressing (ProgressDeadlineExceeded): ReplicaSet \"web-7d9f5c6b8d\" has "
+                                "timed out progressing"))
+      << f.title;
+  EXPECT_TRUE(contains(f.title, "revision 3 (image ghcr.io/example/web:2.1.0, ReplicaSet web-7d9f5c6b8d) has 0 of 1 pods ready "
+                                "while revision 2 (image ghcr.io/example/web:2.0.0, ReplicaSet web-5c4b8f7d9) still serves "
+                                "3 ready replicas"))
+      << f.title;
+  EXPECT_TRUE(contains(f.title, "3 of 3 replicas available, 1 updated")) << f.title;
+  EXPECT_EQ(f.severity, Severity::Medium) << "revision 2 still serves";
+  EXPECT_EQ(f.evidence, (std::vector<std::string>{"E1", "E2", "E3"})) << "the Deployment and both revisions, not revision 1";
+  EXPECT_TRUE(contains(f.remediation, "`kubectl get pods -l pod-template-hash=7d9f5c6b8d -n shop`")) << f.remediation;
+  EXPECT_TRUE(contains(f.remediation, "`kubectl rollout undo deployment/web -n shop --to-revision=2` returns to revision 2 "
+                                      "(image ghcr.io/example/web:2.0.0, ReplicaSet web-5c4b8f7d9)"))
+      << f.remediation;
+  EXPECT_TRUE(sink.suggested("list_pods", R"({"selector":"app=web"})"));
+}
+
+TEST_F(WorkloadAnalyzer, RolloutNotReadyBeforeItsDeadlineStillNamesBothRevisions) {
+  // The same rollout before progressDeadlineSeconds ran out: Progressing is
+  // still True (ReplicaSetUpdated), as the controller writes it meanwhile.
+  std::string json = readFixture("deployment_rollout_stuck.json");
+  const std::string deadline = R"("status": "False",
+            "lastUpdateTime": "2026-11-21T09:10:01Z",
+            "lastTransitionTime": "2026-11-21T09:10:01Z",
+            "reason": "ProgressDeadlineExceeded",
+            "message": "ReplicaSet \"web-7d9f5c6b8d\" has timed out progressing.")";
+  auto at = json.find(deadline);
+  ASSERT_NE(at, std::string::npos);
+  json.replace(at, deadline.size(), R"("status": "True",
+            "lastUpdateTime": "2026-11-21T09:00:00Z",
+            "lastTransitionTime": "2026-11-19T10:00:00Z",
+            "reason": "ReplicaSetUpdated",
+            "message": "ReplicaSet \"web-7d9f5c6b8d\" is progressing.")");
+  auto step = stepWithJson("get_workload", json, {{"E1", "Deployment/web"}, {"E2", "ReplicaSet/web-7d9f5c6b8d"}});
+  run(*analyzer, *step, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  const auto& f = sink.findings()[0];
+  EXPECT_TRUE(contains(f.title, "Deployment web is rolling out a revision whose pods are not ready: revision 3 (image "
+                                "ghcr.io/example/web:2.1.0, ReplicaSet web-7d9f5c6b8d) has 0 of 1 pods ready while revision 2"))
+      << f.title;
+  EXPECT_EQ(f.severity, Severity::Medium);
+  EXPECT_TRUE(contains(f.remediation, "--to-revision=2")) << f.remediation;
 }
 
 TEST_F(WorkloadAnalyzer, ReplicaFailureFromQuotaNamesQuotaAndSuggestsQuotas) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "analysis_harness.h"
 #include "fake_transport.h"
 #include "operator/kube/object.h"
 #include "tools/builtin_tools.h"
@@ -375,6 +376,59 @@ TEST(GetWorkload, DeploymentComesWithItsReplicaSetsNewestFirst) {
   EXPECT_THAT(out.evidence[0].text, HasSubstr("container app: image ghcr.io/x/app:2; limits memory 128Mi"));
   EXPECT_THAT(out.evidence[0].text, HasSubstr("refers to secret db"));
   EXPECT_EQ(out.summary, "Deployment checkout: 1/3 ready, Available False (MinimumReplicasUnavailable); 2 ReplicaSets");
+}
+
+// The Deployment and ReplicaSets of a stuck rollout as the API server serves
+// them (the controller's annotations, list items without kind): what the
+// tool puts in data is enough for the analyzer to name both revisions.
+TEST(GetWorkload, StuckRolloutReachesTheAnalyzerWithRevisionsImagesAndReadyReplicas) {
+  rapidjson::Document fixture;
+  fixture.Parse(analyzer_test::readFixture("deployment_rollout_stuck.json").c_str());
+  ASSERT_FALSE(fixture.HasParseError());
+  auto& a = fixture.GetAllocator();
+  auto toJson = [](const rapidjson::Value& v) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    v.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize());
+  };
+  auto& deployment = fixture["items"][0];
+  deployment["metadata"]["annotations"].AddMember("kubectl.kubernetes.io/last-applied-configuration", "{\"big\":true}", a);
+  std::vector<std::string> replicaSets;
+  for (auto& rs : fixture["replicaSets"].GetArray()) {
+    rs.RemoveMember("kind");
+    rs.RemoveMember("apiVersion");
+    rs["metadata"]["annotations"].AddMember("deployment.kubernetes.io/desired-replicas", "3", a);
+    rs["metadata"]["annotations"].AddMember("deployment.kubernetes.io/max-replicas", "4", a);
+    replicaSets.insert(replicaSets.begin(), toJson(rs));  // oldest first, as a list may come
+  }
+  FakeApi api;
+  api.on("/apis/apps/v1/namespaces/shop/deployments/web", toJson(deployment));
+  api.on("/apis/apps/v1/namespaces/shop/replicasets", list("ReplicaSet", replicaSets));
+  auto out = api.run("get_workload", R"({"kind":"Deployment","name":"web"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  const auto& d = *out.data;
+  EXPECT_THAT(namesIn(d["replicaSets"]), ::testing::ElementsAre("web-7d9f5c6b8d", "web-5c4b8f7d9", "web-6f8d9c7b4"));
+  const auto& newest = d["replicaSets"][0];
+  EXPECT_STREQ(newest["metadata"]["annotations"]["deployment.kubernetes.io/revision"].GetString(), "3");
+  EXPECT_FALSE(newest["metadata"]["annotations"].HasMember("deployment.kubernetes.io/desired-replicas"));
+  EXPECT_STREQ(newest["spec"]["template"]["spec"]["containers"][0]["image"].GetString(), "ghcr.io/example/web:2.1.0");
+  EXPECT_EQ(d["replicaSets"][1]["status"]["readyReplicas"].GetInt(), 3);
+  EXPECT_THAT(out.evidence[1].text, HasSubstr("ReplicaSet web-7d9f5c6b8d: 1 desired, 1 current, 0 ready, 0 available; revision 3"));
+  EXPECT_THAT(out.evidence[1].text, HasSubstr("container web: image ghcr.io/example/web:2.1.0"));
+
+  std::vector<agent::StepView::Cited> cited;
+  for (std::size_t i = 0; i < out.evidence.size(); ++i) cited.push_back({"E" + std::to_string(i + 1), out.evidence[i].ref});
+  auto step = analyzer_test::stepWithJson("get_workload", toJson(d), cited, R"({"kind":"Deployment","name":"web"})");
+  analyzer_test::TestSink sink;
+  auto analyzer = tools::makeWorkloadAnalyzer();
+  analyzer_test::run(*analyzer, *step, sink);
+  const auto* f = sink.bySubject("Deployment/web");
+  ASSERT_NE(f, nullptr);
+  EXPECT_THAT(f->title, HasSubstr("revision 3 (image ghcr.io/example/web:2.1.0, ReplicaSet web-7d9f5c6b8d) has 0 of 1 pods ready "
+                                  "while revision 2 (image ghcr.io/example/web:2.0.0, ReplicaSet web-5c4b8f7d9) still serves "
+                                  "3 ready replicas"));
+  EXPECT_EQ(f->evidence, (std::vector<std::string>{"E1", "E2", "E3"}));
 }
 
 TEST(GetWorkload, CronJobComesWithItsJobs) {

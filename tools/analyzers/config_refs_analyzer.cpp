@@ -45,7 +45,7 @@ class ConfigRefsAnalyzer : public agent::Analyzer {
         const Json* exists = analysis::field(entry, "exists");
         if (ref.name.empty() || exists == nullptr || !exists->IsBool()) continue;
         for (const Json* k : listAt(entry, {"keys"})) {
-          if (k->IsString()) ref.keys.push_back(str(k));
+          if (k->IsString() && !str(k).empty()) ref.keys.push_back(str(k));
         }
         ref.evidence = cite(step, {ref.kind + "/" + ref.name});
         if (exists->GetBool()) {

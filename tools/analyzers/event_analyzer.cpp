@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tools/analyzers/analyzers.h"
+#include "tools/analyzers/fill.h"
 #include "tools/analyzers/k8s_messages.h"
 #include "tools/analyzers/support.h"
 
@@ -135,6 +136,15 @@ class EventAnalyzer : public agent::Analyzer {
     sink.addFinding(kName, std::move(d));
   }
 
+  static PullFacts pullFacts(const EventGroup& g, const std::string& container, const std::string& image) {
+    PullFacts f;
+    f.image = image;
+    f.ns = g.ns;
+    f.pod = g.name;
+    f.container = container;
+    return f;
+  }
+
   static agent::PlannedCall podCall(const EventGroup& g, std::string reason) {
     return plannedCall("list_pods", CallArgs().strings("names", {g.name}), std::move(reason));
   }
@@ -180,7 +190,8 @@ class EventAnalyzer : public agent::Analyzer {
     if (volume.empty()) volume = between(g.message, "unmounted volumes=[", "]");
     std::string subject = "Pod/" + g.name;
     std::string existing = findingWithSubject(sink, subject, kName);
-    std::string title = "Pod " + g.name + " cannot mount volume " + volume + ": ";
+    std::string title = "Pod " + g.name + fill(" cannot mount ${volume}: ", {{"volume", volume.empty() ? "" : "volume " + volume,
+                                                                              "a volume"}});
     std::string remediation;
     if (auto ref = parseConfigRefError(g.message)) {
       title += configRefPhrase(*ref);
@@ -192,9 +203,10 @@ class EventAnalyzer : public agent::Analyzer {
       title += "it is still attached to another node (Multi-Attach)";
       remediation = "A ReadWriteOnce volume attaches to one node at a time: let the old pod on the other node terminate "
                     "(or delete it), use strategy type Recreate for a Deployment with such a volume, or use ReadWriteMany storage.";
-      sink.suggest(plannedCall("get_storage", CallArgs(), "find the claim and volume behind " + volume));
+      sink.suggest(plannedCall("get_storage", CallArgs(), fill("find the claim and volume behind ${volume}",
+                                                               {{"volume", volume, "the volume"}})));
     } else {
-      title += shorten(g.message, 140);
+      title += fill("${message}", {{"message", shorten(g.message, 140), "the kubelet gave no reason"}});
       remediation = "Check the volume's source: the PersistentVolumeClaim is Bound and its CSI driver pods run on the node, "
                     "or the referenced ConfigMap/Secret exists (`kubectl describe pod " + g.name + g.nsFlag() + "`).";
       sink.suggest(plannedCall("get_storage", CallArgs(), "check the claims pod " + g.name + " mounts"));
@@ -231,9 +243,10 @@ class EventAnalyzer : public agent::Analyzer {
       detail = "container restarted by the kubelet";
     } else {
       auto p = g.message.find(" probe failed");
-      kind = p == std::string::npos ? "Health" : g.message.substr(0, p);
-      auto colon = g.message.find("failed: ");
-      detail = shorten(colon == std::string::npos ? g.message : g.message.substr(colon + 8), 100);
+      kind = p == std::string::npos || p == 0 ? "Health" : g.message.substr(0, p);
+      auto colon = g.message.find("failed:");
+      detail = fill("${output}", {{"output", shorten(oneLine(colon == std::string::npos ? g.message : g.message.substr(colon + 7)), 100),
+                                   "no output"}});
     }
     std::string subject = "Pod/" + g.name + (g.container.empty() ? "" : "/" + g.container);
     std::string existing = findingWithSubject(sink, subject, kName);
@@ -262,8 +275,11 @@ class EventAnalyzer : public agent::Analyzer {
     std::string who = container.empty() ? "pod " + g.name : "Container " + container + " in pod " + g.name;
     if (pulling) {
       std::string image = imageInMessage(g.message);
-      add(sink, subject, who + " cannot pull image " + image + " (ImagePullBackOff" + g.times() + ")", Severity::High, 70, g,
-          pullRemediation(PullCause::Unknown, image, g.ns, nullptr, "", container));
+      add(sink, subject,
+          who + fill(" cannot pull ${image}", {{"image", image.empty() ? "" : "image " + image, "its image"}}) + " (ImagePullBackOff" +
+              g.times() + ")",
+          Severity::High, 70, g, pullRemediation(PullCause::Unknown, pullFacts(g, container, image)));
+      if (image.empty()) sink.suggest(podCall(g, "the pod spec names the image the event does not"));
       return;
     }
     add(sink, subject, who + " crash-loops (BackOff restarting failed container" + g.times() + ")", Severity::High, 75, g,
@@ -285,15 +301,23 @@ class EventAnalyzer : public agent::Analyzer {
     if (containsNoCase(m, "failed to pull image") || containsNoCase(m, "failed to pull and unpack")) {
       // Also our own BackOff finding for the container: this event has the cause.
       if (existing.empty()) existing = findingWithSubject(sink, subject);
+      // The message usually names the image; when it does not, the pod's
+      // finding (from its spec and status) does.
       std::string image = imageInMessage(m);
+      if (const agent::Finding* f = existing.empty() ? nullptr : findingById(sink, existing); image.empty() && f != nullptr) {
+        image = imageInPullTitle(f->title);
+      }
       PullCause cause = classifyPull("", m);
       std::string causeText = pullCauseText(cause);
-      std::string remediation = pullRemediation(cause, image, g.ns, nullptr, "", g.container);
+      std::string remediation = pullRemediation(cause, pullFacts(g, g.container, image));
       if (enrich(sink, existing, g, causeText.empty() ? "" : ": " + causeText, 90, cause == PullCause::Unknown ? "" : remediation)) {
         return;
       }
-      add(sink, subject, who + " cannot pull image " + image + (causeText.empty() ? "" : ": " + causeText) + " (ErrImagePull" +
-              g.times() + ")", Severity::High, cause == PullCause::Unknown ? 70 : 90, g, remediation);
+      add(sink, subject,
+          who + fill(" cannot pull ${image}", {{"image", image.empty() ? "" : "image " + image, "its image"}}) +
+              (causeText.empty() ? "" : ": " + causeText) + " (ErrImagePull" + g.times() + ")",
+          Severity::High, cause == PullCause::Unknown ? 70 : 90, g, remediation);
+      if (image.empty()) sink.suggest(podCall(g, "the pod spec names the image the event does not"));
       return;
     }
     if (auto ref = parseConfigRefError(m)) {
@@ -308,7 +332,9 @@ class EventAnalyzer : public agent::Analyzer {
     }
     if (m.starts_with("Error: ")) {
       if (enrich(sink, existing, g, "", 80)) return;
-      add(sink, subject, who + " cannot start: " + shorten(m.substr(7), 140) + g.times(), Severity::High, 75, g,
+      add(sink, subject, who + " cannot start: " + fill("${error}", {{"error", shorten(m.substr(7), 140), "the runtime gave no error"}}) +
+                             g.times(),
+          Severity::High, 75, g,
           "Fix the container definition (command, args, mounts, securityContext) so the runtime can start it.");
     }
   }
@@ -344,7 +370,8 @@ class EventAnalyzer : public agent::Analyzer {
   void provisioning(const EventGroup& g, agent::AnalysisSink& sink) {
     if (g.kind != "PersistentVolumeClaim") return;
     std::string missingClass = between(g.message, "storageclass.storage.k8s.io \"", "\" not found");
-    std::string what = missingClass.empty() ? shorten(g.message, 140) : "StorageClass " + missingClass + " not found";
+    std::string what = missingClass.empty() ? fill("${message}", {{"message", shorten(g.message, 140), "no reason given"}})
+                                            : "StorageClass " + missingClass + " not found";
     std::string existing = findingWithSubject(sink, g.object(), kName);
     if (!enrich(sink, existing, g, "", 90)) {
       add(sink, g.object(),
@@ -363,7 +390,10 @@ class EventAnalyzer : public agent::Analyzer {
     if (g.kind != "Pod") return;
     std::string existing = findingWithSubject(sink, "Pod/" + g.name, kName);
     if (enrich(sink, existing, g, "", 80)) return;
-    add(sink, "Pod/" + g.name, "Pod " + g.name + " cannot get a sandbox: " + shorten(g.message, 140) + g.times(), Severity::High, 75,
+    add(sink, "Pod/" + g.name,
+        "Pod " + g.name + " cannot get a sandbox: " + fill("${message}", {{"message", shorten(g.message, 140), "no reason given"}}) +
+            g.times(),
+        Severity::High, 75,
         g, "The node's container runtime or CNI plugin fails: check the CNI pods on that node (kube-system) and the node's "
            "runtime; pods on other nodes may be fine.");
   }
@@ -372,7 +402,9 @@ class EventAnalyzer : public agent::Analyzer {
     if (g.kind != "HorizontalPodAutoscaler") return;
     std::string existing = findingWithSubject(sink, g.object(), kName);
     if (enrich(sink, existing, g, "", 85)) return;
-    add(sink, g.object(), "HorizontalPodAutoscaler " + g.name + " cannot scale: " + shorten(g.message, 140) + " (" + g.reason + ")",
+    add(sink, g.object(),
+        "HorizontalPodAutoscaler " + g.name + " cannot scale: " +
+            fill("${message}", {{"message", shorten(g.message, 140), "no reason given"}}) + " (" + g.reason + ")",
         Severity::Medium, 80, g,
         containsNoCase(g.message, "missing request")
             ? "Set resources.requests for the metric's resource on every container of the target; utilization targets need them."
@@ -384,8 +416,9 @@ class EventAnalyzer : public agent::Analyzer {
     if (unknown_ >= kMaxUnknownWarnings) return;
     if (!findingMatching(sink, g.object(), "", "").empty()) return;
     ++unknown_;
-    add(sink, g.object() + "/" + g.reason, "Warning " + g.reason + " on " + g.kind + " " + g.name + ": " + shorten(g.message, 140) +
-                                               g.times(),
+    add(sink, g.object() + "/" + g.reason,
+        "Warning " + g.reason + " on " + g.kind + " " + g.name +
+            fill(": ${message}", {{"message", shorten(g.message, 140), "no message"}}) + g.times(),
         Severity::Low, 50, g, "`kubectl describe " + toLower(g.kind) + " " + g.name + g.nsFlag() + "` and act on the message.");
   }
 };

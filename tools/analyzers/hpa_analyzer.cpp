@@ -1,6 +1,7 @@
 // HPA analyzer (get_hpa): autoscalers that cannot read metrics or their
 // target, or that sit at maxReplicas while demand asks for more.
 #include "tools/analyzers/analyzers.h"
+#include "tools/analyzers/fill.h"
 #include "tools/analyzers/support.h"
 
 namespace opscopilot::tools {
@@ -42,6 +43,12 @@ std::string condenseMessage(std::string message) {
   return shorten(message.substr(0, first), 50) + ": … " + shorten(message.substr(last + 2), 90);
 }
 
+// " (FailedGetResourceMetric)", or "" when the condition has no reason.
+std::string reasonOf(const Json* condition) {
+  std::string reason = strAt(condition, {"reason"});
+  return reason.empty() ? std::string() : " (" + reason + ")";
+}
+
 class HpaAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
@@ -53,7 +60,7 @@ class HpaAnalyzer : public agent::Analyzer {
       if (name.empty()) continue;
       std::string targetKind = strAt(hpa, {"spec", "scaleTargetRef", "kind"});
       std::string targetName = strAt(hpa, {"spec", "scaleTargetRef", "name"});
-      std::string target = targetKind + " " + targetName;
+      std::string target = fill("${kind} ${name}", {{"kind", targetKind, "the workload"}, {"name", targetName, "(unnamed)"}});
       agent::FindingDraft d;
       d.subject = "HorizontalPodAutoscaler/" + name;
       d.evidence = cite(step, {d.subject});
@@ -65,8 +72,8 @@ class HpaAnalyzer : public agent::Analyzer {
       std::int64_t desired = intAt(hpa, {"status", "desiredReplicas"}).value_or(current);
       if (able != nullptr && strAt(able, {"status"}) == "False") {
         std::string msg = strAt(able, {"message"});
-        d.title = "HorizontalPodAutoscaler " + name + " cannot scale " + target + ": " + condenseMessage(msg) + " (" +
-                  strAt(able, {"reason"}) + ")";
+        d.title = "HorizontalPodAutoscaler " + name + " cannot scale " + target + ": " +
+                  fill("${message}", {{"message", condenseMessage(msg), "the controller gave no message"}}) + reasonOf(able);
         d.severity = Severity::High;
         d.confidence = 85;
         d.remediation = "Make spec.scaleTargetRef name an existing workload with a scale subresource, and give the HPA "
@@ -74,7 +81,7 @@ class HpaAnalyzer : public agent::Analyzer {
       } else if (active != nullptr && strAt(active, {"status"}) == "False" && strAt(active, {"reason"}) != "ScalingDisabled") {
         std::string msg = strAt(active, {"message"});
         d.title = "HorizontalPodAutoscaler " + name + " cannot compute replicas for " + target + ": " +
-                  condenseMessage(msg) + " (" + strAt(active, {"reason"}) + ")";
+                  fill("${message}", {{"message", condenseMessage(msg), "the controller gave no message"}}) + reasonOf(active);
         d.severity = Severity::Medium;
         d.confidence = 85;
         d.remediation = metricsRemediation(msg);

@@ -116,6 +116,8 @@ bool looksLikeInstructions(std::string_view msg) {
 
 int scoreOf(const std::string& level, const std::string& msg) {
   if (msg.empty() || msg.front() == ' ' || msg.front() == '\t') return 0;  // stack frames
+  // Nothing to quote: punctuation left over from a broken line.
+  if (std::none_of(msg.begin(), msg.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) return 0;
   if (looksLikeInstructions(msg)) return 0;
   int score = 0;
   if (level == "fatal" || level == "panic" || level == "critical" || level == "crit" || level == "emerg") score += 10;

@@ -2,7 +2,11 @@
 // cordoned; and, for pods the scheduler could not place, the taints and
 // allocatable capacity behind the scheduler's verdict. A forbidden read is
 // already explained by the tool's own evidence, so it adds nothing.
+#include <algorithm>
+
 #include "tools/analyzers/analyzers.h"
+#include "tools/analyzers/fill.h"
+#include "tools/analyzers/k8s_messages.h"
 #include "tools/analyzers/support.h"
 
 namespace opscopilot::tools {
@@ -16,14 +20,20 @@ constexpr std::string_view kName = "nodes";
 constexpr std::string_view kNodesDetail = "; nodes: ";
 constexpr std::size_t kMaxListed = 3;
 
-std::string taintsOf(const Json* node) {
-  std::vector<std::string> out;
+// The taints that keep pods off a node (NoSchedule, NoExecute).
+std::vector<NodeTaint> taintsOf(const Json* node) {
+  std::vector<NodeTaint> out;
   for (const Json* t : listAt(node, {"spec", "taints"})) {
-    std::string effect = strAt(t, {"effect"});
-    if (effect != "NoSchedule" && effect != "NoExecute") continue;
-    std::string value = strAt(t, {"value"});
-    out.push_back(strAt(t, {"key"}) + (value.empty() ? "" : "=" + value) + ":" + effect);
+    NodeTaint taint{nameOf(node), strAt(t, {"key"}), strAt(t, {"value"}), strAt(t, {"effect"})};
+    if (taint.effect != "NoSchedule" && taint.effect != "NoExecute") continue;
+    out.push_back(std::move(taint));
   }
+  return out;
+}
+
+std::string taintText(const std::vector<NodeTaint>& taints) {
+  std::vector<std::string> out;
+  for (const auto& t : taints) out.push_back(t.text());
   return join(out, ", ");
 }
 
@@ -49,7 +59,10 @@ class NodeAnalyzer : public agent::Analyzer {
     Severity severity = Severity::Low;
     const Json* ready = condition(node, "Ready");
     if (ready != nullptr && strAt(ready, {"status"}) != "True") {
-      problems.push_back("is NotReady (" + strAt(ready, {"reason"}) + ": " + shorten(oneLine(strAt(ready, {"message"})), 100) + ")");
+      std::vector<std::string> why;
+      if (!strAt(ready, {"reason"}).empty()) why.push_back(strAt(ready, {"reason"}));
+      if (!strAt(ready, {"message"}).empty()) why.push_back(shorten(oneLine(strAt(ready, {"message"})), 100));
+      problems.push_back("is NotReady" + (why.empty() ? std::string() : " (" + join(why, ": ") + ")"));
       severity = Severity::Medium;
     }
     for (const char* type : {"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}) {
@@ -79,23 +92,31 @@ class NodeAnalyzer : public agent::Analyzer {
     struct Target {
       std::string id;
       std::string title;
+      std::string remediation;
     };
     std::vector<Target> targets;
     for (const auto& f : sink.findings()) {
       if (f.analyzer == kName || f.title.find("cannot be scheduled") == std::string::npos) continue;
       if (f.title.find(kNodesDetail) != std::string::npos) continue;
-      targets.push_back({f.id, f.title});
+      targets.push_back({f.id, f.title, f.remediation});
     }
     for (const auto& t : targets) {
       std::vector<std::string> parts;
       std::vector<std::string> evidence;
+      std::string remediation;
       if (t.title.find("taint") != std::string::npos) {
+        std::vector<NodeTaint> all;
         for (const Json* n : nodes) {
-          std::string taints = taintsOf(n);
-          if (taints.empty() || parts.size() >= kMaxListed) continue;
-          parts.push_back(nameOf(n) + " has taint " + taints);
+          auto taints = taintsOf(n);
+          if (taints.empty()) continue;
+          all.insert(all.end(), taints.begin(), taints.end());
+          if (parts.size() >= kMaxListed) continue;
+          parts.push_back(nameOf(n) + " has taint " + taintText(taints));
           addEvidence(evidence, cite(step, {"Node/" + nameOf(n)}));
         }
+        // The scheduler did not name the taint: now the nodes do.
+        std::string named = nameUnnamedTaints(t.remediation, all);
+        if (named != t.remediation) remediation = named;
       }
       for (const char* resource : {"cpu", "memory", "ephemeral-storage", "pods"}) {
         if (t.title.find(std::string("insufficient ") + resource) == std::string::npos &&
@@ -104,7 +125,8 @@ class NodeAnalyzer : public agent::Analyzer {
         }
         std::vector<std::string> sizes;
         for (const Json* n : nodes) {
-          if (!taintsOf(n).empty() && taintsOf(n).find("control-plane") != std::string::npos) continue;
+          auto taints = taintsOf(n);
+          if (std::any_of(taints.begin(), taints.end(), [](const NodeTaint& nt) { return nt.controlPlane(); })) continue;
           std::string alloc = scalarText(at(n, {"status", "allocatable", resource}));
           if (alloc.empty() || sizes.size() >= kMaxListed) continue;
           sizes.push_back(nameOf(n) + " " + alloc);
@@ -120,7 +142,7 @@ class NodeAnalyzer : public agent::Analyzer {
         if (!cordoned.empty()) parts.push_back("cordoned: " + join(cordoned, ", "));
       }
       if (parts.empty()) continue;
-      sink.enrichFinding(t.id, evidence, std::string(kNodesDetail) + join(parts, "; "), 0, "");
+      sink.enrichFinding(t.id, evidence, std::string(kNodesDetail) + join(parts, "; "), 0, remediation);
     }
   }
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "tools/analyzers/fill.h"
 #include "tools/analyzers/k8s_messages.h"
 
 namespace opscopilot::tools::analysis {
@@ -114,13 +115,15 @@ ExitStory exitStory(const ContainerContext& c, const Json* terminated) {
   } else if (code && exit != 1) {
     s.text += ": " + exitCodeMeaning(exit);  // 1 is just "application error": the logs say more
   }
-  if (!message.empty()) s.text += ", message " + quoted(message);
+  if (!oneLine(message).empty()) s.text += ", message " + quoted(message);
   if (!s.remediation.empty()) return s;
   std::string image = strAt(c.spec, {"image"});
   if (exit == 126 || exit == 127 || (exit == 128 && containsAnyNoCase(message, {"exec:", "executable", "no such file"}))) {
-    s.remediation = "The command in spec.containers[].command/args (or the image ENTRYPOINT) of " + c.name +
-                    " is missing or not executable in image " + image + ": fix the path in " + c.where() +
-                    ", or the image build (chmod +x, correct base image).";
+    s.remediation = fill("The command in spec.containers[].command/args (or the image ENTRYPOINT) of ${container} is missing or "
+                         "not executable in ${image}: fix the path in ${where}, or the image build (chmod +x, correct base image).",
+                         {{"container", c.name, "the container"},
+                          {"image", image.empty() ? "" : "image " + image, "its image"},
+                          {"where", c.where(), "the pod spec"}});
   } else if (exit == 0) {
     s.remediation = "The process ends successfully, but the pod restarts it: run a foreground, long-lived process "
                     "(check command/args in " + c.where() + "), or use a Job for one-off work.";
@@ -142,11 +145,18 @@ void checkImagePull(const ContainerContext& c, std::string_view reason, std::str
   std::vector<std::string> secrets;
   for (const Json* s : listAt(c.pod->pod, {"spec", "imagePullSecrets"})) addUnique(secrets, strAt(s, {"name"}));
   std::string causeText = pullCauseText(cause);
-  std::string title = c.label() + " cannot pull image " + image + (causeText.empty() ? "" : ": " + causeText) + " (" +
-                      std::string(reason) + ")";
-  auto issue = issueFor(c, "image", title, Severity::High, cause == PullCause::Unknown ? 75 : 90,
-                        pullRemediation(cause, image, c.pod->ns, &secrets, c.pod->target, c.name));
-  issue.calls.push_back(podEventsCall(*c.pod, "the pull error of image " + image + " is in the pod's Failed events"));
+  std::string title = c.label() + fill(" cannot pull ${image}", {{"image", image.empty() ? "" : "image " + image, "its image"}}) +
+                      (causeText.empty() ? "" : ": " + causeText) + " (" + std::string(reason) + ")";
+  PullFacts facts;
+  facts.image = image;
+  facts.ns = c.pod->ns;
+  facts.pod = c.pod->name;
+  facts.container = c.name;
+  facts.ownerTarget = c.pod->target;
+  facts.pullSecrets = &secrets;
+  auto issue = issueFor(c, "image", title, Severity::High, cause == PullCause::Unknown ? 75 : 90, pullRemediation(cause, facts));
+  issue.calls.push_back(podEventsCall(
+      *c.pod, fill("the pull error of ${image} is in the pod's Failed events", {{"image", image, "the image of " + c.name}})));
   out.push_back(std::move(issue));
 }
 
@@ -175,12 +185,12 @@ void checkConfigError(const ContainerContext& c, std::string_view reason, std::s
 void checkStartError(const ContainerContext& c, std::string_view reason, std::string_view message, std::vector<PodIssue>& out) {
   std::string_view m = message;
   if (auto p = m.find("exec: "); p != std::string_view::npos) m = m.substr(p);
-  std::string what = m.empty() ? std::string("the runtime cannot create or start it") : quoted(m, 140);
+  std::string what = oneLine(m).empty() ? std::string("the runtime cannot create or start it") : quoted(m, 140);
   std::string image = strAt(c.spec, {"image"});
   auto issue = issueFor(c, "start", c.label() + " cannot start: " + what + " (" + std::string(reason) + ")", Severity::High, 85,
-                        "Fix the container definition in " + c.where() +
-                            ": the command/args must exist and be executable in image " + image +
-                            ", and volume mounts and securityContext must be valid for it.");
+                        fill("Fix the container definition in ${where}: the command/args must exist and be executable in "
+                             "${image}, and volume mounts and securityContext must be valid for it.",
+                             {{"where", c.where(), "the pod spec"}, {"image", image.empty() ? "" : "image " + image, "its image"}}));
   issue.calls.push_back(podEventsCall(*c.pod, "the runtime's error is in the pod's events"));
   out.push_back(std::move(issue));
 }
@@ -309,14 +319,16 @@ std::string describeProbe(const Json* probe) {
   if (probe == nullptr || !probe->IsObject()) return {};
   if (const Json* h = field(probe, "httpGet")) {
     std::string path = strAt(h, {"path"});
-    return "httpGet :" + scalarText(field(h, "port")) + (path.empty() ? "/" : path);
+    return fill("httpGet :${port}", {{"port", scalarText(field(h, "port")), "<port>"}}) + (path.empty() ? "/" : path);
   }
-  if (const Json* t = field(probe, "tcpSocket")) return "tcpSocket :" + scalarText(field(t, "port"));
-  if (const Json* g = field(probe, "grpc")) return "grpc :" + scalarText(field(g, "port"));
+  if (const Json* t = field(probe, "tcpSocket")) return fill("tcpSocket :${port}", {{"port", scalarText(field(t, "port")), "<port>"}});
+  if (const Json* g = field(probe, "grpc")) return fill("grpc :${port}", {{"port", scalarText(field(g, "port")), "<port>"}});
   if (const Json* e = field(probe, "exec")) {
     std::vector<std::string> cmd;
-    for (const Json* part : listAt(e, {"command"})) cmd.push_back(str(part));
-    return "exec " + shorten(join(cmd, " "), 60);
+    for (const Json* part : listAt(e, {"command"})) {
+      if (!str(part).empty()) cmd.push_back(str(part));
+    }
+    return fill("exec ${command}", {{"command", shorten(join(cmd, " "), 60), "without a command"}});
   }
   return "probe";
 }

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "tools/analyzers/analyzers.h"
+#include "tools/analyzers/fill.h"
 #include "tools/analyzers/k8s_messages.h"
 #include "tools/analyzers/pod_checks.h"
 #include "tools/analyzers/support.h"
@@ -61,8 +62,12 @@ void checkScheduling(const PodContext& pod, std::vector<PodIssue>& out) {
   std::string reason = strAt(scheduled, {"reason"});
   if (reason == "SchedulingGated") {
     std::vector<std::string> gates;
-    for (const Json* g : listAt(pod.pod, {"spec", "schedulingGates"})) gates.push_back(strAt(g, {"name"}));
-    out.push_back(podIssue(pod, "gated", "Pod " + pod.name + " is held back by scheduling gates " + join(gates, ", "),
+    for (const Json* g : listAt(pod.pod, {"spec", "schedulingGates"})) {
+      if (!strAt(g, {"name"}).empty()) gates.push_back(strAt(g, {"name"}));
+    }
+    out.push_back(podIssue(pod, "gated", "Pod " + pod.name + fill(" is held back by ${gates}",
+                                                                  {{"gates", gates.empty() ? "" : "scheduling gates " + join(gates, ", "),
+                                                                    "scheduling gates"}}),
                            Severity::Medium, 85,
                            "The controller that added spec.schedulingGates removes them when ready; check it, or remove the "
                            "gates from the pod spec if nothing owns them."));
@@ -112,10 +117,13 @@ void checkFailedPod(const PodContext& pod, std::vector<PodIssue>& out) {
   std::string message = strAt(pod.pod, {"status", "message"});
   if (pod.phase == "Unknown") {
     std::string node = strAt(pod.pod, {"spec", "nodeName"});
-    auto issue = podIssue(pod, "unknown", "Pod " + pod.name + " is in phase Unknown: node " + node + " stopped reporting it",
+    auto issue = podIssue(pod, "unknown",
+                          fill("Pod ${pod} is in phase Unknown: ${node} stopped reporting it",
+                               {{"pod", pod.name, "<pod>"}, {"node", node.empty() ? "" : "node " + node, "its node"}}),
                           Severity::Medium, 75,
-                          "Check node " + node + " (`kubectl describe node " + node +
-                              "`); once it is gone for good the controller replaces the pod.");
+                          fill("Check ${node} (`kubectl describe node ${name}`); once it is gone for good the controller "
+                               "replaces the pod.",
+                               {{"node", node.empty() ? "" : "node " + node, "the pod's node"}, {"name", node, "<node>"}}));
     if (!node.empty()) {
       issue.calls.push_back(plannedCall("get_nodes", CallArgs().strings("names", {node}), "the pod's node stopped reporting"));
     }
@@ -141,7 +149,7 @@ void checkFailedPod(const PodContext& pod, std::vector<PodIssue>& out) {
     return;
   }
   std::string title = "Pod " + pod.name + " failed (" + reason + ")" +
-                      (message.empty() ? std::string() : ": " + shorten(oneLine(message), 140));
+                      (oneLine(message).empty() ? std::string() : ": " + shorten(oneLine(message), 140));
   std::string remediation = reason == "DeadlineExceeded"
                                 ? "The pod ran longer than spec.activeDeadlineSeconds: raise it or make the work finish sooner."
                                 : "Read the reason and the pod's events (`kubectl describe pod " + pod.name +

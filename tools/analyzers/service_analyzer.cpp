@@ -8,6 +8,7 @@
 #include <set>
 
 #include "tools/analyzers/analyzers.h"
+#include "tools/analyzers/fill.h"
 #include "tools/analyzers/support.h"
 
 namespace opscopilot::tools {
@@ -20,6 +21,7 @@ using agent::Severity;
 constexpr std::string_view kName = "service";
 constexpr std::string_view kNoMatch = " matches no pods";
 constexpr std::string_view kSimilar = "; similar pods: ";
+constexpr std::string_view kEmptyValue = "(empty)";
 
 struct EndpointCount {
   bool known = false;
@@ -83,7 +85,8 @@ std::vector<ContainerPort> containerPorts(const std::vector<const Json*>& pods) 
 std::string describePorts(const std::vector<ContainerPort>& ports) {
   std::vector<std::string> parts;
   for (const auto& p : ports) {
-    parts.push_back(p.port + (p.name.empty() ? "" : " (" + p.name + ")") + " in " + p.container);
+    parts.push_back(p.port + (p.name.empty() ? "" : " (" + p.name + ")") +
+                    fill(" in ${container}", {{"container", p.container, "an unnamed container"}}));
     if (parts.size() == 4) break;
   }
   return join(parts, ", ");
@@ -114,6 +117,10 @@ class ServiceAnalyzer : public agent::Analyzer {
 
     auto selector = stringMap(at(svc, {"spec", "selector"}));
     std::string selectorText = labelMapString(at(svc, {"spec", "selector"}));
+    // How the selector reads in a sentence: an empty label value is shown as (empty).
+    std::vector<std::string> shown;
+    for (const auto& [k, v] : selector) shown.push_back(k + "=" + (v.empty() ? std::string(kEmptyValue) : v));
+    std::string selectorWords = shown.empty() ? selectorText : join(shown, ",");
     EndpointCount endpoints = countEndpoints(step.data);
     if (selector.empty()) {
       if (endpoints.known && endpoints.ready == 0) {
@@ -143,14 +150,14 @@ class ServiceAnalyzer : public agent::Analyzer {
     }
 
     if (pods.empty() && (!endpoints.known || endpoints.ready + endpoints.notReady == 0)) {
-      d.title = "Service " + name + " has no endpoints: selector " + selectorText + std::string(kNoMatch);
+      d.title = "Service " + name + " has no endpoints: selector " + selectorWords + std::string(kNoMatch);
       d.severity = Severity::High;
       d.confidence = 90;
       d.remediation = "Make spec.selector equal the labels of the pods that should serve it (compare `kubectl get pods" + nsFlag +
                       " --show-labels`), or fix the labels in their pod template.";
       sink.addFinding(kName, std::move(d));
       sink.suggest(plannedCall("list_pods", CallArgs().str("selector", selector.front().first),
-                               "find pods whose labels nearly match Service " + name + "'s selector " + selectorText));
+                               "find pods whose labels nearly match Service " + name + "'s selector " + selectorWords));
       return;
     }
     sink.suggest(plannedCall("list_pods", CallArgs().str("selector", selectorText), "the pods behind Service " + name));
@@ -159,7 +166,7 @@ class ServiceAnalyzer : public agent::Analyzer {
       d.title = "Service " + name + " has no ready endpoints: " +
                 (pods.empty() ? std::string("its endpoints are all not ready")
                               : "none of the " + countOf(static_cast<std::int64_t>(pods.size()), "pod") + " matching " +
-                                    selectorText + " is ready");
+                                    selectorWords + " is ready");
       d.severity = Severity::High;
       d.confidence = 85;
       d.remediation = "The Service only routes to Ready pods: fix why its pods are not ready (see the pod findings: crashes, "
@@ -205,13 +212,15 @@ class ServiceAnalyzer : public agent::Analyzer {
       if (found || (!named && ports.empty()) || pods.empty()) continue;
       std::string patch = "`kubectl patch service " + name + nsFlag +
                           " --type json -p '[{\"op\":\"replace\",\"path\":\"/spec/ports/0/targetPort\",\"value\":<port>}]'`";
+      std::string portWords = fill("port ${port}", {{"port", port, "(no number)"}});
       if (named) {
-        d.title = "Service " + name + " port " + port + " targets named port " + targetText +
+        d.title = "Service " + name + " " + portWords + " targets named port " + targetText +
                   ", which no container of its pods declares" + (ports.empty() ? "" : " (they expose " + describePorts(ports) + ")");
         d.severity = Severity::High;
         d.confidence = 85;
       } else {
-        d.title = "Service " + name + " port " + port + " sends traffic to targetPort " + targetText +
+        d.title = "Service " + name + " " + portWords +
+                  fill(" sends traffic to targetPort ${target}", {{"target", targetText, "(none set)"}}) +
                   ", but its pods expose " + describePorts(ports);
         d.severity = Severity::High;
         d.confidence = 70;
@@ -243,7 +252,10 @@ class ServiceAnalyzer : public agent::Analyzer {
         auto comma = sel.find(',', start);
         std::string kv = sel.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         auto eq = kv.find('=');
-        if (eq != std::string::npos) t.selector.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+        if (eq != std::string::npos) {
+          std::string v = kv.substr(eq + 1);
+          t.selector.emplace_back(kv.substr(0, eq), v == kEmptyValue ? std::string() : v);
+        }
         start = comma == std::string::npos ? sel.size() : comma + 1;
       }
       if (!t.selector.empty()) targets.push_back(std::move(t));
@@ -258,6 +270,7 @@ class ServiceAnalyzer : public agent::Analyzer {
       };
       std::vector<Candidate> candidates;
       for (const Json* pod : listAt(step.data, {"items"})) {
+        if (nameOf(pod).empty()) continue;
         const Json* labels = at(pod, {"metadata", "labels"});
         Candidate c;
         std::vector<std::string> differing;
@@ -271,6 +284,7 @@ class ServiceAnalyzer : public agent::Analyzer {
             c.score += 2;
             continue;
           }
+          if (value.empty()) continue;  // an empty label value is no better a match
           differing.push_back(k + "=" + value);
           c.labels.emplace_back(k, value);
           // "web" vs "web-v2": a renamed or versioned label is the usual slip.

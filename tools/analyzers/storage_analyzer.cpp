@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "tools/analyzers/analyzers.h"
+#include "tools/analyzers/fill.h"
 #include "tools/analyzers/support.h"
 
 namespace opscopilot::tools {
@@ -70,8 +71,9 @@ std::string staticMismatch(const Claim& c, const std::vector<const Json*>& pvs) 
                                [&](const std::string& m) { return std::find(modes.begin(), modes.end(), m) != modes.end(); });
     bool volumeModeOk = (mode.empty() ? "Filesystem" : mode) == (c.volumeMode.empty() ? "Filesystem" : c.volumeMode);
     if (phase == "Available" && sizeOk && modesOk && volumeModeOk) return {};
-    if (near.size() < 3) {
-      near.push_back(nameOf(pv) + " (" + size + " " + join(modes, ",") + ", " + (phase.empty() ? "unknown" : phase) + ")");
+    if (near.size() < 3 && !nameOf(pv).empty()) {
+      std::string shape = fill("${size}", {{"size", size, "no size"}}) + (modes.empty() ? "" : " " + join(modes, ","));
+      near.push_back(nameOf(pv) + " (" + shape + ", " + (phase.empty() ? "unknown" : phase) + ")");
     }
   }
   std::string cls = c.storageClass.empty() ? std::string("without a class") : "of class " + c.storageClass;
@@ -115,11 +117,13 @@ class StorageAnalyzer : public agent::Analyzer {
       d.evidence = cite(step, {d.subject});
       if (phase == "Lost") {
         std::string pv = strAt(pvc, {"spec", "volumeName"});
-        d.title = "PersistentVolumeClaim " + c.name + " is Lost: its PersistentVolume " + pv + " no longer exists";
+        d.title = fill("PersistentVolumeClaim ${claim} is Lost: its ${pv} no longer exists",
+                       {{"claim", c.name, "<claim>"}, {"pv", pv.empty() ? "" : "PersistentVolume " + pv, "PersistentVolume"}});
         d.severity = Severity::High;
         d.confidence = 90;
-        d.remediation = "The data volume is gone: restore it (from backup or by re-creating PersistentVolume " + pv +
-                        " with the same claimRef), or delete and re-create the claim.";
+        d.remediation = fill("The data volume is gone: restore it (from backup or by re-creating ${pv} with the same claimRef), or "
+                             "delete and re-create the claim.",
+                             {{"pv", pv.empty() ? "" : "PersistentVolume " + pv, "its PersistentVolume"}});
         sink.addFinding(kName, std::move(d));
         continue;
       }
@@ -134,7 +138,9 @@ class StorageAnalyzer : public agent::Analyzer {
  private:
   static std::string classList(const std::vector<const Json*>& classes) {
     std::vector<std::string> names;
-    for (const Json* sc : classes) names.push_back(nameOf(sc) + (isDefaultClass(sc) ? " (default)" : ""));
+    for (const Json* sc : classes) {
+      if (!nameOf(sc).empty()) names.push_back(nameOf(sc) + (isDefaultClass(sc) ? " (default)" : ""));
+    }
     return names.empty() ? std::string("none") : join(names, ", ");
   }
 
@@ -205,7 +211,9 @@ class StorageAnalyzer : public agent::Analyzer {
         d.remediation = "Expected until a pod mounts it; if such a pod is Pending, its scheduling finding tells why.";
         return;
       }
-      d.title = title + "provisioner " + provisioner + " of class " + c.storageClass + " has not created a volume";
+      d.title = title + fill("${provisioner} of class ${class} has not created a volume",
+                             {{"provisioner", provisioner.empty() ? "" : "provisioner " + provisioner, "the provisioner"},
+                              {"class", c.storageClass, "<class>"}});
       d.severity = Severity::Medium;
       d.confidence = 65;
       d.remediation = "Read the claim's ProvisioningFailed events (`kubectl describe pvc " + c.name + c.nsFlag() +
@@ -218,7 +226,7 @@ class StorageAnalyzer : public agent::Analyzer {
       if (why.empty()) return;
       d.title = title + why;
       d.confidence = 85;
-      d.remediation = "storageClassName \"\" disables dynamic provisioning: create a matching PersistentVolume, or set a "
+      d.remediation = "An empty storageClassName disables dynamic provisioning: create a matching PersistentVolume, or set a "
                       "StorageClass (" + recreate + ").";
       return;
     }

@@ -28,7 +28,11 @@ const Json* at(const Json* v, std::initializer_list<std::string_view> path) {
 
 std::string str(const Json* v) {
   if (v == nullptr || !v->IsString()) return {};
-  return std::string(v->GetString(), v->GetStringLength());
+  std::string_view s(v->GetString(), v->GetStringLength());
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return std::string(s);
 }
 
 std::string strAt(const Json* v, std::initializer_list<std::string_view> path) { return str(at(v, path)); }
@@ -134,6 +138,17 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
+std::string shellWord(std::string_view s) {
+  bool plain = !s.empty() && s.back() != '=' && s.find("=,") == std::string_view::npos &&
+               std::all_of(s.begin(), s.end(), [](char c) {
+                 return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._/=,:-").find(c) != std::string_view::npos;
+               });
+  if (plain) return std::string(s);
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string countOf(std::int64_t n, std::string_view singular, std::string_view pluralForm) {
   std::string word = n == 1 ? std::string(singular)
                             : (pluralForm.empty() ? std::string(singular) + "s" : std::string(pluralForm));
@@ -155,7 +170,7 @@ std::string oneLine(std::string_view s) {
   bool space = false;
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) {
+    if (u <= 0x20 || u == 0x7F) {
       space = true;
       continue;
     }

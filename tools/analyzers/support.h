@@ -26,7 +26,8 @@ using Json = rapidjson::Value;
 const Json* field(const Json* v, std::string_view key);
 // The value at a path of member names, or nullptr.
 const Json* at(const Json* v, std::initializer_list<std::string_view> path);
-// A string value, or "" (numbers and booleans are not converted).
+// A string value without surrounding blanks (a blank value is ""), or ""
+// (numbers and booleans are not converted).
 std::string str(const Json* v);
 std::string strAt(const Json* v, std::initializer_list<std::string_view> path);
 // A string or a number rendered as text (for IntOrString fields), or "".
@@ -55,11 +56,15 @@ bool containsNoCase(std::string_view haystack, std::string_view needle);
 bool containsAnyNoCase(std::string_view haystack, std::initializer_list<std::string_view> needles);
 std::string toLower(std::string_view s);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// s as one word of a shell command: as is when plain, else in single quotes
+// (a selector "tier in (a,b)", "!legacy", or "app=" with an empty value).
+std::string shellWord(std::string_view s);
 // "1 restart", "6 restarts".
 std::string countOf(std::int64_t n, std::string_view singular, std::string_view pluralForm = {});
 // Text between the first `open` after `from` and the next `close`; "" when absent.
 std::string between(std::string_view s, std::string_view open, std::string_view close, std::size_t from = 0);
-// Keeps log and message text printable on one line.
+// Keeps log and message text printable on one line: control characters and
+// runs of blanks become one space, none at either end.
 std::string oneLine(std::string_view s);
 
 // ---- Kubernetes values.

@@ -2,7 +2,11 @@
 // Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs.
 // Whatever it finds, it asks for the workload's pods and events next: the
 // workload says that it is broken, its pods say why.
+#include <algorithm>
+#include <optional>
+
 #include "tools/analyzers/analyzers.h"
+#include "tools/analyzers/fill.h"
 #include "tools/analyzers/k8s_messages.h"
 #include "tools/analyzers/support.h"
 
@@ -28,11 +32,188 @@ struct Workload {
   std::string nsFlag() const { return ns.empty() ? std::string() : " -n " + ns; }
 };
 
+// One ReplicaSet of a Deployment: a revision of its pod template.
+struct Revision {
+  const Json* rs = nullptr;
+  std::string name;
+  std::string revision;  // the deployment.kubernetes.io/revision annotation; "" when missing
+  std::int64_t number = -1;
+  std::int64_t desired = 0;
+  std::int64_t ready = 0;
+  std::vector<std::pair<std::string, std::string>> images;  // container, image (as the template has them)
+
+  std::string hash() const { return strAt(rs, {"metadata", "labels", "pod-template-hash"}); }
+  std::string image(const std::string& container) const {
+    for (const auto& [c, i] : images) {
+      if (c == container) return i;
+    }
+    return {};
+  }
+};
+
+Revision revisionOf(const Json* rs) {
+  Revision r;
+  r.rs = rs;
+  r.name = nameOf(rs);
+  r.revision = strAt(rs, {"metadata", "annotations", "deployment.kubernetes.io/revision"});
+  if (!r.revision.empty() && r.revision.size() < 12 &&
+      std::all_of(r.revision.begin(), r.revision.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    r.number = std::stoll(r.revision);
+  } else {
+    r.revision.clear();
+  }
+  r.desired = intAt(rs, {"spec", "replicas"}).value_or(1);
+  r.ready = intAt(rs, {"status", "readyReplicas"}).value_or(0);
+  for (const Json* c : listAt(rs, {"spec", "template", "spec", "containers"})) {
+    std::string name = strAt(c, {"name"});
+    std::string image = strAt(c, {"image"});
+    if (!name.empty() && !image.empty()) r.images.emplace_back(name, image);
+  }
+  return r;
+}
+
+// A rollout whose new revision does not become ready while an older one
+// still serves: what fails (revision, image) next to what still works.
+struct StuckRollout {
+  Revision next;
+  Revision serving;
+
+  // The containers whose image the new revision changed (all of them when none changed).
+  std::vector<std::string> shownContainers() const {
+    std::vector<std::string> changed, all;
+    for (const auto& [c, image] : next.images) {
+      all.push_back(c);
+      if (serving.image(c) != image) changed.push_back(c);
+    }
+    return changed.empty() ? all : changed;
+  }
+  std::string imagesOf(const Revision& r) const {
+    std::vector<std::string> parts;
+    auto shown = shownContainers();
+    for (const auto& c : shown) {
+      std::string image = r.image(c);
+      if (!image.empty()) parts.push_back(shown.size() == 1 ? image : c + "=" + image);
+    }
+    if (parts.empty()) return {};
+    return (parts.size() == 1 ? "image " : "images ") + join(parts, ", ");
+  }
+  // "revision 3 (image ghcr.io/example/web:2.1.0, ReplicaSet web-7d9f5c6b8d)"
+  std::string phrase(const Revision& r) const {
+    std::string images = imagesOf(r);
+    if (r.revision.empty()) return "ReplicaSet " + r.name + (images.empty() ? "" : " (" + images + ")");
+    return "revision " + r.revision + " (" + (images.empty() ? "" : images + ", ") + "ReplicaSet " + r.name + ")";
+  }
+  std::string story() const {
+    return phrase(next) + " has " + std::to_string(next.ready) + " of " + std::to_string(next.desired) +
+           " pods ready while " + phrase(serving) + " still serves " + countOf(serving.ready, "ready replica");
+  }
+};
+
+std::optional<StuckRollout> stuckRollout(const Json* data) {
+  std::vector<Revision> revisions;
+  for (const Json* rs : listAt(data, {"replicaSets"})) {
+    if (rs->IsObject() && !nameOf(rs).empty()) revisions.push_back(revisionOf(rs));
+  }
+  if (revisions.size() < 2) return std::nullopt;
+  // The tool lists them newest first; the revision annotation decides when present.
+  const Revision* next = &revisions.front();
+  for (const auto& r : revisions) {
+    if (r.number > next->number) next = &r;
+  }
+  if (next->desired <= 0 || next->ready >= next->desired) return std::nullopt;
+  const Revision* serving = nullptr;
+  for (const auto& r : revisions) {
+    if (&r == next || r.ready <= 0) continue;
+    if (serving == nullptr || r.number > serving->number) serving = &r;
+  }
+  if (serving == nullptr) return std::nullopt;
+  return StuckRollout{*next, *serving};
+}
+
+// What the pods of a stuck revision's finding should know about it.
+struct RolloutRef {
+  std::string deployment;
+  std::string ns;
+  std::string replicaSet;       // of the failing revision: its pods are named <replicaSet>-<suffix>
+  std::string revision;         // "3"
+  std::string images;           // "image ghcr.io/example/web:2.1.0", or ""
+  std::string servingRevision;  // "2"
+  std::string servingImages;
+};
+
+RolloutRef refOf(const std::string& deployment, const std::string& ns, const StuckRollout& r) {
+  return {deployment, ns, r.next.name, r.next.revision, r.imagesOf(r.next), r.serving.revision, r.imagesOf(r.serving)};
+}
+
+// Reads the revisions back from a stuck-rollout title (StuckRollout::story);
+// nullopt when the title tells no such story or the revisions are unnamed.
+std::optional<RolloutRef> parseRollout(const agent::Finding& f, const std::string& ns) {
+  constexpr std::string_view kWhile = " pods ready while revision ";
+  auto p = f.title.find(kWhile);
+  if (p == std::string::npos || !f.subject.starts_with("Deployment/")) return std::nullopt;
+  auto head = f.title.rfind("revision ", p);
+  if (head == std::string::npos) return std::nullopt;
+  auto open = f.title.find(" (", head);
+  auto close = f.title.find(") has ", head);
+  if (open == std::string::npos || close == std::string::npos || open > close) return std::nullopt;
+  RolloutRef ref;
+  ref.deployment = f.subject.substr(11);
+  ref.ns = ns;
+  ref.revision = f.title.substr(head + 9, open - head - 9);
+  std::string inside = f.title.substr(open + 2, close - open - 2);  // "image X, ReplicaSet RS" or "ReplicaSet RS"
+  auto rs = inside.rfind("ReplicaSet ");
+  if (rs == std::string::npos) return std::nullopt;
+  ref.replicaSet = inside.substr(rs + 11);
+  ref.images = rs >= 2 ? inside.substr(0, rs - 2) : std::string();
+  std::string serving = f.title.substr(p + kWhile.size());
+  auto sOpen = serving.find(" (");
+  auto sClose = serving.find("ReplicaSet ");
+  ref.servingRevision = serving.substr(0, sOpen);
+  if (sOpen != std::string::npos && sClose != std::string::npos && sClose >= sOpen + 4) {
+    ref.servingImages = serving.substr(sOpen + 2, sClose - sOpen - 4);
+  }
+  auto digits = [](const std::string& v) {
+    return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(ref.revision) || !digits(ref.servingRevision) || ref.replicaSet.empty()) return std::nullopt;
+  return ref;
+}
+
+// Tells the findings of the failing revision's pods which rollout they
+// belong to, and how to go back while their cause is fixed.
+void enrichRevisionPods(agent::AnalysisSink& sink, std::string_view analyzer, const RolloutRef& ref) {
+  std::string prefix = "Pod/" + ref.replicaSet + "-";
+  // The images are left out when the templates did not carry them.
+  std::string detail = fill("; it runs revision ${revision}", {{"revision", ref.revision, "<revision>"}}) +
+                       (ref.images.empty() ? "" : " (" + ref.images + ")") +
+                       fill(" of Deployment ${deployment}, whose rollout is stuck while revision ${serving}",
+                            {{"deployment", ref.deployment, "<deployment>"}, {"serving", ref.servingRevision, "<revision>"}}) +
+                       (ref.servingImages.empty() ? "" : " (" + ref.servingImages + ")") + " still serves";
+  std::string rollback = "`kubectl rollout undo deployment/" + ref.deployment + (ref.ns.empty() ? "" : " -n " + ref.ns) +
+                         " --to-revision=" + ref.servingRevision + "`";
+  struct Update {
+    std::string id;
+    std::string remediation;
+  };
+  std::vector<Update> updates;
+  for (const auto& f : sink.findings()) {
+    if (f.analyzer == analyzer || !f.subject.starts_with(prefix) || f.severity < agent::Severity::Medium) continue;
+    if (f.title.find("whose rollout is stuck") != std::string::npos) continue;
+    std::string remediation = f.remediation.find(rollback) != std::string::npos
+                                  ? std::string()
+                                  : f.remediation + (f.remediation.empty() ? "" : " ") + "Meanwhile " + rollback +
+                                        " brings revision " + ref.servingRevision + " back.";
+    updates.push_back({f.id, remediation});
+  }
+  for (const auto& u : updates) sink.enrichFinding(u.id, {}, detail, 0, u.remediation);
+}
+
 class WorkloadAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
   void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+    if (step.tool == "list_pods" && step.ok) return revisionPods(step, sink);
     if (step.tool != "get_workload" || !step.ok) return;
     for (const Json* item : listAt(step.data, {"items"})) {
       if (!item->IsObject()) continue;
@@ -66,6 +247,21 @@ class WorkloadAnalyzer : public agent::Analyzer {
   }
 
  private:
+  // On a list_pods step: the pods of a stuck revision found after the
+  // Deployment learn which rollout they belong to.
+  static void revisionPods(const agent::StepView& step, agent::AnalysisSink& sink) {
+    std::string ns;
+    for (const Json* pod : listAt(step.data, {"items"})) {
+      if (ns.empty()) ns = namespaceOf(pod);
+    }
+    std::vector<RolloutRef> refs;
+    for (const auto& f : sink.findings()) {
+      if (f.analyzer != kName) continue;
+      if (auto ref = parseRollout(f, ns)) refs.push_back(*ref);
+    }
+    for (const auto& ref : refs) enrichRevisionPods(sink, kName, ref);
+  }
+
   static void add(agent::AnalysisSink& sink, const Workload& w, std::string title, Severity severity, int confidence,
                   std::vector<std::string> evidence, std::string remediation) {
     agent::FindingDraft d;
@@ -95,7 +291,8 @@ class WorkloadAnalyzer : public agent::Analyzer {
     const Json* c = condition(obj, "ReplicaFailure");
     if (c == nullptr || strAt(c, {"status"}) != "True") return false;
     CreateFailure f = describeCreateFailure(strAt(c, {"message"}), w.ns);
-    add(sink, w, w.kind + " " + w.name + " cannot create pods" + owner + ": " + f.summary + " (" + strAt(c, {"reason"}) + ")",
+    std::string reason = strAt(c, {"reason"});
+    add(sink, w, w.kind + " " + w.name + " cannot create pods" + owner + ": " + f.summary + (reason.empty() ? "" : " (" + reason + ")"),
         Severity::High, 90, std::move(evidence), f.remediation);
     if (f.quotaRelated) sink.suggest(plannedCall("get_quotas", CallArgs(), "see the quota blocking " + w.object()));
     return true;
@@ -120,22 +317,36 @@ class WorkloadAnalyzer : public agent::Analyzer {
     std::string undo = "`kubectl rollout undo deployment/" + w.name + w.nsFlag() + "` returns to the previous ReplicaSet";
 
     if (replicaFailure(o, w, "", evidence, sink)) return;
-    if (newest != nullptr && replicaFailure(newest, w, " (ReplicaSet " + rsName + ")", evidence, sink)) return;
+    if (newest != nullptr && replicaFailure(newest, w, rsName.empty() ? "" : " (ReplicaSet " + rsName + ")", evidence, sink)) return;
 
     if (boolAt(o, {"spec", "paused"})) {
       add(sink, w, "Deployment " + w.name + " is paused: rollouts do not progress", Severity::Low, 90, evidence,
           "`kubectl rollout resume deployment/" + w.name + w.nsFlag() + "` when the change is ready.");
     }
     const Json* progressing = condition(o, "Progressing");
-    if (progressing != nullptr && strAt(progressing, {"status"}) == "False" &&
-        strAt(progressing, {"reason"}) == "ProgressDeadlineExceeded") {
+    bool deadline = progressing != nullptr && strAt(progressing, {"status"}) == "False" &&
+                    strAt(progressing, {"reason"}) == "ProgressDeadlineExceeded";
+    std::string counts = replicaCounts(available, desired, "available") + ", " + std::to_string(updated) + " updated";
+    auto stuck = stuckRollout(w.data);
+    if (stuck) {
+      addEvidence(evidence, cite(step, {"ReplicaSet/" + stuck->next.name}));
+      addEvidence(evidence, cite(step, {"ReplicaSet/" + stuck->serving.name}));
+      // Pods read before the Deployment: tell their findings now.
+      if (!stuck->next.revision.empty() && !stuck->serving.revision.empty()) {
+        enrichRevisionPods(sink, kName, refOf(w.name, w.ns, *stuck));
+      }
+    }
+    if (deadline) {
       std::string msg = strAt(progressing, {"message"});
       while (!msg.empty() && (msg.back() == '.' || msg.back() == ' ')) msg.pop_back();
-      add(sink, w, "Deployment " + w.name + " is not progressing (ProgressDeadlineExceeded): " + shorten(oneLine(msg), 120) + "; " +
-                       replicaCounts(available, desired, "available") + ", " + std::to_string(updated) + " updated",
+      add(sink, w,
+          "Deployment " + w.name + " is not progressing (ProgressDeadlineExceeded): " +
+              fill("${message}", {{"message", shorten(oneLine(msg), 120), "the controller gave no message"}}) + "; " +
+              (stuck ? stuck->story() + "; " : std::string()) + counts,
           available == 0 && desired > 0 ? Severity::High : Severity::Medium, 90, evidence,
-          "The new pods never became ready; their status and logs say why (see the pod findings). Fix the pod template, or " +
-              undo + ".");
+          stuck ? rolloutRemediation(w, *stuck)
+                : "The new pods never became ready; their status and logs say why (see the pod findings). Fix the pod template, or " +
+                      undo + ".");
       return;
     }
     if (desired == 0) {
@@ -143,16 +354,35 @@ class WorkloadAnalyzer : public agent::Analyzer {
           "`kubectl scale deployment/" + w.name + " --replicas=<n>" + w.nsFlag() + "` if it should run (check any HPA first).");
       return;
     }
+    if (stuck && (unavailable > 0 || available < desired || updated < desired)) {
+      add(sink, w, "Deployment " + w.name + " is rolling out a revision whose pods are not ready: " + stuck->story() + "; " + counts,
+          available == 0 ? Severity::High : Severity::Medium, 80, evidence, rolloutRemediation(w, *stuck));
+      return;
+    }
     if (unavailable > 0 || available < desired) {
       std::int64_t down = std::max(unavailable, desired - available);
       bool none = available == 0;
+      std::string selector = selectorString(at(o, {"spec", "selector"}));
       add(sink, w,
           "Deployment " + w.name + (none ? " has no available replicas: " : " is degraded: ") +
               std::to_string(std::min(down, desired)) + " of " + std::to_string(desired) + " replicas unavailable",
           none ? Severity::High : Severity::Medium, 80, evidence,
-          "See why its pods are not ready (pod findings, `kubectl get pods -l " + selectorString(at(o, {"spec", "selector"})) +
-              w.nsFlag() + "`); if a new rollout broke it, " + undo + ".");
+          "See why its pods are not ready (pod findings" +
+              (selector.empty() ? std::string() : ", `kubectl get pods -l " + shellWord(selector) + w.nsFlag() + "`") +
+              "); if a new rollout broke it, " + undo + ".");
     }
+  }
+
+  static std::string rolloutRemediation(const Workload& w, const StuckRollout& r) {
+    std::string hash = r.next.hash();
+    std::string pods = hash.empty() ? std::string()
+                                    : ", or `kubectl get pods -l pod-template-hash=" + hash + w.nsFlag() + "`";
+    std::string back = r.serving.revision.empty()
+                           ? "`kubectl rollout undo deployment/" + w.name + w.nsFlag() + "` returns to the previous ReplicaSet"
+                           : "`kubectl rollout undo deployment/" + w.name + w.nsFlag() + " --to-revision=" + r.serving.revision +
+                                 "` returns to " + r.phrase(r.serving);
+    return "The pods of " + r.phrase(r.next) + " do not become ready; their status and logs say why (see the pod findings" + pods +
+           "). Fix the pod template and roll out again, or go back: " + back + ".";
   }
 
   static void statefulSet(const Workload& w, agent::AnalysisSink& sink) {
@@ -219,17 +449,18 @@ class WorkloadAnalyzer : public agent::Analyzer {
     std::string remediation;
     std::string logs = "`kubectl logs -l job-name=" + jobName + w.nsFlag() + " --tail=50`";
     if (reason == "DeadlineExceeded") {
-      detail = "ran longer than activeDeadlineSeconds " + scalarText(at(o, {"spec", "activeDeadlineSeconds"}));
+      std::string seconds = scalarText(at(o, {"spec", "activeDeadlineSeconds"}));
+      detail = "ran longer than activeDeadlineSeconds" + (seconds.empty() ? std::string() : " " + seconds);
       remediation = "Make the work finish in time or raise spec.activeDeadlineSeconds; " + logs + " shows where it stalls.";
     } else if (reason == "BackoffLimitExceeded") {
       detail = "failed " + countOf(failures, "time") + ", backoffLimit " + std::to_string(limit);
       remediation = "Read why its pods fail: " + logs + "; fix the cause, then re-run it (a failed Job does not retry).";
     } else {
-      detail = shorten(oneLine(strAt(failed, {"message"})), 120);
+      detail = fill("${message}", {{"message", shorten(oneLine(strAt(failed, {"message"})), 120), "the controller gave no reason"}});
       remediation = "Read the failed pods' logs: " + logs + ".";
     }
-    add(sink, w, prefix + "Job " + jobName + " failed: " + detail + " (" + reason + ")", Severity::High, 90, std::move(evidence),
-        remediation);
+    add(sink, w, prefix + "Job " + jobName + " failed: " + detail + (reason.empty() ? "" : " (" + reason + ")"), Severity::High, 90,
+        std::move(evidence), remediation);
     return true;
   }
 
