@@ -90,7 +90,7 @@ sec="$(kubectl -n "$SYSTEM_NS" get pod "$pod" -o json | jq -c '{u: .spec.securit
 # --- real failures on the real node ------------------------------------------------------
 # name | file | deployment | what must appear in a High/Medium finding title (ERE, case-insensitive)
 CASES=(
-  "crash|crash.yaml|checkout|config\\.yaml|exits with code 1"
+  "crash|crash.yaml|checkout|config\\.yaml"
   "oom|oom.yaml|reports|OOMKilled|out of memory|memory limit"
   "readiness|readiness.yaml|web|readiness|connection refused"
   "liveness|liveness.yaml|api|liveness"
@@ -157,8 +157,8 @@ for c in "${CASES[@]}"; do
   fi
   if [ -n "$FIXTURES" ]; then
     mkdir -p "$FIXTURES"
-    kubectl -n "$APPS_NS" get pods -l "app=$deploy" -o json | jq 'del(.metadata.resourceVersion)' >"$FIXTURES/real_pods_$name.json"
-    kubectl -n "$APPS_NS" get events -o json | jq --arg d "$deploy" '{kind: "EventList", apiVersion: "v1", items: [.items[] | select(.involvedObject.name | startswith($d))]}' >"$FIXTURES/real_events_$name.json"
+    kubectl -n "$APPS_NS" get pods -l "app=$deploy" -o json | jq 'del(.metadata.resourceVersion, .items[].metadata.managedFields)' >"$FIXTURES/pods_$name.json"
+    kubectl -n "$APPS_NS" get events -o json | jq --arg d "$deploy" '{kind: "EventList", apiVersion: "v1", items: [.items[] | select(.involvedObject.name | startswith($d))]}' >"$FIXTURES/events_$name.json"
   fi
 done
 

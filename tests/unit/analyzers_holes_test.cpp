@@ -247,9 +247,16 @@ TEST(AnalyzerRobustness, EmptyingOrBlankingAnyStringFieldOfAnyFixtureLeavesNoTem
       {{"get_workload", "deployment_all_unavailable.json"}, {"list_pods", "pods_crashloop.json"}},
       {{"get_workload", "deployment_rollout_stuck.json"}, {"list_pods", "pods_rollout_stuck.json"}},
   };
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(OPSCOPILOT_SOURCE_DIR) + "/tests/fixtures/analyzers")) {
-    std::string name = entry.path().filename().string();
-    std::string tool = toolOf(name);
+  // What the real kubelet wrote (real/), pods then their events.
+  for (const char* real : {"crash", "oom", "readiness", "liveness", "imagepull", "configmap", "secretkey", "nocommand"}) {
+    chains.push_back({{"list_pods", std::string("real/pods_") + real + ".json"},
+                      {"get_events", std::string("real/events_") + real + ".json"}});
+  }
+  const std::filesystem::path root = std::string(OPSCOPILOT_SOURCE_DIR) + "/tests/fixtures/analyzers";
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    std::string name = entry.path().lexically_relative(root).string();
+    std::string tool = toolOf(entry.path().filename().string());
     ASSERT_FALSE(tool.empty()) << "which tool reads fixture " << name << "?";
     chains.push_back({{tool, name}});
   }

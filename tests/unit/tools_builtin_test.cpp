@@ -72,15 +72,16 @@ std::string pod(const std::string& name, const std::string& state, int restarts 
          (containerStatus.empty() ? std::string() : R"(,"containerStatuses":[)" + containerStatus + "]") + "}}";
 }
 
-// A scripted API server: answers by path (the query is ignored), 404 for
-// anything unscripted, and records every request.
+// A scripted API server: answers by path and query when a route names both,
+// else by path, 404 for anything unscripted, and records every request.
 class FakeApi {
  public:
   FakeApi() {
     transport_->onRoundTrip = [this](const net::HttpRequest& r) {
       std::lock_guard l(mu_);
-      auto path = r.target.substr(0, r.target.find('?'));
-      auto it = routes_.find(path);
+      auto it = routes_.find(r.target);
+      if (it == routes_.end()) it = routes_.find(r.target.substr(0, r.target.find('?')));
+      const auto& path = r.target;
       if (it == routes_.end()) {
         return net::Result<net::HttpResponse>(net::HttpResponse{404, {}, status(404, "NotFound", path + " not found")});
       }
@@ -542,6 +543,38 @@ TEST(GetPodLogs, UnknownContainerIsInvalidArgsAndNoPreviousIsNotFound) {
   EXPECT_EQ(out.errorReason, "NotFound");
   EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (previous)");
   EXPECT_THAT(out.evidence[0].text, HasSubstr("has no previous terminated instance"));
+}
+
+// What the real kubelet answers (HTTP 200) for --previous in the seconds after
+// a crash, when the instance before has been garbage-collected: never the app's
+// log. The tool reads the instance that just exited instead.
+TEST(GetPodLogs, KubeletPlaceholderForAGoneInstanceIsNotTakenForTheLog) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/pods/web-1",
+         R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"app"}]},
+             "status":{"containerStatuses":[{"name":"app","restartCount":1,
+               "state":{"terminated":{"exitCode":1,"reason":"Error","containerID":"containerd://0b79"}},
+               "lastState":{"terminated":{"exitCode":1,"reason":"Error","containerID":"containerd://7e68"}}}]}})");
+  api.on("/api/v1/namespaces/shop/pods/web-1/log?container=app&previous=true&tailLines=100&limitBytes=262144",
+         "unable to retrieve container logs for containerd://7e68f2152a70955311b429587e7b6119cf4855dc298de55e853db4b39dd2b445");
+  api.on("/api/v1/namespaces/shop/pods/web-1/log?container=app&tailLines=100&limitBytes=262144",
+         "FATAL: cannot open /etc/checkout/config.yaml: no such file or directory\n");
+  auto out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ(paramOf(api.requests().back().target, "previous"), "");
+  EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (the instance that just exited)");
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("FATAL: cannot open"));
+  EXPECT_THAT(out.evidence[0].text, Not(HasSubstr("unable to retrieve")));
+  EXPECT_FALSE((*out.data)["previous"].GetBool());
+
+  // Neither instance available: a failed read that says so, with no log text.
+  api.on("/api/v1/namespaces/shop/pods/web-1/log?container=app&tailLines=100&limitBytes=262144",
+         "unable to retrieve container logs for containerd://0b79b4b3cb1b9b07432eabbd0c2caa52ed0f393a899c162eedae3dca392799d6\n");
+  out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})");
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.errorReason, "NotFound");
+  EXPECT_THAT(out.summary, HasSubstr("the container runtime no longer has that instance"));
+  EXPECT_STREQ((*out.data)["text"].GetString(), "");
 }
 
 // The tool hands the executor a bounded tail (four excerpts' worth) so that the

@@ -1,6 +1,7 @@
 #include "tools/analyzers/pod_checks.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "tools/analyzers/fill.h"
 #include "tools/analyzers/k8s_messages.h"
@@ -182,15 +183,55 @@ void checkConfigError(const ContainerContext& c, std::string_view reason, std::s
   out.push_back(std::move(issue));
 }
 
+// runc's words when the container's command cannot be executed, e.g.
+//   exec: "/app/server": stat /app/server: no such file or directory: unknown
+//   exec: "server": executable file not found in $PATH: unknown
+//   exec: "/app/run.sh": permission denied: unknown
+struct ExecFailure {
+  std::string command;
+  std::string problem;  // completes "its command X ..."
+};
+std::optional<ExecFailure> execFailure(std::string_view m) {
+  auto p = m.find("exec: \"");
+  if (p == std::string_view::npos) return std::nullopt;
+  auto start = p + 7;
+  auto end = m.find('"', start);
+  if (end == std::string_view::npos || end == start) return std::nullopt;
+  ExecFailure f{std::string(m.substr(start, end - start)), ""};
+  auto rest = m.substr(end);
+  if (rest.find("no such file or directory") != std::string_view::npos) {
+    f.problem = "does not exist in the image";
+  } else if (rest.find("executable file not found in $PATH") != std::string_view::npos) {
+    f.problem = "is not found in the image's $PATH";
+  } else if (rest.find("permission denied") != std::string_view::npos) {
+    f.problem = "is not executable in the image (permission denied)";
+  } else {
+    return std::nullopt;
+  }
+  return f;
+}
+
 void checkStartError(const ContainerContext& c, std::string_view reason, std::string_view message, std::vector<PodIssue>& out) {
   std::string_view m = message;
   if (auto p = m.find("exec: "); p != std::string_view::npos) m = m.substr(p);
   std::string what = oneLine(m).empty() ? std::string("the runtime cannot create or start it") : quoted(m, 140);
   std::string image = strAt(c.spec, {"image"});
+  std::string remediation =
+      fill("Fix the container definition in ${where}: the command/args must exist and be executable in "
+           "${image}, and volume mounts and securityContext must be valid for it.",
+           {{"where", c.where(), "the pod spec"}, {"image", image.empty() ? "" : "image " + image, "its image"}});
+  if (auto exec = execFailure(message)) {
+    what = fill("its command ${command} ${problem}", {{"command", exec->command, "<command>"}, {"problem", exec->problem, "cannot be run"}});
+    if (!image.empty()) what += " " + image;
+    remediation = fill("Either the command is wrong or the image is: set `command:` in ${where} to a program that exists in "
+                       "${image} (list its files with `kubectl debug` or `crane export`), or use the image that contains "
+                       "${command}.",
+                       {{"where", c.where(), "the pod spec"},
+                        {"image", image.empty() ? "" : "image " + image, "its image"},
+                        {"command", exec->command, "<command>"}});
+  }
   auto issue = issueFor(c, "start", c.label() + " cannot start: " + what + " (" + std::string(reason) + ")", Severity::High, 85,
-                        fill("Fix the container definition in ${where}: the command/args must exist and be executable in "
-                             "${image}, and volume mounts and securityContext must be valid for it.",
-                             {{"where", c.where(), "the pod spec"}, {"image", image.empty() ? "" : "image " + image, "its image"}}));
+                        remediation);
   issue.calls.push_back(podEventsCall(*c.pod, "the runtime's error is in the pod's events"));
   out.push_back(std::move(issue));
 }
@@ -231,7 +272,11 @@ void checkRestarts(const ContainerContext& c, const Json* lastRun, std::vector<P
   ExitStory story = exitStory(c, lastRun);
   bool oomKilled = strAt(lastRun, {"reason"}) == "OOMKilled";
   if (!oomKilled && intAt(lastRun, {"exitCode"}).value_or(0) == 0 && c.restarts < 3) return;
-  Severity severity = oomKilled || c.restarts >= 3 ? Severity::Medium : Severity::Low;
+  // A kill (137/143) of a container with a liveness probe is the kubelet
+  // restarting it: never routine, even the first time.
+  int exit = static_cast<int>(intAt(lastRun, {"exitCode"}).value_or(0));
+  bool probeKill = (exit == 137 || exit == 143) && !describeProbe(field(c.spec, "livenessProbe")).empty();
+  Severity severity = oomKilled || probeKill || c.restarts >= 3 ? Severity::Medium : Severity::Low;
   std::string title = oomKilled ? c.label() + " was OOMKilled (" +
                                       (c.memoryLimit().empty() ? std::string("no memory limit") : "memory limit " + c.memoryLimit()) +
                                       "), " + countOf(c.restarts, "restart") + "; running again now"
