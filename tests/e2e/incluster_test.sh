@@ -52,6 +52,11 @@ OUTPUT="$WORK/again.oci.tar" bash "$ROOT/hack/image.sh" --no-import >/dev/null 2
 if cmp -s "$WORK/operator.oci.tar" "$WORK/again.oci.tar"; then ok "image archive is reproducible (byte-identical rebuild)"; else bad "image rebuild differs"; fi
 
 # --- helm install ------------------------------------------------------------------
+# Earlier tests applied the plain manifests (config/rbac, config/admission);
+# Helm will not adopt objects it did not create, as on any cluster moving from
+# manifests to the chart. Remove them: this is a fresh install.
+kubectl delete --ignore-not-found -f "$ROOT/config/rbac/reader-clusterrole.yaml" \
+  -f "$ROOT/config/admission/approvalrequest-decidedby-policy.yaml" >/dev/null 2>&1
 kubectl create ns "$APPS_NS" >/dev/null
 kubectl label ns "$APPS_NS" pod-security.kubernetes.io/enforce=baseline >/dev/null
 kubectl create ns "$SYSTEM_NS" >/dev/null 2>&1
