@@ -245,20 +245,30 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
     idle_.push_back(std::move(conn));
   }
 
+  // RFC 9110's idempotent methods: sending one twice has the effect of once.
+  static bool idempotent(std::string_view method) {
+    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE";
+  }
+
+  // retryable: the request may be sent again on a new connection. Only when
+  // the failure is a reused connection the server had closed, and then only
+  // when the server cannot have acted on it: nothing was written, or the
+  // method is idempotent. A POST or PATCH whose bytes went out is never
+  // replayed (it would create a second Event, bill a second model call).
   template <class Stream>
   asio::awaitable<Result<HttpResponse>> exchange(Stream& s, Connection& c, const HttpRequest& request,
                                                  bool& retryable) {
     auto req = toBeast(request, hostHeader_);
     auto [wec, wn] = co_await http::async_write(s, req, kTuple);
     if (wec) {
-      retryable = c.reused;
+      retryable = c.reused && (wn == 0 || idempotent(request.method));
       co_return ioError("write request", wec);
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(opts_.maxResponseBytes);
     auto [rec, rn] = co_await http::async_read(s, c.buffer, parser, kTuple);
     if (rec) {
-      retryable = c.reused && !parser.got_some();
+      retryable = c.reused && !parser.got_some() && idempotent(request.method);
       co_return ioError("read response", rec);
     }
     auto& res = parser.get();
@@ -288,7 +298,7 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
       if (!result.ok()) {
         c->close();
         // A kept-alive connection the server closed while idle fails before
-        // any response byte; the request never reached the server.
+        // any response byte (see exchange for when that is safe to resend).
         if (retryable && attempt == 0) continue;
         promise->set_value(std::move(result));
         co_return;

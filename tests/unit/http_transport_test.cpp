@@ -1,0 +1,138 @@
+// The real Beast transport against a scripted plain-HTTP server on loopback:
+// when a kept-alive connection dies after the request went out, only an
+// idempotent request is sent again.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "operator/net/http_transport.h"
+
+using namespace opscopilot;
+
+namespace {
+
+// Serves one connection at a time. For the Nth request it receives (counted
+// across connections) `answer(N)` says whether to answer 200 or to close the
+// connection without a byte of response (as a server that dropped it would).
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::function<bool(int)> answer) : answer_(std::move(answer)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(fd_, 8);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedServer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string buf;
+      char chunk[4096];
+      for (;;) {
+        auto end = buf.find("\r\n\r\n");
+        if (end == std::string::npos) {
+          auto n = read(c, chunk, sizeof chunk);
+          if (n <= 0) break;
+          buf.append(chunk, static_cast<std::size_t>(n));
+          continue;
+        }
+        std::size_t length = 0;
+        if (auto p = buf.find("Content-Length: "); p != std::string::npos && p < end) length = std::stoul(buf.substr(p + 16));
+        while (buf.size() < end + 4 + length) {
+          auto n = read(c, chunk, sizeof chunk);
+          if (n <= 0) break;
+          buf.append(chunk, static_cast<std::size_t>(n));
+        }
+        buf.erase(0, end + 4 + length);
+        int n = ++requests_;
+        if (!answer_(n)) break;  // close without answering
+        std::string res = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok";
+        if (write(c, res.data(), res.size()) < 0) break;
+      }
+      close(c);
+    }
+  }
+
+  std::function<bool(int)> answer_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::shared_ptr<net::HttpTransport> transportTo(int port) {
+  net::TransportOptions o;
+  o.host = "127.0.0.1";
+  o.port = std::to_string(port);
+  o.tls = false;
+  auto t = net::makeHttpTransport(o);
+  EXPECT_TRUE(t.ok());
+  return *t;
+}
+
+net::HttpRequest request(const std::string& method) {
+  net::HttpRequest r;
+  r.method = method;
+  r.target = "/apis/x";
+  r.body = method == "GET" ? "" : R"({"kind":"Event"})";
+  r.timeout = std::chrono::seconds(5);
+  return r;
+}
+
+TEST(HttpTransport, PostWhoseBytesWentOutIsNeverSentAgain) {
+  // Request 1 (GET) is answered and leaves a kept-alive connection; the
+  // server then takes request 2 (the POST) and drops the connection.
+  ScriptedServer server([](int n) { return n != 2; });
+  auto t = transportTo(server.port());
+  ASSERT_EQ(t->roundTrip(request("GET")).value().status, 200);
+  auto post = t->roundTrip(request("POST"));
+  EXPECT_FALSE(post.ok()) << "the POST may have been acted on: it fails instead of being replayed";
+  EXPECT_EQ(server.requests(), 2) << "the POST reached the server exactly once";
+}
+
+TEST(HttpTransport, PatchIsNotReplayedEither) {
+  ScriptedServer server([](int n) { return n != 2; });
+  auto t = transportTo(server.port());
+  ASSERT_EQ(t->roundTrip(request("GET")).value().status, 200);
+  EXPECT_FALSE(t->roundTrip(request("PATCH")).ok());
+  EXPECT_EQ(server.requests(), 2);
+}
+
+TEST(HttpTransport, IdempotentRequestOnADroppedKeptAliveConnectionIsRetriedOnce) {
+  ScriptedServer server([](int n) { return n != 2; });
+  auto t = transportTo(server.port());
+  ASSERT_EQ(t->roundTrip(request("GET")).value().status, 200);
+  auto put = t->roundTrip(request("PUT"));
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  EXPECT_EQ(put.value().status, 200);
+  EXPECT_EQ(server.requests(), 3) << "sent again once, on a new connection";
+}
+
+}  // namespace
