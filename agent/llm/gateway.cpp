@@ -6,6 +6,7 @@
 
 #include "agent/llm/circuit_breaker.h"
 #include "agent/llm/llm.h"
+#include "agent/sink_redaction.h"
 #include "agent/llm/token_bucket.h"
 
 namespace opscopilot::agent::llm {
@@ -92,8 +93,14 @@ bool Gateway::circuitOpen() const {
   return state_->breaker.rejecting(state_->clock());
 }
 
-LlmResult<GatewayCall> Gateway::call(const ChatRequest& request, const Budget& budget, TimePoint deadline) {
+LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& budget, TimePoint deadline) {
   using Result = LlmResult<GatewayCall>;
+  // The sink: what a model sees passes the redactor, whoever composed it.
+  ChatRequest request = prompt;
+  for (auto& m : request.messages) {
+    m.content = redactForSink(m.content);
+    for (auto& c : m.toolCalls) c.argsJson = redactForSink(c.argsJson);
+  }
   State& s = *state_;
   const Price& price = s.options.price;
 

@@ -1,5 +1,7 @@
 #include "operator/controller/event_recorder.h"
 
+#include "agent/sink_redaction.h"
+
 #include <rapidjson/document.h>
 
 #include "agent/graph.h"
@@ -40,7 +42,9 @@ void EventRecorder::record(const EventTarget& t, const std::string& type, const 
   d.AddMember("involvedObject", involved, a);
   d.AddMember("type", str(type), a);
   d.AddMember("reason", str(reason), a);
-  d.AddMember("message", str(message.size() > 1000 ? message.substr(0, 1000) : message), a);
+  // The sink: an Event's message passes the redactor, whoever wrote it.
+  std::string safe = agent::redactForSink(message);
+  d.AddMember("message", str(safe.size() > 1000 ? safe.substr(0, 1000) : safe), a);
   rapidjson::Value source(rapidjson::kObjectType);
   source.AddMember("component", str(component_), a);
   d.AddMember("source", source, a);

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "agent/graph.h"
+#include "agent/sink_redaction.h"
 
 namespace opscopilot::controller {
 
@@ -37,13 +38,14 @@ void write(std::string_view level, std::string_view msg, std::initializer_list<L
   line += "\",\"level\":\"";
   line += level;
   line += "\",\"msg\":\"";
-  appendEscaped(line, msg);
+  // The sink: every message and value passes the redactor, whoever logged it.
+  appendEscaped(line, agent::redactForSink(msg));
   line += "\"";
   for (const auto& [k, v] : fields) {
     line += ",\"";
     appendEscaped(line, k);
     line += "\":\"";
-    appendEscaped(line, v);
+    appendEscaped(line, agent::redactForSink(v));
     line += "\"";
   }
   line += "}\n";

@@ -8,6 +8,7 @@
 
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
+#include "agent/sink_redaction.h"
 #include "operator/controller/json_log.h"
 #include "tools/selector.h"
 
@@ -225,6 +226,8 @@ kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& 
                state.phase == "AwaitingApproval" ? "a step waits for an ApprovalRequest" : "no step waits for approval",
                generation, nowText, a);
 
+  // The sink: every string of the status passes the redactor, whatever wrote it.
+  agent::redactJsonStrings(status, a);
   const auto body = kube::serializeJson(doc);
   for (int attempt = 0;; ++attempt) {
     statusWrites_.fetch_add(1, std::memory_order_relaxed);
