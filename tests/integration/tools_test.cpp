@@ -252,3 +252,14 @@ TEST_F(ToolsTest, ReaderCannotWrite) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.error().isForbidden());
 }
+
+TEST_F(ToolsTest, ReaderMayGetASecretByNameButNeverListOrWatchSecrets) {
+  // get_config_refs reads a named Secret for its key names; nothing may read
+  // every Secret of a namespace.
+  kube::RequestOptions as;
+  as.impersonate = kube::Impersonation{"system:serviceaccount:" + ns + ":opscopilot-reader", {}};
+  ASSERT_TRUE(waitFor([&] { return admin->listPage(kube::resources::kPods, ns, {}, as).ok(); }));
+  auto list = admin->listPage(kube::resources::kSecrets, ns, {}, as);
+  ASSERT_FALSE(list.ok());
+  EXPECT_TRUE(list.error().isForbidden());
+}
