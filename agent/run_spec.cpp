@@ -40,6 +40,7 @@ std::string formatMicroUSD(std::int64_t micro) {
 }
 
 bool RunSpec::toolAllowed(const std::string& tool) const {
+  if (std::find(disabledTools.begin(), disabledTools.end(), tool) != disabledTools.end()) return false;
   return allowedTools.empty() || std::find(allowedTools.begin(), allowedTools.end(), tool) != allowedTools.end();
 }
 

@@ -34,6 +34,7 @@ struct RunSpec {
   Limits limits;
   bool critic = true;
   std::vector<std::string> allowedTools;  // empty: every registered tool
+  std::vector<std::string> disabledTools; // by the operator's config: never allowed
 
   bool toolAllowed(const std::string& tool) const;
   // "Deployment/checkout", "pods with app=web", or "namespace shop".

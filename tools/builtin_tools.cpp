@@ -14,6 +14,16 @@ void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::C
   }
 }
 
+std::vector<std::string> builtinToolNames() {
+  // Constructing a tool makes no request: a registry without a client is
+  // enough to read the names.
+  agent::ToolRegistry registry;
+  registerBuiltinTools(registry, nullptr, ToolSettings{});
+  std::vector<std::string> names;
+  for (const auto* spec : registry.specs()) names.push_back(spec->name);
+  return names;
+}
+
 std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers() {
   std::vector<std::unique_ptr<agent::Analyzer>> analyzers;
   // On a list_pods step the pod status analyzer runs before the service

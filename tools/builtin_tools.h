@@ -25,6 +25,9 @@ struct ToolSettings {
 void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::Client> client,
                           const ToolSettings& settings);
 
+// The names of the built-in tools, sorted.
+std::vector<std::string> builtinToolNames();
+
 // Every built-in analyzer.
 std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers();
 

@@ -1,5 +1,7 @@
 #include "operator/controller/operator_config.h"
 
+#include "tools/builtin_tools.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include "operator/kube/config.h"
@@ -37,6 +39,27 @@ std::string readLimits(const YAML::Node& n, const std::string& path, agent::Limi
 
 }  // namespace
 
+// The first key of a mapping that is not one of known, prefixed with where
+// ("models.openai.pricee"); "" when every key is known. A misspelt nested key
+// is refused like a misspelt top-level one, never silently ignored.
+std::string unknownKey(const YAML::Node& node, const std::string& where, std::initializer_list<const char*> known) {
+  if (!node || !node.IsMap()) return "";
+  for (const auto& kv : node) {
+    auto key = kv.first.as<std::string>();
+    if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) == known.end()) {
+      return where + "." + key;
+    }
+  }
+  return "";
+}
+
+// node[key] when node is a mapping that has it, else an undefined node
+// (never creating the key, never throwing on a missing parent).
+YAML::Node child(const YAML::Node& node, const char* key) {
+  if (!node || !node.IsMap() || !node[key]) return YAML::Node(YAML::NodeType::Undefined);
+  return node[key];
+}
+
 kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const std::string& source) {
   YAML::Node root;
   try {
@@ -56,6 +79,30 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
     }
   }
   try {
+    std::vector<std::string> unknown = {
+        unknownKey(child(root, "limits"), "limits", {"default", "max"}),
+        unknownKey(child(child(root, "limits"), "default"), "limits.default",
+                   {"maxSteps", "timeoutSeconds", "maxTokens", "maxCostUSD"}),
+        unknownKey(child(child(root, "limits"), "max"), "limits.max", {"maxSteps", "timeoutSeconds", "maxTokens", "maxCostUSD"}),
+        unknownKey(child(root, "tools"), "tools", {"readerUser", "maxExcerptBytes", "logTailLines", "disabled"}),
+        unknownKey(child(root, "health"), "health", {"address"}),
+        unknownKey(child(root, "leaderElection"), "leaderElection", {"enabled", "namespace", "name"}),
+    };
+    if (auto models = child(root, "models"); models && models.IsMap()) {
+      for (const auto& kv : models) {
+        const std::string where = "models." + kv.first.as<std::string>();
+        unknown.push_back(unknownKey(kv.second, where,
+                                     {"provider", "baseURL", "model", "apiVersion", "apiKeyEnv", "apiKeySecret", "stream",
+                                      "timeoutSeconds", "maxAttempts", "requestsPerMinute", "tokensPerMinute",
+                                      "breakerFailures", "breakerCooldownSeconds", "maxToolResultTokens",
+                                      "maxPromptTokens", "price"}));
+        unknown.push_back(unknownKey(child(kv.second, "apiKeySecret"), where + ".apiKeySecret", {"namespace", "name", "key"}));
+        unknown.push_back(unknownKey(child(kv.second, "price"), where + ".price", {"inputPerMTok", "outputPerMTok"}));
+      }
+    }
+    for (const auto& u : unknown) {
+      if (!u.empty()) return invalid(source, "unknown field \"" + u + "\"");
+    }
     if (root["workers"]) cfg.workers = root["workers"].as<int>();
     if (cfg.workers < 1 || cfg.workers > 64) return invalid(source, "workers must be between 1 and 64");
     if (auto models = root["models"]) {
@@ -133,7 +180,22 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
       if (tools["maxExcerptBytes"]) cfg.maxExcerptBytes = tools["maxExcerptBytes"].as<std::size_t>();
       if (tools["logTailLines"]) cfg.logTailLines = tools["logTailLines"].as<std::int64_t>();
       if (tools["disabled"]) cfg.disabledTools = tools["disabled"].as<std::vector<std::string>>();
-      if (cfg.readerUser.empty()) return invalid(source, "tools.readerUser must not be empty");
+      // Runs never plan or run a disabled tool (RunSpec::toolAllowed); a name
+      // that is no tool is a mistake to report, not a silent no-op.
+      const auto names = tools::builtinToolNames();
+      for (const auto& t : cfg.disabledTools) {
+        if (std::find(names.begin(), names.end(), t) == names.end()) {
+          std::string list;
+          for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+          return invalid(source, "tools.disabled: \"" + t + "\" is not a tool (tools: " + list + ")");
+        }
+      }
+      if (cfg.readerUser.find("{namespace}") == std::string::npos) {
+        // One identity for every namespace would let a run in one namespace
+        // read another's: the reader must be per namespace.
+        return invalid(source, "tools.readerUser must contain {namespace} (e.g. "
+                               "\"system:serviceaccount:{namespace}:opscopilot-reader\")");
+      }
       if (cfg.maxExcerptBytes < 256 || cfg.maxExcerptBytes > 65536) {
         return invalid(source, "tools.maxExcerptBytes must be between 256 and 65536");
       }

@@ -142,6 +142,7 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
       if (t.IsString()) rs.allowedTools.emplace_back(t.GetString());
     }
   }
+  rs.disabledTools = config.disabledTools;
   return rs;
 }
 

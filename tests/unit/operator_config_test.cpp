@@ -29,6 +29,48 @@ TEST(OperatorConfig, BadValuesAreRefusedWithTheField) {
   EXPECT_EQ(err(""), "accepted");
 }
 
+TEST(OperatorConfig, MisspeltNestedKeysAreRefusedWithTheirPath) {
+  auto err = [](const std::string& yaml) {
+    auto c = parseOperatorConfig(yaml, "operator.yaml");
+    return c.ok() ? std::string("accepted") : c.error().message;
+  };
+  EXPECT_NE(err("limits: {default: {maxStep: 3}}").find("unknown field \"limits.default.maxStep\""), std::string::npos);
+  EXPECT_NE(err("tools: {readerUsr: x}").find("unknown field \"tools.readerUsr\""), std::string::npos);
+  EXPECT_NE(err("health: {adress: ':8081'}").find("unknown field \"health.adress\""), std::string::npos);
+  EXPECT_NE(err("leaderElection: {enable: true}").find("unknown field \"leaderElection.enable\""), std::string::npos);
+  EXPECT_NE(err("models: {m: {provider: openai, baseURL: 'http://x', model: y, pricee: {}}}")
+                .find("unknown field \"models.m.pricee\""),
+            std::string::npos);
+  EXPECT_NE(err("models: {m: {provider: openai, baseURL: 'http://x', model: y, price: {inputPerMtok: '1'}}}")
+                .find("unknown field \"models.m.price.inputPerMtok\""),
+            std::string::npos);
+  EXPECT_NE(err("models: {m: {provider: openai, baseURL: 'http://x', model: y, apiKeySecret: {nam: k}}}")
+                .find("unknown field \"models.m.apiKeySecret.nam\""),
+            std::string::npos);
+  EXPECT_EQ(err("limits: {default: {maxSteps: 3}}\ntools: {disabled: []}"), "accepted");
+}
+
+TEST(OperatorConfig, ReaderUserMustBePerNamespace) {
+  auto c = parseOperatorConfig("tools: {readerUser: 'system:serviceaccount:ops:reader'}", "operator.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("tools.readerUser must contain {namespace}"), std::string::npos);
+}
+
+TEST(OperatorConfig, DisabledToolsMustExistAndAreNeverAllowed) {
+  auto bad = parseOperatorConfig("tools: {disabled: [read_secrets]}", "operator.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("tools.disabled: \"read_secrets\" is not a tool"), std::string::npos);
+  auto c = parseOperatorConfig("tools: {disabled: [read_configmap_data, get_pod_logs]}", "operator.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  agent::RunSpec spec;
+  spec.disabledTools = c->disabledTools;
+  EXPECT_FALSE(spec.toolAllowed("get_pod_logs"));
+  EXPECT_FALSE(spec.toolAllowed("read_configmap_data"));
+  EXPECT_TRUE(spec.toolAllowed("list_pods"));
+  spec.allowedTools = {"get_pod_logs", "list_pods"};  // a run cannot allow what the operator disabled
+  EXPECT_FALSE(spec.toolAllowed("get_pod_logs"));
+}
+
 TEST(RunSpecFrom, AppliesDefaultsCapsAndSelectors) {
   OperatorConfig cfg;
   auto run = kube::Object::parse(R"({"metadata":{"name":"r","namespace":"shop","generation":1},
