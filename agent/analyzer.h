@@ -91,7 +91,10 @@ class Analyzer {
  public:
   virtual ~Analyzer() = default;
   virtual std::string_view name() const = 0;
-  virtual void analyze(const StepView& step, AnalysisSink& sink) = 0;
+  // Thread-safe: one instance serves every worker at once, so an analyzer
+  // keeps no state between or during calls (the method is const; per-call
+  // memory lives on the stack).
+  virtual void analyze(const StepView& step, AnalysisSink& sink) const = 0;
 };
 
 }  // namespace opscopilot::agent

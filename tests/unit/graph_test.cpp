@@ -40,7 +40,7 @@ ToolOutput text(std::string ref, std::string body) {
 class FakeAnalyzer : public Analyzer {
  public:
   std::string_view name() const override { return "fake"; }
-  void analyze(const StepView& step, AnalysisSink& sink) override {
+  void analyze(const StepView& step, AnalysisSink& sink) const override {
     if (step.tool == "get_workload") {
       sink.addFinding("fake", {"Pod/web-1/app", "Container app in pod web-1 crash-loops: exit code 1", Severity::High, 80,
                                {step.evidenceFor("Pod/web-1")}, "fix the app"});

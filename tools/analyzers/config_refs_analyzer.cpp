@@ -35,7 +35,7 @@ class ConfigRefsAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool != "get_config_refs" || !step.ok) return;
     for (auto [field, kind] : {std::pair<const char*, const char*>{"configMaps", "ConfigMap"}, {"secrets", "Secret"}}) {
       for (const Json* entry : listAt(step.data, {field})) {

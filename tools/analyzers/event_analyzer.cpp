@@ -84,14 +84,16 @@ class EventAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
-    if (step.tool != "get_events" || !step.ok) return;
-    added_.clear();
-    unknown_ = 0;
-    for (const EventGroup& g : groupEvents(step)) handle(g, sink);
-  }
+  // Thread-safe: the analyzer holds no state; what one call remembers lives
+  // in that call's Pass, so one instance serves every worker at once.
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override;
 
  private:
+  struct Pass;
+};
+
+// One analyze() call over one get_events step.
+struct EventAnalyzer::Pass {
   std::set<std::string> added_;  // subjects this call already reported
   int unknown_ = 0;
 
@@ -422,6 +424,12 @@ class EventAnalyzer : public agent::Analyzer {
         Severity::Low, 50, g, "`kubectl describe " + toLower(g.kind) + " " + g.name + g.nsFlag() + "` and act on the message.");
   }
 };
+
+void EventAnalyzer::analyze(const agent::StepView& step, agent::AnalysisSink& sink) const {
+  if (step.tool != "get_events" || !step.ok) return;
+  Pass pass;
+  for (const EventGroup& g : groupEvents(step)) pass.handle(g, sink);
+}
 
 }  // namespace
 

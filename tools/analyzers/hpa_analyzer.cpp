@@ -53,7 +53,7 @@ class HpaAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool != "get_hpa" || !step.ok) return;
     for (const Json* hpa : listAt(step.data, {"items"})) {
       std::string name = nameOf(hpa);

@@ -82,7 +82,7 @@ class IngressAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool != "get_ingress" || !step.ok) return;
     auto services = servicesOf(step.data);
     for (const Json* ing : listAt(step.data, {"items"})) {

@@ -290,7 +290,7 @@ class LogAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool != "get_pod_logs" || !step.ok) return;
     std::string pod = strAt(step.data, {"pod"});
     if (pod.empty()) pod = strAt(step.args, {"pod"});

@@ -41,7 +41,7 @@ class NodeAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool != "get_nodes" || !step.ok) return;
     if (boolAt(step.data, {"forbidden"})) return;
     std::vector<const Json*> nodes;

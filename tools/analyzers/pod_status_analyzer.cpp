@@ -184,7 +184,7 @@ class PodStatusAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool != "list_pods" || !step.ok) return;
     std::vector<PodIssue> issues;
     for (const Json* item : listAt(step.data, {"items"})) {

@@ -18,7 +18,7 @@ class QuotaAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool != "get_quotas" || !step.ok) return;
     for (const Json* rq : listAt(step.data, {"resourceQuotas"})) {
       std::string name = nameOf(rq);

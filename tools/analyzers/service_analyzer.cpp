@@ -96,7 +96,7 @@ class ServiceAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (!step.ok) return;
     if (step.tool == "get_service") service(step, sink);
     if (step.tool == "list_pods") nearMisses(step, sink);
@@ -235,7 +235,7 @@ class ServiceAnalyzer : public agent::Analyzer {
 
   // On a list_pods step: names the pods whose labels nearly match the
   // selector of a Service this analyzer found matching nothing.
-  void nearMisses(const agent::StepView& step, agent::AnalysisSink& sink) {
+  void nearMisses(const agent::StepView& step, agent::AnalysisSink& sink) const {
     struct Target {
       std::string id;
       std::string service;

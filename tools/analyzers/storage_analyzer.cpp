@@ -85,7 +85,7 @@ class StorageAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool != "get_storage" || !step.ok) return;
     const Json* data = step.data;
     bool classesKnown = !forbidden(data, "storageclasses");

@@ -212,7 +212,7 @@ class WorkloadAnalyzer : public agent::Analyzer {
  public:
   std::string_view name() const override { return kName; }
 
-  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) override {
+  void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool == "list_pods" && step.ok) return revisionPods(step, sink);
     if (step.tool != "get_workload" || !step.ok) return;
     for (const Json* item : listAt(step.data, {"items"})) {
