@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates openssl
-  libboost1.81-dev libssl-dev rapidjson-dev libyaml-cpp-dev prometheus-cpp-dev
+  libboost1.81-dev libre2-dev libssl-dev rapidjson-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev jq procps lua5.4 python3 python3-yaml binutils
   # The real node of hack/cluster.sh: containerd, runc, CNI plugins, and what
   # the kubelet and kube-proxy call (iptables, nft, conntrack, ip, mount).
