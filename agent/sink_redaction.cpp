@@ -14,7 +14,18 @@ int redactJsonStrings(rapidjson::Value& v, rapidjson::Document::AllocatorType& a
       count += r.redactions;
     }
   } else if (v.IsObject()) {
-    for (auto& m : v.GetObject()) count += redactJsonStrings(m.value, alloc);
+    for (auto& m : v.GetObject()) {
+      // {"password": "hunter2"}: the value alone does not look like a secret;
+      // its key says it is one.
+      if (m.value.IsString() && m.value.GetStringLength() > 0 &&
+          looksLikeSecretKeyName(std::string_view(m.name.GetString(), m.name.GetStringLength())) &&
+          std::string_view(m.value.GetString(), m.value.GetStringLength()) != kRedactedMarker) {
+        m.value.SetString(kRedactedMarker.data(), static_cast<rapidjson::SizeType>(kRedactedMarker.size()), alloc);
+        ++count;
+        continue;
+      }
+      count += redactJsonStrings(m.value, alloc);
+    }
   } else if (v.IsArray()) {
     for (auto& e : v.GetArray()) count += redactJsonStrings(e, alloc);
   }

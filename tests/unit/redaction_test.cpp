@@ -4,6 +4,10 @@
 
 #include "agent/args_schema.h"
 #include "agent/redaction.h"
+#include "agent/sink_redaction.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 using namespace opscopilot::agent;
 
@@ -104,4 +108,25 @@ TEST(ArgsSchema, ChecksRequiredTypesEnumsAndUnknownArguments) {
   EXPECT_EQ(check(R"({"name":"web","tailLines":0})"), "args.tailLines: below the minimum");
   EXPECT_EQ(check(R"({"name":"web","rm":"-rf"})"), "args.rm: unknown argument");
   EXPECT_EQ(check(R"({"name":5})"), "args.name: must be of type string");
+}
+
+// The status sink: every string value passes the redactor, and a value whose
+// key names a secret goes even when it does not look like one.
+TEST(SinkRedaction, EveryStringOfAStatusPassesTheRedactorKeysIncluded) {
+  rapidjson::Document d;
+  d.Parse(R"({"findings":[{"title":"exits: postgres://app:S3cr3tPassw0rd@db:5432/x refused","severity":"High"}],
+              "answer":"see DB_PASSWORD=pl41nt3xtPw","steps":[{"args":{"password":"hunter2","pod":"web-1"},"tokens":12}],
+              "message":"ok","redactions":0})");
+  ASSERT_FALSE(d.HasParseError());
+  int n = opscopilot::agent::redactJsonStrings(d, d.GetAllocator());
+  EXPECT_EQ(n, 3);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  d.Accept(w);
+  std::string out = buf.GetString();
+  for (const char* secret : {"S3cr3tPassw0rd", "pl41nt3xtPw", "hunter2"}) EXPECT_EQ(out.find(secret), std::string::npos) << out;
+  for (const char* kept : {"\"pod\":\"web-1\"", "\"tokens\":12", "\"message\":\"ok\"", "postgres://app:", "DB_PASSWORD="}) {
+    EXPECT_NE(out.find(kept), std::string::npos) << kept << " in " << out;
+  }
+  EXPECT_EQ(opscopilot::agent::redactJsonStrings(d, d.GetAllocator()), 0) << "idempotent";
 }
