@@ -25,18 +25,6 @@ std::string microTime(Clock::time_point t) {
   return out;
 }
 
-std::optional<Clock::time_point> parseMicroTime(std::string_view s) {
-  std::tm tm{};
-  int micros = 0;
-  if (std::sscanf(std::string(s).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%6d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &micros) < 6) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return Clock::from_time_t(timegm(&tm)) + std::chrono::microseconds(micros);
-}
-
 }  // namespace
 
 LeaderElector::LeaderElector(std::shared_ptr<kube::Client> client, std::string ns, std::string name,
@@ -60,10 +48,16 @@ bool LeaderElector::tryAcquireOrRenew() {
   }
   const auto& l = **lease;
   const std::string holder(l.stringAt({"spec", "holderIdentity"}));
-  const auto renewed = parseMicroTime(l.stringAt({"spec", "renewTime"}));
+  const std::string record = holder + "|" + std::string(l.stringAt({"spec", "renewTime"})) + "|" +
+                             std::to_string(l.intAt({"spec", "leaseDurationSeconds"}).value_or(0));
+  const auto seen = std::chrono::steady_clock::now();
+  if (record != observedRecord_) {
+    observedRecord_ = record;
+    observedAt_ = seen;
+  }
   const auto duration = std::chrono::seconds(l.intAt({"spec", "leaseDurationSeconds"}).value_or(opts_.leaseDuration.count()));
   const bool ours = holder == identity_;
-  const bool expired = holder.empty() || !renewed || *renewed + duration < now;
+  const bool expired = holder.empty() || observedAt_ + duration < seen;
   if (!ours && !expired) return false;
 
   rapidjson::Document doc;

@@ -41,6 +41,12 @@ class LeaderElector {
   std::shared_ptr<kube::Client> client_;
   std::string ns_, name_, identity_;
   LeaderElectionOptions opts_;
+  // As client-go: another holder's lease counts as expired only when this
+  // process has seen it unchanged for a whole lease duration on its own
+  // monotonic clock. The holder's renewTime is never compared with our
+  // clock, so clock skew between nodes cannot hand the lease over early.
+  std::string observedRecord_;  // holder and renewTime last seen
+  std::chrono::steady_clock::time_point observedAt_{};
 };
 
 }  // namespace opscopilot::controller

@@ -51,6 +51,28 @@ fi
 OUTPUT="$WORK/again.oci.tar" bash "$ROOT/hack/image.sh" --no-import >/dev/null 2>&1
 if cmp -s "$WORK/operator.oci.tar" "$WORK/again.oci.tar"; then ok "image archive is reproducible (byte-identical rebuild)"; else bad "image rebuild differs"; fi
 
+# A Docker archive (`docker save` layout: manifest.json, config, layer tars)
+# loads too: the busybox image rewritten in that layout and a new name.
+python3 - "$(bash "$ROOT/hack/lib/node-images.sh" | awk '/busybox/ {print $2}')" "$WORK/docker.tar" <<'PY'
+import gzip, io, json, sys, tarfile
+src = tarfile.open(sys.argv[1])
+blob = lambda d: src.extractfile("blobs/sha256/" + d.split(":")[1]).read()
+index = json.loads(src.extractfile("index.json").read())
+manifest = json.loads(blob(index["manifests"][0]["digest"]))
+with tarfile.open(sys.argv[2], "w") as out:
+    def add(name, data):
+        info = tarfile.TarInfo(name); info.size = len(data); out.addfile(info, io.BytesIO(data))
+    add("config.json", blob(manifest["config"]["digest"]))
+    add("layer.tar", gzip.decompress(blob(manifest["layers"][0]["digest"])))
+    add("manifest.json", json.dumps([{"Config": "config.json", "RepoTags": ["localhost/opscopilot/busybox-docker:1.0"],
+                                      "Layers": ["layer.tar"]}]).encode())
+PY
+if out="$(bash "$ROOT/hack/cluster.sh" import-image "$WORK/docker.tar" 2>&1)" && echo "$out" | grep -c busybox-docker >/dev/null; then
+  ok "import-image loads a Docker archive: $out"
+else
+  bad "import-image of a Docker archive: $out"
+fi
+
 # --- helm install ------------------------------------------------------------------
 # Earlier tests applied the plain manifests (config/rbac, config/admission);
 # Helm will not adopt objects it did not create, as on any cluster moving from

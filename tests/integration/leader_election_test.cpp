@@ -41,3 +41,26 @@ TEST(LeaderElection, AnExpiredLeaseIsTakenOver) {
   EXPECT_FALSE(a.tryAcquireOrRenew());
   deleteNamespace(ns);
 }
+
+TEST(LeaderElection, ExpiryIsJudgedByLocalObservationNotTheHoldersClock) {
+  auto client = clientFor("admin");
+  ASSERT_NE(client, nullptr);
+  auto ns = createNamespace("lease-skew");
+  // A holder whose clock runs an hour behind ours: by its renewTime the lease
+  // looks long expired, but a candidate must first see it unchanged for a
+  // whole lease duration.
+  ASSERT_TRUE(client
+                  ->create(kube::resources::kLeases, ns,
+                           R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"opscopilot-leader"},
+                               "spec":{"holderIdentity":"skewed","leaseDurationSeconds":2,
+                                       "renewTime":"2000-01-01T00:00:00.000000Z"}})")
+                  .ok());
+  LeaderElectionOptions opts;
+  opts.leaseDuration = std::chrono::seconds(2);
+  LeaderElector b(client, ns, "opscopilot-leader", "b", opts);
+  EXPECT_FALSE(b.tryAcquireOrRenew()) << "taken over on the holder's timestamp alone";
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(waitFor([&] { return b.tryAcquireOrRenew(); }, std::chrono::seconds(10)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  deleteNamespace(ns);
+}
