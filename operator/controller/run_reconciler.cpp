@@ -9,6 +9,7 @@
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
 #include "agent/sink_redaction.h"
+#include "operator/controller/approval.h"
 #include "operator/controller/json_log.h"
 #include "tools/selector.h"
 
@@ -21,18 +22,6 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 using Alloc = rapidjson::Document::AllocatorType;
-
-std::optional<Clock::time_point> parseTime(std::string_view s) {
-  std::tm tm{};
-  if (s.size() < 20) return std::nullopt;
-  if (std::sscanf(std::string(s).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return Clock::from_time_t(timegm(&tm));
-}
 
 std::string randomTraceID() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -194,7 +183,7 @@ bool RunReconciler::cacheIsBehind(const std::string& key, const kube::Object& ru
 
 kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& run, const agent::RunState& state,
                                                          Clock::time_point start, const std::string& targetRef,
-                                                         bool freshRun) {
+                                                         bool freshRun, const approval::Record* record) {
   rapidjson::Document doc;
   doc.CopyFrom(run->json(), doc.GetAllocator());
   auto& a = doc.GetAllocator();
@@ -222,10 +211,28 @@ kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& 
     setCondition(status, "Succeeded", "Unknown", "Running",
                  "investigating: " + std::to_string(state.steps.size()) + " steps so far", generation, nowText, a);
   }
-  setCondition(status, "AwaitingApproval", state.phase == "AwaitingApproval" ? "True" : "False",
-               state.phase == "AwaitingApproval" ? "ApprovalPending" : "NoApprovalPending",
-               state.phase == "AwaitingApproval" ? "a step waits for an ApprovalRequest" : "no step waits for approval",
-               generation, nowText, a);
+  // While a step waits, the condition's message records which
+  // ApprovalRequest the controller created for it (name and UID; see
+  // approval.h): given, or kept from the previous write for the same step.
+  const bool waiting = state.phase == "AwaitingApproval";
+  std::string waitingMessage = "no step waits for approval";
+  if (waiting) {
+    const agent::Step* pending = agent::RunGraph::pendingApproval(state);
+    waitingMessage = pending ? "step " + std::to_string(pending->id) + " (" + pending->tool +
+                                   ") waits for an ApprovalRequest"
+                             : "a step waits for an ApprovalRequest";
+    std::optional<approval::Record> kept;
+    if (record) {
+      kept = *record;
+    } else if (!freshRun) {
+      kept = approval::recordFrom(*run);
+    }
+    if (pending && kept && kept->stepID == pending->id && kept->generation == generation) {
+      waitingMessage = approval::recordMessage(*kept, pending->tool);
+    }
+  }
+  setCondition(status, "AwaitingApproval", waiting ? "True" : "False", waiting ? "ApprovalPending" : "NoApprovalPending",
+               waitingMessage, generation, nowText, a);
 
   // The sink: every string of the status passes the redactor, whatever wrote it.
   agent::redactJsonStrings(status, a);
@@ -254,7 +261,7 @@ kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& 
 ReconcileResult RunReconciler::finishedRun(const kube::ObjectPtr& run) {
   auto ttl = run->intAt({"spec", "ttlSecondsAfterFinished"});
   if (!ttl) return {{}, {}, "Finished"};
-  auto done = parseTime(run->stringAt({"status", "completionTime"}));
+  auto done = parseRfc3339(run->stringAt({"status", "completionTime"}));
   if (!done) return {{}, {}, "Finished"};
   auto expiry = *done + std::chrono::seconds(*ttl);
   auto now = Clock::now();
@@ -271,78 +278,141 @@ ReconcileResult RunReconciler::finishedRun(const kube::ObjectPtr& run) {
   return {{}, {}, "DeletedAfterTTL"};
 }
 
-std::optional<ReconcileResult> RunReconciler::awaitApproval(const kube::ObjectPtr& run, agent::RunState& state) {
+std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run, agent::RunState& state,
+                                                            Clock::time_point start, const std::string& targetRef) {
   const agent::Step* step = agent::RunGraph::pendingApproval(state);
   if (!step) return std::nullopt;
-  const std::string name = std::string(run->name()) + "-" + std::to_string(step->id);
-  auto ar = client_->get(kApprovalRequests, run->ns(), name);
-  if (!ar.ok() && ar.error().isNotFound()) {
-    rapidjson::Document d(rapidjson::kObjectType);
-    auto& a = d.GetAllocator();
-    auto str = [&](std::string_view v) { return rapidjson::Value(v.data(), static_cast<rapidjson::SizeType>(v.size()), a); };
-    d.AddMember("apiVersion", "opscopilot.io/v1alpha1", a);
-    d.AddMember("kind", "ApprovalRequest", a);
-    rapidjson::Value meta(rapidjson::kObjectType), owner(rapidjson::kObjectType), owners(rapidjson::kArrayType);
-    meta.AddMember("name", str(name), a);
-    owner.AddMember("apiVersion", "opscopilot.io/v1alpha1", a);
-    owner.AddMember("kind", "DiagnosticRun", a);
-    owner.AddMember("name", str(run->name()), a);
-    owner.AddMember("uid", str(run->uid()), a);
-    owner.AddMember("controller", true, a);
-    owner.AddMember("blockOwnerDeletion", true, a);
-    owners.PushBack(owner, a);
-    meta.AddMember("ownerReferences", owners, a);
-    d.AddMember("metadata", meta, a);
-    rapidjson::Value spec(rapidjson::kObjectType), runRef(rapidjson::kObjectType), action(rapidjson::kObjectType);
-    runRef.AddMember("name", str(run->name()), a);
-    spec.AddMember("runRef", runRef, a);
-    spec.AddMember("stepID", step->id, a);
-    action.AddMember("tool", str(step->tool), a);
-    rapidjson::Document args;
-    args.Parse(step->argsJson.c_str());
-    rapidjson::Value argsValue(rapidjson::kObjectType);
-    if (!args.HasParseError() && args.IsObject()) argsValue.CopyFrom(args, a);
-    action.AddMember("args", argsValue, a);
-    spec.AddMember("action", action, a);
-    spec.AddMember("reason", str(step->summary.substr(0, 1000)), a);
-    spec.AddMember("risk", "Medium", a);
-    spec.AddMember("expiresAt", str(agent::formatTime(Clock::now() + std::chrono::hours(1))), a);
-    d.AddMember("spec", spec, a);
-    auto created = client_->create(kApprovalRequests, run->ns(), kube::serializeJson(d));
-    if (!created.ok() && created.error().reason != "AlreadyExists") return ReconcileResult{{}, created.error(), "ApprovalCreateFailed"};
-    events_.record({"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()), std::string(run->name()),
-                    std::string(run->uid())},
-                   "Normal", "AwaitingApproval", "step " + std::to_string(step->id) + " (" + step->tool +
-                                                     ") waits for ApprovalRequest " + name);
-    return ReconcileResult{std::chrono::hours(1), {}, "AwaitingApproval"};
-  }
-  if (!ar.ok()) return ReconcileResult{{}, ar.error(), "ApprovalReadFailed"};
+  const auto action = approval::actionFor(*run, *step);
+  const std::string name = approval::requestName(action.runName, action.stepID);
+  const std::string stepText = "step " + std::to_string(step->id) + " (" + step->tool + ")";
+  const EventTarget target{"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()), std::string(run->name()),
+                           std::string(run->uid())};
 
-  const auto decision = (*ar)->stringAt({"spec", "decision"});
+  auto record = approval::recordFrom(*run);
+  if (!record || record->stepID != action.stepID || record->generation != action.generation) {
+    // Nothing recorded in the cached copy. The cache may not have our last
+    // status write yet: ask the API server before concluding that the
+    // controller never created a request for this step.
+    auto fresh = client_->get(kDiagnosticRuns, run->ns(), run->name());
+    if (!fresh.ok()) {
+      return ReconcileResult{{}, fresh.error().isNotFound() ? std::nullopt : std::optional(fresh.error()), "Refetch"};
+    }
+    if ((*fresh)->uid() != run->uid() || (*fresh)->generation() != run->generation() ||
+        (*fresh)->intAt({"status", "stepCount"}) != run->intAt({"status", "stepCount"})) {
+      return ReconcileResult{std::chrono::milliseconds(50), {}, "Superseded"};
+    }
+    run = *fresh;
+    record = approval::recordFrom(*run);
+  }
+
+  kube::ObjectPtr request;
+  if (auto got = client_->get(kApprovalRequests, run->ns(), name); got.ok()) {
+    request = *got;
+  } else if (!got.error().isNotFound()) {
+    return ReconcileResult{{}, got.error(), "ApprovalReadFailed"};
+  }
+  auto decision = approval::decide(action, record, request ? &request->json() : nullptr, Clock::now());
+
+  if (decision.verdict == approval::Verdict::Create) {
+    const agent::Tool* tool = tools_.find(step->tool);
+    const std::string risk = tool && !tool->spec().risk.empty() ? tool->spec().risk : "Medium";
+    const auto expiresAt = Clock::now() + std::chrono::hours(1);
+    auto created = client_->create(kApprovalRequests, run->ns(), approval::requestJson(action, agent::redactForSink(step->summary), risk, expiresAt));
+    if (created.ok()) {
+      // Record which request is ours (its UID) before anyone can decide on
+      // it; only that object is ever honoured for this step. Should this
+      // write fail, the request stays unrecorded and is refused later:
+      // the failure mode is "not run", never "run without approval".
+      const approval::Record rec{name, std::string((*created)->uid()), action.stepID, action.generation};
+      ++state.usage.apiRequests;  // this status write
+      auto written = writeStatus(run, state, start, targetRef, false, &rec);
+      if (!written.ok()) {
+        logError("cannot record the ApprovalRequest in the run's status; it will be refused",
+                 {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
+                  {"approvalRequest", name}, {"error", written.error().toString()}});
+        if (written.error().isConflict() || written.error().isNotFound()) {
+          return ReconcileResult{std::chrono::milliseconds(50), {}, "Superseded"};
+        }
+        return ReconcileResult{{}, written.error(), "StatusWriteFailed"};
+      }
+      run = *written;
+      remember(run->key(), run, static_cast<int>(state.steps.size()), false);
+      events_.record(target, "Normal", "AwaitingApproval", stepText + " waits for ApprovalRequest " + name);
+      return ReconcileResult{std::chrono::hours(1) + std::chrono::milliseconds(10), {}, "AwaitingApproval"};
+    }
+    if (created.error().reason != "AlreadyExists") return ReconcileResult{{}, created.error(), "ApprovalCreateFailed"};
+    // Someone created it between our read and our create: not ours.
+    auto got = client_->get(kApprovalRequests, run->ns(), name);
+    if (!got.ok()) return ReconcileResult{{}, got.error(), "ApprovalReadFailed"};
+    request = *got;
+    decision = approval::decide(action, std::nullopt, &request->json(), Clock::now());
+  }
+
+  if (decision.verdict == approval::Verdict::Wait) {
+    auto wait = decision.expiresAt ? std::chrono::duration_cast<std::chrono::milliseconds>(*decision.expiresAt - Clock::now())
+                                   : std::chrono::milliseconds(std::chrono::hours(1));
+    return ReconcileResult{std::max(wait, std::chrono::milliseconds(0)) + std::chrono::milliseconds(10), {}, "AwaitingApproval"};
+  }
+
   agent::ApprovalDecision d;
-  d.decidedBy = std::string((*ar)->stringAt({"spec", "decidedBy"}));
-  d.comment = std::string((*ar)->stringAt({"spec", "comment"}));
-  auto expires = parseTime((*ar)->stringAt({"spec", "expiresAt"}));
-  std::string phase;
-  if (decision == "Approved") {
-    d.outcome = agent::ApprovalDecision::Outcome::Approved;
-    phase = "Approved";
-  } else if (decision == "Denied") {
-    d.outcome = agent::ApprovalDecision::Outcome::Denied;
-    phase = "Denied";
-  } else if (expires && Clock::now() >= *expires) {
-    d.outcome = agent::ApprovalDecision::Outcome::Expired;
-    phase = "Expired";
-  } else {
-    auto wait = expires ? std::chrono::duration_cast<std::chrono::milliseconds>(*expires - Clock::now())
-                        : std::chrono::milliseconds(std::chrono::hours(1));
-    return ReconcileResult{wait + std::chrono::milliseconds(10), {}, "AwaitingApproval"};
+  d.decidedBy = decision.decidedBy;
+  d.comment = decision.comment;
+  std::string phase(approval::toString(decision.verdict));
+  std::string message;
+  switch (decision.verdict) {
+    case approval::Verdict::Approved:
+      d.outcome = agent::ApprovalDecision::Outcome::Approved;
+      message = "approved by " + d.decidedBy;
+      break;
+    case approval::Verdict::Denied:
+      d.outcome = agent::ApprovalDecision::Outcome::Denied;
+      message = "denied by " + d.decidedBy;
+      break;
+    case approval::Verdict::Expired:
+      d.outcome = agent::ApprovalDecision::Outcome::Expired;
+      message = "expired without a decision";
+      break;
+    default:
+      // Rejected: the step is skipped like a denied one and the run goes on
+      // without it. Failing the whole run instead would let anyone who can
+      // create an ApprovalRequest (a forged or stale one) abort other
+      // people's investigations; skipping keeps the rest of the evidence
+      // and answer, and the step, an Event and the request's status say why.
+      d.outcome = agent::ApprovalDecision::Outcome::Denied;
+      d.decidedBy.clear();
+      d.comment.clear();
+      message = decision.why;
+      break;
   }
   agent::RunGraph::decide(state, d);
-  if ((*ar)->stringAt({"status", "phase"}) != phase) {
-    const std::string patch = R"({"status":{"phase":")" + phase + R"(","decidedAt":")" +
-                              agent::formatTime(Clock::now()) + R"("}})";
-    auto r = client_->patch(kApprovalRequests, run->ns(), name, kube::PatchType::Merge, patch, {}, "status");
+  if (decision.verdict == approval::Verdict::Rejected) {
+    agent::Step& s = state.steps.back();  // the approval step (decide adds none)
+    s.summary = s.tool + " did not run: " + decision.why;
+    s.error = "ApprovalRequestRejected: " + decision.why;
+    events_.record(target, "Warning", "ApprovalRequestRejected", stepText + " did not run: " + decision.why);
+    logInfo("approval request rejected", {{"controller", "diagnosticrun"}, {"namespace", run->ns()},
+                                          {"name", run->name()}, {"approvalRequest", name}, {"why", decision.why}});
+  }
+  // The request's status says what the controller made of it. A request
+  // already judged keeps its phase (the controller's own request from an
+  // earlier generation stays Approved or Denied); the UID in the patch makes
+  // it apply to exactly the object that was judged.
+  const auto current = request ? request->stringAt({"status", "phase"}) : std::string_view();
+  const bool judged = !current.empty() && current != "Pending";
+  if (request && current != phase && !(decision.verdict == approval::Verdict::Rejected && judged)) {
+    rapidjson::Document patch(rapidjson::kObjectType);
+    auto& a = patch.GetAllocator();
+    rapidjson::Value meta(rapidjson::kObjectType), st(rapidjson::kObjectType);
+    meta.AddMember("uid", rapidjson::Value(std::string(request->uid()).c_str(), a), a);
+    st.AddMember("phase", rapidjson::Value(phase.c_str(), a), a);
+    st.AddMember("message", rapidjson::Value(agent::redactForSink(message.substr(0, 2000)).c_str(), a), a);
+    if (decision.verdict == approval::Verdict::Approved || decision.verdict == approval::Verdict::Denied) {
+      st.AddMember("decidedAt", rapidjson::Value(agent::formatTime(Clock::now()).c_str(), a), a);
+    }
+    patch.AddMember("metadata", meta, a);
+    patch.AddMember("status", st, a);
+    auto r = client_->patch(kApprovalRequests, run->ns(), name, kube::PatchType::Merge, kube::serializeJson(patch), {},
+                            "status");
     if (!r.ok()) logError("cannot update the ApprovalRequest status", {{"name", name}, {"error", r.error().toString()}});
   }
   return std::nullopt;
@@ -377,7 +447,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   }
   Clock::time_point start = Clock::now();
   if (!freshRun) {
-    if (auto t = parseTime(run->stringAt({"status", "startTime"}))) start = *t;
+    if (auto t = parseRfc3339(run->stringAt({"status", "startTime"}))) start = *t;
   }
 
   auto spec = runSpecFrom(*run, config_);
@@ -414,7 +484,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
       graph.useModel(gateway, {spec->model, {profile.maxToolResultTokens, profile.maxPromptTokens}, 3});
     }
   }
-  if (auto waiting = awaitApproval(run, state)) return *waiting;
+  if (auto waiting = awaitApproval(run, state, start, targetRef)) return *waiting;
   const auto wallStart = std::chrono::steady_clock::now();
   const auto durationBefore = state.usage.durationMs;
   bool fresh = freshRun;
@@ -435,7 +505,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     remember(key, run, static_cast<int>(state.steps.size()), state.finished());
     if (adv == agent::Advance::Finished) break;
     if (adv == agent::Advance::AwaitingApproval) {
-      if (auto waiting = awaitApproval(run, state)) return *waiting;
+      if (auto waiting = awaitApproval(run, state, start, targetRef)) return *waiting;
     }
   }
 

@@ -23,6 +23,7 @@
 #include "agent/planner.h"
 #include "agent/run_spec.h"
 #include "agent/tool.h"
+#include "operator/controller/approval.h"
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/operator_config.h"
 #include "operator/kube/client.h"
@@ -65,12 +66,17 @@ class RunReconciler {
  private:
   kube::Result<kube::ObjectPtr> writeStatus(const kube::ObjectPtr& run, const agent::RunState& state,
                                             std::chrono::system_clock::time_point start, const std::string& targetRef,
-                                            bool freshRun);
+                                            bool freshRun, const approval::Record* record = nullptr);
   ReconcileResult finishedRun(const kube::ObjectPtr& run);
-  // For a run whose last step waits for approval: reads (or creates) its
-  // ApprovalRequest and applies a decision to state. Returns nullopt when
-  // the run may go on, or the result to return while it keeps waiting.
-  std::optional<ReconcileResult> awaitApproval(const kube::ObjectPtr& run, agent::RunState& state);
+  // For a run whose last step waits for approval: creates its
+  // ApprovalRequest (and records its UID in the run's status), or reads it
+  // back and applies the decision to state, honouring only the request the
+  // controller created for this step of this generation (approval.h); any
+  // other is Rejected and the step skipped. Returns nullopt when the run may
+  // go on, or the result to return while it keeps waiting. May replace run
+  // with a fresher copy (after its own status write).
+  std::optional<ReconcileResult> awaitApproval(kube::ObjectPtr& run, agent::RunState& state,
+                                               std::chrono::system_clock::time_point start, const std::string& targetRef);
   void remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished);
   bool cacheIsBehind(const std::string& key, const kube::Object& run);
 
