@@ -135,7 +135,9 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   };
   runs.addHandlers({enqueue, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { enqueue(n); }, {}});
 
-  // A decision on an ApprovalRequest wakes its run.
+  // A decision on an ApprovalRequest wakes its run, and so does one appearing
+  // or vanishing (a forged or recreated request is refused at once, not when
+  // the genuine one would have expired).
   kube::WatcherOptions ao;
   ao.resource = kApprovalRequests;
   ao.ns = config.watchNamespace;
@@ -144,7 +146,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     auto run = o->stringAt({"spec", "runRef", "name"});
     if (!run.empty()) queue.add(std::string(o->ns()) + "/" + std::string(run));
   };
-  approvals.addHandlers({{}, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { wakeRun(n); }, {}});
+  approvals.addHandlers({wakeRun, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { wakeRun(n); }, wakeRun});
 
   EventRecorder events(client);
   std::atomic<bool> stopping{false};
