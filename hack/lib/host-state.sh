@@ -6,9 +6,10 @@
 # kubelet and containerd use. hack/test.sh compares it before `up` and after
 # `down`: they must be equal.
 set -uo pipefail
-echo "## processes"
-ps -eo stat=,comm= | awk '$1 !~ /^Z/ { print $2 }' |
-  grep -E '^(etcd|kube-apiserver|kube-controller|kube-scheduler|kwok|kubelet|kube-proxy|containerd|containerd-shim|runc|pause)' | sort
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+STATE_DIR="${OPSCOPILOT_CLUSTER_DIR:-$HOME/.cache/opscopilot/cluster}"
+echo "## processes of this cluster (their command line names its state directory), and any pause or shim"
+ps -eo stat=,comm=,args= | awk -v d="$STATE_DIR" '$1 !~ /^Z/ && (index($0, d) > 0 || $2 == "pause" || $2 ~ /^containerd-shim/) { print $2 }' | sort
 echo "## mounts"
 awk '{ print $5 }' /proc/self/mountinfo | grep -E 'opscopilot|containerd|kubelet|netns' | sort
 echo "## links"
