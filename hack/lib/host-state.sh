@@ -9,7 +9,13 @@ set -uo pipefail
 : "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 STATE_DIR="${OPSCOPILOT_CLUSTER_DIR:-$HOME/.cache/opscopilot/cluster}"
 echo "## processes of this cluster (their command line names its state directory), and any pause or shim"
-ps -eo stat=,comm=,args= | awk -v d="$STATE_DIR" '$1 !~ /^Z/ && (index($0, d) > 0 || $2 == "pause" || $2 ~ /^containerd-shim/) { print $2 }' | sort
+{
+  pgrep -f -- "$STATE_DIR" || true
+  pgrep -x pause || true
+  pgrep -f '^containerd-shim' || true
+} | sort -u | while read -r pid; do
+  [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = Z ] || cat "/proc/$pid/comm" 2>/dev/null
+done | sort
 echo "## mounts"
 awk '{ print $5 }' /proc/self/mountinfo | grep -E 'opscopilot|containerd|kubelet|netns' | sort
 echo "## links"
