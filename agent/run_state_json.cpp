@@ -48,9 +48,9 @@ void eachObject(const rapidjson::Value& v, const char* key, F&& f) {
 }
 
 rapidjson::Value s(const std::string& x, Alloc& a) { return rapidjson::Value(x.c_str(), static_cast<rapidjson::SizeType>(x.size()), a); }
-rapidjson::Value list(const std::vector<std::string>& xs, Alloc& a) {
+rapidjson::Value list(const std::vector<std::string>& xs, Alloc& a, std::size_t max = kMaxCitations) {
   rapidjson::Value arr(rapidjson::kArrayType);
-  for (const auto& x : xs) arr.PushBack(s(x, a), a);
+  for (std::size_t i = 0; i < xs.size() && i < max; ++i) arr.PushBack(s(xs[i], a), a);
   return arr;
 }
 rapidjson::Value object(const std::string& json, Alloc& a) {
@@ -149,7 +149,8 @@ void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
   set(status, "stepCount", rapidjson::Value(static_cast<int>(st.steps.size())), a);
 
   rapidjson::Value steps(rapidjson::kArrayType);
-  for (const auto& x : st.steps) {
+  for (std::size_t i = st.steps.size() > kMaxStatusSteps ? st.steps.size() - kMaxStatusSteps : 0; i < st.steps.size(); ++i) {
+    const auto& x = st.steps[i];  // the newest steps, should a run ever take more
     rapidjson::Value v(rapidjson::kObjectType);
     v.AddMember("id", x.id, a);
     v.AddMember("node", s(x.node, a), a);
@@ -168,14 +169,27 @@ void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
   }
   set(status, "steps", std::move(steps), a);
 
+  // Oldest excerpts go first when all of them together pass the budget.
+  std::size_t excerptBytes = 0;
+  for (const auto& x : st.evidence) excerptBytes += x.excerpt.size();
   rapidjson::Value evidence(rapidjson::kArrayType);
-  for (const auto& x : st.evidence) {
+  for (std::size_t i = 0; i < st.evidence.size() && i < kMaxStatusEvidence; ++i) {
+    const auto& x = st.evidence[i];
     rapidjson::Value v(rapidjson::kObjectType);
     v.AddMember("id", s(x.id, a), a);
     v.AddMember("tool", s(x.tool, a), a);
     v.AddMember("ref", s(x.ref, a), a);
-    v.AddMember("excerpt", s(x.excerpt, a), a);
-    v.AddMember("truncated", x.truncated, a);
+    bool dropped = excerptBytes > kStatusExcerptBudget && !x.excerpt.empty() &&
+                   x.excerpt.rfind("[excerpt dropped", 0) != 0;
+    if (dropped) {
+      std::string marker = "[excerpt dropped: the run's status keeps at most " + std::to_string(kStatusExcerptBudget / 1024) +
+                           " KiB of excerpts, oldest dropped first; it had " + std::to_string(x.excerpt.size()) + " bytes]";
+      excerptBytes = excerptBytes - x.excerpt.size() + marker.size();
+      v.AddMember("excerpt", s(marker, a), a);
+    } else {
+      v.AddMember("excerpt", s(x.excerpt, a), a);
+    }
+    v.AddMember("truncated", x.truncated || dropped, a);
     v.AddMember("redactions", x.redactions, a);
     if (x.injectionSuspected) v.AddMember("injectionSuspected", true, a);
     evidence.PushBack(v, a);
@@ -183,7 +197,8 @@ void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
   set(status, "evidence", std::move(evidence), a);
 
   rapidjson::Value findings(rapidjson::kArrayType);
-  for (const auto& x : st.findings) {
+  for (std::size_t i = 0; i < st.findings.size() && i < kMaxStatusFindings; ++i) {
+    const auto& x = st.findings[i];
     rapidjson::Value v(rapidjson::kObjectType);
     v.AddMember("id", s(x.id, a), a);
     v.AddMember("title", s(x.title, a), a);
@@ -198,7 +213,8 @@ void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
   set(status, "findings", std::move(findings), a);
 
   rapidjson::Value plan(rapidjson::kArrayType);
-  for (const auto& x : st.plan) {
+  for (std::size_t i = 0; i < st.plan.size() && i < kMaxStatusPlan; ++i) {
+    const auto& x = st.plan[i];
     rapidjson::Value v(rapidjson::kObjectType);
     v.AddMember("tool", s(x.tool, a), a);
     v.AddMember("args", object(x.argsJson, a), a);

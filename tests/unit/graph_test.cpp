@@ -210,6 +210,37 @@ TEST(RunGraph, StatusRoundTripKeepsEveryField) {
   EXPECT_EQ(status["stepCount"].GetInt(), static_cast<int>(st.steps.size()));
 }
 
+TEST(RunStatus, OldestExcerptsAreDroppedVisiblyWhenTheStatusBudgetIsPassed) {
+  RunState st;
+  for (int i = 1; i <= 100; ++i) {  // 100 excerpts of 4 KiB: 400 KiB, over the 256 KiB budget
+    EvidenceItem e;
+    e.id = "E" + std::to_string(i);
+    e.tool = "get_pod_logs";
+    e.ref = "Pod/web-" + std::to_string(i);
+    e.excerpt = std::string(4096, 'a' + i % 26);
+    st.evidence.push_back(e);
+  }
+  for (int i = 0; i < 300; ++i) st.findings.push_back(Finding{});
+  rapidjson::Document status(rapidjson::kObjectType);
+  writeRunState(st, status, status.GetAllocator());
+  const auto& ev = status["evidence"];
+  ASSERT_EQ(ev.Size(), 100u) << "every evidence ID stays, so citations resolve";
+  std::size_t bytes = 0;
+  for (const auto& e : ev.GetArray()) bytes += e["excerpt"].GetStringLength();
+  EXPECT_LE(bytes, kStatusExcerptBudget);
+  EXPECT_EQ(std::string(ev[0]["excerpt"].GetString()).rfind("[excerpt dropped: the run's status keeps at most 256 KiB", 0), 0u);
+  EXPECT_TRUE(ev[0]["truncated"].GetBool());
+  EXPECT_EQ(ev[99]["excerpt"].GetStringLength(), 4096u) << "the newest excerpts are kept whole";
+  EXPECT_FALSE(ev[99]["truncated"].GetBool());
+  EXPECT_EQ(status["findings"].Size(), kMaxStatusFindings) << "the CRD's maxItems";
+
+  // Written again from what it reads back, nothing more is dropped.
+  auto back = readRunState(status);
+  rapidjson::Document again(rapidjson::kObjectType);
+  writeRunState(back, again, again.GetAllocator());
+  EXPECT_TRUE(again["evidence"] == status["evidence"]);
+}
+
 TEST(Money, ParsesAndFormatsMicroDollars) {
   EXPECT_EQ(parseMicroUSD("0.50"), 500000);
   EXPECT_EQ(parseMicroUSD("2"), 2000000);
