@@ -33,12 +33,8 @@ kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null || exit 
 
 new_ns() {  # new_ns NAME: a namespace with the reader identity
   local ns="e2e-$1-$RUN_ID"
-  kubectl create ns "$ns" >/dev/null
+  reader_namespace "$ns"
   NAMESPACES+=("$ns")
-  kubectl apply -n "$ns" -f "$ROOT/config/rbac/namespace-reader.yaml" >/dev/null
-  # The reader binding names its namespace through the subject; fix it up.
-  kubectl -n "$ns" patch rolebinding opscopilot-reader --type json \
-    -p "[{\"op\":\"replace\",\"path\":\"/subjects/0/namespace\",\"value\":\"$ns\"}]" >/dev/null 2>&1 || true
   echo "$ns"
 }
 

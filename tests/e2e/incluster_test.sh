@@ -174,7 +174,7 @@ for c in "${CASES[@]}"; do
   if echo "$titles" | grep -ciE "$expect" >/dev/null; then
     ok "$name: $(echo "$titles" | grep -iE "$expect" | head -1)"
   else
-    bad "$name: expected /$expect/ in findings, got: $titles"
+    bad "$name: expected /$expect/ in findings, got: $titles | steps: $(echo "$json" | jq -c '[.status.steps[] | select(.node=="tool") | .summary]') | containers now: $(kubectl -n "$APPS_NS" get pods -l "app=$deploy" -o jsonpath='{.items[*].status.containerStatuses}')"
   fi
   # The answer cites evidence, and the cited evidence is what the kubelet wrote.
   if echo "$json" | citations_ok && [ "$(echo "$json" | jq '[.status.answer | scan("\\[E[0-9]+\\]")] | length')" -gt 0 ]; then

@@ -31,6 +31,26 @@ bench_setup() {
   kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 }
 
+# reader_namespace NS: creates NS with the reader identity the tools
+# impersonate (config/rbac/namespace-reader.yaml, its subject pointed at NS).
+reader_namespace() {
+  local ns="$1"
+  kubectl create ns "$ns" >/dev/null || return 1
+  kubectl apply -n "$ns" -f "$ROOT/config/rbac/namespace-reader.yaml" >/dev/null
+  kubectl -n "$ns" patch rolebinding opscopilot-reader --type json \
+    -p "[{\"op\":\"replace\",\"path\":\"/subjects/0/namespace\",\"value\":\"$ns\"}]" >/dev/null 2>&1 || true
+}
+
+# e2e_cleanup [NAMESPACES...]: stops $OPERATOR_PID, deletes the namespaces,
+# takes the cluster down if e2e_setup brought it up, removes $WORK.
+e2e_cleanup() {
+  [ -n "${OPERATOR_PID:-}" ] && kill "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
+  local ns
+  for ns in "$@"; do kubectl delete ns "$ns" --wait=false >/dev/null 2>&1; done
+  if [ "$started_cluster" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1; fi
+  rm -rf "$WORK"
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

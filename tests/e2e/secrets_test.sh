@@ -15,13 +15,7 @@ source "$ROOT/tests/e2e/lib.sh"
 e2e_setup || exit 1
 NS="e2e-secrets-$RUN_ID"
 OPERATOR_PID=""
-cleanup() {
-  [ -n "$OPERATOR_PID" ] && kill "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
-  kubectl delete ns "$NS" --wait=false >/dev/null 2>&1
-  if [ "$started_cluster" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'e2e_cleanup "$NS"' EXIT
 finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
 
 if ! kubectl get node opscopilot-node >/dev/null 2>&1; then
@@ -36,10 +30,7 @@ done <"$ROOT/tests/e2e/secrets/secrets.txt"
 kubectl apply -f "$ROOT/crds/" >/dev/null
 kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io --timeout=60s >/dev/null
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
-kubectl create ns "$NS" >/dev/null
-kubectl apply -n "$NS" -f "$ROOT/config/rbac/namespace-reader.yaml" >/dev/null
-kubectl -n "$NS" patch rolebinding opscopilot-reader --type json \
-  -p "[{\"op\":\"replace\",\"path\":\"/subjects/0/namespace\",\"value\":\"$NS\"}]" >/dev/null 2>&1
+reader_namespace "$NS"
 
 # The workload: every secret in its log and its termination message (which
 # the kubelet keeps up to 4096 bytes of), then exit 1.

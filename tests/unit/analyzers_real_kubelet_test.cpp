@@ -96,4 +96,15 @@ TEST(RealKubelet, CommandMissingFromTheImageIsNamedAsSuch) {
   EXPECT_TRUE(contains(f->title, "does not exist in the image")) << f->title;
 }
 
+// The same pod a few seconds later: between its RunContainerError reports
+// the kubelet shows CrashLoopBackOff, and only lastState (StartError, 128)
+// still says why (pods_nocommand_backoff.json is pods_nocommand.json in that
+// state, as `kubectl get pod -w` showed it alternate).
+TEST(RealKubelet, CommandMissingFromTheImageIsNamedWhileTheKubeletBacksOff) {
+  auto run = investigate("nocommand_backoff");
+  const auto* f = finding(run->sink, {"/app/search-server", "does not exist in the image"});
+  ASSERT_NE(f, nullptr) << titles(run->sink);
+  EXPECT_EQ(f->severity, Severity::High);
+}
+
 }  // namespace

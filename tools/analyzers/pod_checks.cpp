@@ -310,6 +310,11 @@ void checkReadiness(const ContainerContext& c, std::vector<PodIssue>& out) {
   out.push_back(std::move(issue));
 }
 
+// A run that never started: runc could not exec the command (exit 128).
+bool startFailed(const Json* run) {
+  return run != nullptr && strAt(run, {"reason"}) == "StartError" && execFailure(strAt(run, {"message"})).has_value();
+}
+
 void checkContainer(const ContainerContext& c, std::vector<PodIssue>& out) {
   const Json* waiting = at(c.status, {"state", "waiting"});
   const Json* running = at(c.status, {"state", "running"});
@@ -327,8 +332,14 @@ void checkContainer(const ContainerContext& c, std::vector<PodIssue>& out) {
     checkConfigError(c, reason, message, out);
   } else if (reason == "CreateContainerError" || reason == "RunContainerError") {
     checkStartError(c, reason, message, out);
+  } else if (reason == "CrashLoopBackOff" && startFailed(lastRun)) {
+    // Between the kubelet's RunContainerError reports it shows CrashLoopBackOff;
+    // the run that never started says why.
+    checkStartError(c, "StartError, now CrashLoopBackOff", strAt(lastRun, {"message"}), out);
   } else if (reason == "CrashLoopBackOff") {
     checkCrash(c, lastRun, true, out);
+  } else if (terminated != nullptr && terminated->IsObject() && startFailed(terminated)) {
+    checkStartError(c, "StartError", strAt(terminated, {"message"}), out);
   } else if (terminated != nullptr && terminated->IsObject()) {
     // The kubelet lost track of the container (node restart, eviction): no exit to explain.
     if (strAt(terminated, {"reason"}) == "ContainerStatusUnknown") return;
@@ -353,6 +364,13 @@ void checkContainer(const ContainerContext& c, std::vector<PodIssue>& out) {
     } else if (!c.init && !boolAt(c.status, {"ready"}, true) && c.pod->phase == "Running") {
       checkReadiness(c, out);
     }
+  } else if (waiting != nullptr && c.restarts > 0 && startFailed(lastRun)) {
+    // Waiting for another reason (ContainerCreating while the kubelet tries
+    // again): the last run still says why it cannot start.
+    checkStartError(c, "StartError", strAt(lastRun, {"message"}), out);
+  } else if (waiting != nullptr && c.restarts > 0 && lastRun != nullptr &&
+             (intAt(lastRun, {"exitCode"}).value_or(0) != 0 || strAt(lastRun, {"reason"}) == "OOMKilled")) {
+    checkCrash(c, lastRun, false, out);
   }
 }
 
