@@ -13,6 +13,10 @@ cd "$ROOT"
 started=$SECONDS
 phase() { echo; echo "==> $* (at $((SECONDS - started))s)"; }
 
+# ccache shares objects between checkouts in different folders (CI clones
+# afresh each time): paths under the checkout are hashed relative to it.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
+
 phase "dependencies"
 bash hack/install-deps.sh
 
@@ -37,6 +41,15 @@ ctest_args=(--test-dir "$BUILD_DIR" --timeout 300)
 if [ -z "$label" ] || [ "$label" = unit ]; then
   phase "unit tests"
   ctest "${ctest_args[@]}" -L unit -j "$(nproc)"
+fi
+
+if { [ -z "$label" ] || [ "$label" = unit ]; } && [ -z "${SANITIZE:-}" ] && [ "${TSAN:-1}" != 0 ]; then
+  # The unit tests again under ThreadSanitizer (workers share analyzers,
+  # gateways, queues and caches); any data race report fails the run.
+  phase "unit tests under ThreadSanitizer (TSAN=0 skips)"
+  cmake -S . -B "$ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANITIZE=thread >/dev/null
+  cmake --build "$ROOT/build-tsan" --target unit_tests -j "$(nproc)" >/dev/null
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$ROOT/build-tsan/tests/unit_tests" --gtest_brief=1
 fi
 
 if [ -z "$label" ] || [ "$label" = integration ] || [ "$label" = e2e ]; then
