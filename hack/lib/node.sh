@@ -46,6 +46,12 @@ node_check_prerequisites() {
   [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] ||
     die "the CNI plugins are needed in /usr/lib/cni (containernetworking-plugins; run hack/install-deps.sh)"
   [ -x "$BIN_DIR/kubelet" ] && [ -x "$BIN_DIR/kube-proxy" ] || die "kubelet/kube-proxy missing from $BIN_DIR"
+  # Teardown kills every process in the kubepods cgroups and removes them:
+  # never on a machine where another kubelet already runs pods.
+  if compgen -G "/sys/fs/cgroup/*/kubepods" >/dev/null || [ -d /sys/fs/cgroup/kubepods ] ||
+    compgen -G "/sys/fs/cgroup/kubepods.slice" >/dev/null; then
+    die "kubepods cgroups exist: another kubelet runs on this machine; set OPSCOPILOT_REAL_NODE=0"
+  fi
   if ip link show "$NODE_LINK" >/dev/null 2>&1 || ip link show "$POD_BRIDGE" >/dev/null 2>&1; then
     die "network links $NODE_LINK/$POD_BRIDGE exist: another hack/cluster.sh runs on this machine (one real node per machine)"
   fi
@@ -199,6 +205,8 @@ node_save_host_state() {
     [ -e "$path" ] || echo "$path"
   done >"$RUN/remove-paths"
   nft list tables 2>/dev/null >"$RUN/nft-tables.before" || true
+  # The kubepods cgroups are ours (node_check_prerequisites found none).
+  touch "$RUN/kubepods-ours"
 }
 
 containerd_ready() { ctr --address "$CONTAINERD_SOCK" version; }
@@ -361,11 +369,11 @@ node_teardown() {
     stop kube-proxy
   fi
   [ -x "${BIN_DIR:-}/kube-proxy" ] && "$BIN_DIR/kube-proxy" --cleanup >/dev/null 2>&1 || true
-  node_kill_containers
+  [ -f "$RUN/kubepods-ours" ] && node_kill_containers
   stop containerd
   node_kill_shims
   node_unmount
-  node_remove_cgroups
+  [ -f "$RUN/kubepods-ours" ] && node_remove_cgroups
   ip link del "$POD_BRIDGE" 2>/dev/null || true
   ip link del "$NODE_LINK" 2>/dev/null || true
   node_remove_iptables
