@@ -18,6 +18,7 @@ sorted, times are SOURCE_DATE_EPOCH (default 0), owners are 0:0 unless
 Prints the manifest digest.
 """
 import argparse
+import datetime
 import gzip
 import hashlib
 import io
@@ -119,8 +120,7 @@ def main():
         z.write(raw)
     layer = gz.getvalue()
 
-    created = "1970-01-01T00:00:00Z" if mtime == 0 else \
-        __import__("datetime").datetime.fromtimestamp(mtime, __import__("datetime").timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     cfg = {
         "architecture": "amd64",
         "os": "linux",

@@ -48,14 +48,6 @@ start_operator() {
 run_json() { kubectl -n "$1" get dr "$2" -o json; }
 finished() { local p; p="$(kubectl -n "$1" get dr "$2" -o jsonpath='{.status.phase}')"; [ "$p" = Succeeded ] || [ "$p" = Failed ]; }
 
-# Checks citations: every evidence ID in findings, steps and the answer exists in status.evidence.
-citations_ok() {
-  jq -e '
-    (.status.evidence // [] | map(.id)) as $ids
-    | ([.status.findings[]?.evidence[]?] + [.status.steps[]?.evidence[]?]
-       + ([.status.answer // "" | scan("\\[(E[0-9]+)\\]") | .[0]]))
-    | all(. as $e | $ids | index($e) != null)' >/dev/null
-}
 
 # --- scenarios -------------------------------------------------------------------
 # name | readiness check on the namespace | expected finding (extended regex, case-insensitive)

@@ -158,11 +158,6 @@ spec: {question: "Why is $deploy not working?", target: {kind: Deployment, name:
 EOF
 done
 
-citations_ok() {
-  jq -e '(.status.evidence // [] | map(.id)) as $ids
-    | ([.status.findings[]?.evidence[]?] + ([.status.answer // "" | scan("\\[(E[0-9]+)\\]") | .[0]]))
-    | all(. as $e | $ids | index($e) != null)' >/dev/null
-}
 for c in "${CASES[@]}"; do
   IFS='|' read -r name file deploy expect <<<"$c"
   if ! kubectl -n "$APPS_NS" wait "dr/why-$name" --for=condition=Succeeded --timeout=90s >/dev/null 2>&1; then

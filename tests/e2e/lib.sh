@@ -51,6 +51,16 @@ e2e_cleanup() {
   rm -rf "$WORK"
 }
 
+# citations_ok < RUN_JSON: every evidence ID cited in findings, steps and the
+# answer exists in status.evidence.
+citations_ok() {
+  jq -e '
+    (.status.evidence // [] | map(.id)) as $ids
+    | ([.status.findings[]?.evidence[]?] + [.status.steps[]?.evidence[]?]
+       + ([.status.answer // "" | scan("\\[(E[0-9]+)\\]") | .[0]]))
+    | all(. as $e | $ids | index($e) != null)' >/dev/null
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
