@@ -156,6 +156,7 @@ RunReconciler::RunReconciler(std::shared_ptr<kube::Client> client, const kube::I
                              const agent::ToolRegistry& tools,
                              const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers,
                              const OperatorConfig& config, EventRecorder& events, const std::atomic<bool>& stopping,
+                             RequesterPolicy& requesterPolicy,
                              const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways)
     : client_(std::move(client)),
       cache_(cache),
@@ -164,6 +165,7 @@ RunReconciler::RunReconciler(std::shared_ptr<kube::Client> client, const kube::I
       config_(config),
       events_(events),
       stopping_(stopping),
+      requesterPolicy_(requesterPolicy),
       gateways_(gateways) {}
 
 void RunReconciler::remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished) {
@@ -451,6 +453,24 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   }
 
   auto spec = runSpecFrom(*run, config_);
+  if (spec.ok()) {
+    // Whose rights bound the run's reads: the requester's, when admission
+    // vouches for spec.requester (requester.h).
+    auto verdict = requesterPolicy_.check(*run);
+    if (verdict.transient) return {{}, kube::Error{0, "RequesterPolicyUnreadable", verdict.why}, "RequesterPolicyUnreadable"};
+    if (verdict.trusted) {
+      spec->requester = requesterFrom(*run);
+    } else if (config_.whenRequesterUnverified == OperatorConfig::WhenUnverified::Refuse) {
+      spec = kube::Error{0, "RequesterUnverified",
+                         "the run's requester cannot be verified: " + verdict.why +
+                             " (install the requester admission policy, or set requester.whenUnverified: ReaderOnly "
+                             "in the operator config to run such runs with the reader identity alone)"};
+    } else if (state.steps.empty()) {
+      logInfo("run's requester unverified; reading with the reader identity alone (requester.whenUnverified: ReaderOnly)",
+              {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()}, {"why", verdict.why}});
+    }
+    if (spec.ok()) spec->runUID = std::string(run->uid());
+  }
   if (!spec.ok()) {
     state = agent::RunState{};
     state.phase = "Failed";
