@@ -138,15 +138,16 @@ stop_operator() { kill "$OPERATOR_PID" 2>/dev/null; wait "$OPERATOR_PID" 2>/dev/
 
 run_manifest() {  # run_manifest NAME [requester YAML]
   printf 'apiVersion: opscopilot.io/v1alpha1\nkind: DiagnosticRun\nmetadata: {name: %s}\nspec:\n  question: Why does orders keep restarting?\n  target: {kind: Deployment, name: orders}\n' "$1"
-  [ -n "${2:-}" ] && printf '  requester: %s\n' "$2"
+  if [ -n "${2:-}" ]; then printf '  requester: %s\n' "$2"; fi
 }
 finished() { local p; p="$(kubectl -n "$NS" get dr "$1" -o jsonpath='{.status.phase}')"; [ "$p" = Succeeded ] || [ "$p" = Failed ]; }
-wait_run() {  # wait_run NAME: the run's JSON once finished
+wait_run() {  # wait_run NAME: sets json to the run once finished
+  json=""
   if ! wait_until 60 finished "$1"; then
-    bad "$1 did not finish: $(kubectl -n "$NS" get dr "$1" -o jsonpath='{.status.phase} {.status.reason} {.status.message}')"
+    bad "$1 did not finish: $(kubectl -n "$NS" get dr "$1" -o jsonpath='{.status.phase} {.status.reason} {.status.message}' 2>&1)"
     return 1
   fi
-  kubectl -n "$NS" get dr "$1" -o json
+  json="$(kubectl -n "$NS" get dr "$1" -o json)"
 }
 
 start_operator
@@ -190,7 +191,7 @@ else
 fi
 
 # --- whose rights the reads use --------------------------------------------------
-if json="$(wait_run by-alice)"; then
+if wait_run by-alice; then
   if [ "$(jq -r .status.phase <<<"$json")" = Succeeded ] && ! grep -q "$LOG_NEEDLE" <<<"$json"; then
     ok "alice's run succeeded and its status holds no log line"
   else
@@ -206,7 +207,7 @@ if json="$(wait_run by-alice)"; then
 fi
 
 run_manifest by-carol | kubectl --as=carol -n "$NS" create -f - >/dev/null
-if json="$(wait_run by-carol)"; then
+if wait_run by-carol; then
   if [ "$(jq -r '.status.phase + " " + .status.reason' <<<"$json")" = "Failed Forbidden" ] &&
      jq -r .status.message <<<"$json" | grep -q "carol, who asked for this run, may not read Deployment/orders" &&
      ! grep -q "$LOG_NEEDLE" <<<"$json"; then
@@ -217,7 +218,7 @@ if json="$(wait_run by-carol)"; then
 fi
 
 run_manifest by-bob | kubectl --as=bob -n "$NS" create -f - >/dev/null
-if json="$(wait_run by-bob)"; then
+if wait_run by-bob; then
   if grep -q "$LOG_NEEDLE" <<<"$json" && [ "$(jq -r .spec.requester.username <<<"$json")" = bob ]; then
     ok "bob, who may read logs, gets the log line in his run"
   else
@@ -226,7 +227,7 @@ if json="$(wait_run by-bob)"; then
 fi
 
 run_manifest by-argocd | kubectl --as="$ARGOCD" -n "$NS" create -f - >/dev/null
-if json="$(wait_run by-argocd)"; then
+if wait_run by-argocd; then
   who="$(jq -r .spec.requester.username <<<"$json")"
   groups="$(jq -r '.spec.requester.groups | join(",")' <<<"$json")"
   if [ "$who" = "$ARGOCD" ] && [[ "$groups" == *system:serviceaccounts:argocd* ]] && grep -q "$LOG_NEEDLE" <<<"$json"; then
@@ -248,7 +249,7 @@ if kubectl get mutatingadmissionpolicybinding opscopilot-diagnosticrun-requester
       bad "without the mutating policy: $out"
     fi
     if run_manifest self-named '{username: alice}' | kubectl --as=alice -n "$NS" create -f - >/dev/null 2>&1 &&
-       json="$(wait_run self-named)" && [ "$(jq -r .status.phase <<<"$json")" = Succeeded ] && ! grep -q "$LOG_NEEDLE" <<<"$json"; then
+       wait_run self-named && [ "$(jq -r .status.phase <<<"$json")" = Succeeded ] && ! grep -q "$LOG_NEEDLE" <<<"$json"; then
       ok "alice naming herself is accepted, and her run still reads no log"
     else
       bad "alice naming herself: $(kubectl -n "$NS" get dr self-named -o jsonpath='{.status.phase} {.status.message}' 2>&1)"
@@ -257,6 +258,8 @@ if kubectl get mutatingadmissionpolicybinding opscopilot-diagnosticrun-requester
     bad "the mutating policy binding was deleted but runs are still stamped"
   fi
   kubectl apply -f "$ROOT/config/admission/diagnosticrun-requester-stamp.yaml" >/dev/null
+  stamped() { run_manifest probe | kubectl --as=alice -n "$NS" create --dry-run=server -f - >/dev/null 2>&1; }
+  wait_until 60 stamped || bad "the mutating policy binding was restored but runs are not stamped"
 else
   echo "SKIP the API server serves no MutatingAdmissionPolicy: every case above already named its requester itself"
 fi
@@ -265,7 +268,7 @@ fi
 stop_operator
 start_operator $'requester:\n  policyBinding: opscopilot-no-such-binding'
 run_manifest unverified | kubectl --as=bob -n "$NS" create -f - >/dev/null
-if json="$(wait_run unverified)"; then
+if wait_run unverified; then
   if [ "$(jq -r '.status.phase + " " + .status.reason' <<<"$json")" = "Failed RequesterUnverified" ] &&
      jq -r .status.message <<<"$json" | grep -q "opscopilot-no-such-binding that checks spec.requester is not installed" &&
      [ "$(jq '.status.evidence // [] | length' <<<"$json")" = 0 ]; then
@@ -277,7 +280,7 @@ fi
 stop_operator
 start_operator $'requester:\n  policyBinding: opscopilot-no-such-binding\n  whenUnverified: ReaderOnly'
 run_manifest reader-only | kubectl --as=alice -n "$NS" create -f - >/dev/null
-if json="$(wait_run reader-only)"; then
+if wait_run reader-only; then
   if [ "$(jq -r .status.phase <<<"$json")" = Succeeded ] && grep -q "$LOG_NEEDLE" <<<"$json"; then
     ok "whenUnverified: ReaderOnly reads with the reader identity alone (alice's run gets the log: the documented opt-out)"
   else
