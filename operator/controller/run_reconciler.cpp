@@ -8,7 +8,7 @@
 
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
-#include "agent/redacted.h"
+#include "agent/sink_redaction.h"
 #include "operator/controller/approval.h"
 #include "operator/controller/json_log.h"
 #include "tools/selector.h"
@@ -316,11 +316,13 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
     const agent::Tool* tool = tools_.find(step->tool);
     const std::string risk = tool && !tool->spec().risk.empty() ? tool->spec().risk : "Medium";
     const auto expiresAt = Clock::now() + std::chrono::hours(1);
-    // The sink: the whole request passes the redactor (the step's summary
-    // quotes what the model or a tool wrote). Arguments that lost a secret to
-    // it no longer match the action, so such a request is Rejected, never run.
+    // The sink: the whole request passes the redactor. Arguments that lost a
+    // secret to it no longer match the action, so such a request is Rejected,
+    // never run. The summary (it quotes what the model or a tool wrote) is
+    // redacted before requestJson cuts it, so no secret is cut in half.
     auto created = client_->create(kApprovalRequests, run->ns(),
-                                   agent::redactJsonBody(approval::requestJson(action, step->summary, risk, expiresAt)));
+                                   agent::redactJsonBody(approval::requestJson(
+                                       action, agent::redactForSink(step->summary), risk, expiresAt)));
     if (created.ok()) {
       // Record which request is ours (its UID) before anyone can decide on
       // it; only that object is ever honoured for this step. Should this
@@ -408,7 +410,7 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
     rapidjson::Value meta(rapidjson::kObjectType), st(rapidjson::kObjectType);
     meta.AddMember("uid", rapidjson::Value(std::string(request->uid()).c_str(), a), a);
     st.AddMember("phase", rapidjson::Value(phase.c_str(), a), a);
-    st.AddMember("message", rapidjson::Value(message.substr(0, 2000).c_str(), a), a);
+    st.AddMember("message", rapidjson::Value(agent::redactForSink(message).substr(0, 2000).c_str(), a), a);
     if (decision.verdict == approval::Verdict::Approved || decision.verdict == approval::Verdict::Denied) {
       st.AddMember("decidedAt", rapidjson::Value(agent::formatTime(Clock::now()).c_str(), a), a);
     }
@@ -470,7 +472,8 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
                                                                     (spec->targetName.empty() ? spec->targetSelector : spec->targetName);
   if (state.steps.empty()) {
     events_.record(target, "Normal", "Started",
-                   agent::redactText("Investigating " + spec->targetDescription() + ": " + spec->question.substr(0, 200)));
+                   agent::redactText("Investigating " + spec->targetDescription() + ": " +
+                                     agent::redactForSink(spec->question).substr(0, 200)));
   } else {
     logInfo("resuming run", {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
                              {"steps", std::to_string(state.steps.size())}});
