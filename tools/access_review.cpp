@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include "agent/redacted.h"
+
 namespace opscopilot::tools {
 
 namespace {
@@ -86,7 +88,9 @@ kube::Result<AccessVerdict> AccessReviewer::review(const agent::Requester& who, 
   }
   kube::RequestOptions opts;
   opts.timeout = timeout;
-  auto created = client_->create(kSubjectAccessReviews, "", subjectAccessReviewJson(who, attrs), opts);
+  // Like every write, through the redactor (an identity holds no secret, so
+  // the review is unchanged).
+  auto created = client_->create(kSubjectAccessReviews, "", agent::redactJsonBody(subjectAccessReviewJson(who, attrs)), opts);
   if (!created.ok()) return created.error();
   const auto* status = (*created)->at({"status"});
   AccessVerdict v;

@@ -56,7 +56,7 @@ struct Script {
 class ScriptedProvider : public Provider {
  public:
   explicit ScriptedProvider(std::shared_ptr<Script> script) : script_(std::move(script)) {}
-  LlmResult<ChatResponse> chat(const ChatRequest&) override {
+  LlmResult<ChatResponse> chat(const RedactedChatRequest&) override {
     const TimePoint now = script_->time ? script_->time->clock()() : TimePoint{};
     std::lock_guard lock(script_->mu);
     script_->callTimes.push_back(now);

@@ -13,8 +13,8 @@ class ScriptedProvider : public llm::Provider {
  public:
   std::deque<llm::LlmResult<llm::ChatResponse>> turns;
   std::vector<llm::ChatRequest> seen;
-  llm::LlmResult<llm::ChatResponse> chat(const llm::ChatRequest& r) override {
-    seen.push_back(r);
+  llm::LlmResult<llm::ChatResponse> chat(const llm::RedactedChatRequest& r) override {
+    seen.push_back(r.get());
     if (turns.empty()) return llm::LlmResult<llm::ChatResponse>::failure({llm::LlmError::Kind::Invalid, 0, "no turn"});
     auto t = turns.front();
     turns.pop_front();
