@@ -56,7 +56,7 @@ stop_operator() {
 }
 
 # --- setup -------------------------------------------------------------------
-install_crds_and_policies || exit 1
+install_crds_and_policies || { echo "FAIL the CRDs and admission policies are not ready"; exit 1; }
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null || exit 1
 kubectl apply -f "$ROOT/config/admission/approvalrequest-decidedby-policy.yaml" >/dev/null || exit 1
 ME="$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')"

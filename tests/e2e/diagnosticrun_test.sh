@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- setup -------------------------------------------------------------------
-install_crds_and_policies || exit 1
+install_crds_and_policies || { echo "FAIL the CRDs and admission policies are not ready"; exit 1; }
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null || exit 1
 
 new_ns() {  # new_ns NAME: a namespace with the reader identity

@@ -26,7 +26,7 @@ bench_setup() {
   cmake -S "$ROOT" -B "$ROOT/build" -G Ninja >/dev/null && cmake --build "$ROOT/build" --target "$@" >/dev/null
   bash "$ROOT/hack/cluster.sh" up >/dev/null
   eval "$(bash "$ROOT/hack/cluster.sh" env)"
-  install_crds_and_policies >/dev/null
+  install_crds_and_policies >/dev/null || { echo "bench: CRDs or admission policies not ready" >&2; return 1; }
   kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 }
 
@@ -51,8 +51,9 @@ requester_policy_in_force() {
   wait_until 60 requester_policy_refuses_forgery || { echo "the requester policy never took effect" >&2; return 1; }
   created="$(kubectl get validatingadmissionpolicybinding "$binding" -o jsonpath='{.metadata.creationTimestamp}')" || return 1
   since=$(($(date -u -d "$created" +%s) + 3))
-  wait_until 10 test "$(date -u +%s)" -ge "$since"
+  wait_until 10 clock_reached "$since" || { echo "the clock never reached $since" >&2; return 1; }
 }
+clock_reached() { [ "$(date -u +%s)" -ge "$1" ]; }
 requester_policy_refuses_forgery() {
   local out
   out="$(kubectl create --dry-run=server -n default -f - 2>&1 <<'EOF'

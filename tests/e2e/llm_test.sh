@@ -75,7 +75,7 @@ limits:
 EOF
 
 # --- cluster side ------------------------------------------------------------------------
-install_crds_and_policies || exit 1
+install_crds_and_policies || { echo "FAIL the CRDs and admission policies are not ready"; exit 1; }
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 kubectl create ns "$NS" >/dev/null
 kubectl apply -n "$NS" -f "$ROOT/config/rbac/namespace-reader.yaml" >/dev/null

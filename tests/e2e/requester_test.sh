@@ -36,7 +36,7 @@ if ! kubectl get node opscopilot-node >/dev/null 2>&1; then
   bad "the real node opscopilot-node is not part of the cluster (OPSCOPILOT_REAL_NODE=0?)"; finish
 fi
 
-install_crds_and_policies || exit 1
+install_crds_and_policies || { echo "FAIL the CRDs and admission policies are not ready"; exit 1; }
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 reader_namespace "$NS"
 ADMIN="$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')"

@@ -27,7 +27,7 @@ while IFS=$'\t' read -r needle text; do
   NEEDLES+=("$needle") TEXTS+=("$text")
 done <"$ROOT/tests/e2e/secrets/secrets.txt"
 
-install_crds_and_policies || exit 1
+install_crds_and_policies || { echo "FAIL the CRDs and admission policies are not ready"; exit 1; }
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 reader_namespace "$NS"
 
