@@ -92,7 +92,8 @@ std::string keywordValue(const rapidjson::Value* schema, const char* keyword) {
   if (!schema || !schema->IsObject()) return "?";
   auto m = schema->FindMember(keyword);
   if (m == schema->MemberEnd()) return "?";
-  return m->value.IsString() ? std::string(m->value.GetString(), m->value.GetStringLength()) : toJson(m->value);
+  return m->value.IsString() ? printable(std::string_view(m->value.GetString(), m->value.GetStringLength()))
+                             : toJson(m->value);
 }
 
 std::string allowedValues(const rapidjson::Value* schema) {
@@ -176,10 +177,14 @@ ArgsSchema ArgsSchema::compile(const std::string& schemaJson) {
   }
   rapidjson::SchemaValidator meta(metaSchema());
   if (!doc.Accept(meta)) {
-    rapidjson::StringBuffer at;
-    meta.GetInvalidDocumentPointer().StringifyUriFragment(at);
-    out.error_ = std::string("schema breaks the supported subset at ") + at.GetString() + " (keyword " +
-                 meta.GetInvalidSchemaKeyword() + ")";
+    // Not StringifyUriFragment: RapidJSON 1.1.0 reads past a name that ends
+    // in a cut UTF-8 sequence there (found by tests/fuzz/args_schema).
+    std::string at = "#";
+    const auto& pointer = meta.GetInvalidDocumentPointer();
+    for (std::size_t i = 0; i < pointer.GetTokenCount(); ++i) {
+      at += "/" + printable(std::string_view(pointer.GetTokens()[i].name, pointer.GetTokens()[i].length));
+    }
+    out.error_ = "schema breaks the supported subset at " + at + " (keyword " + meta.GetInvalidSchemaKeyword() + ")";
     return out;
   }
   if (keywordValue(&doc, "type") != "object") {

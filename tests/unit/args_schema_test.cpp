@@ -127,3 +127,11 @@ TEST(ArgsSchema, ConcurrentValidationOfAPatternIsSafe) {
   }
   for (auto& th : threads) th.join();
 }
+
+// Found by tests/fuzz/args_schema: RapidJSON 1.1.0's pointer printing read
+// past a member name ending in a cut UTF-8 sequence.
+TEST(ArgsSchema, AMisspeltKeywordEndingInACutUtf8SequenceIsReportedSafely) {
+  auto schema = ArgsSchema::compile("{\"type\":\"object\",\"properties\":{\"kind\":{\"typ\xe5\":\"string\"}}}");
+  EXPECT_EQ(schema.error().rfind("schema breaks the supported subset at #/properties/kind/typ", 0), 0u) << schema.error();
+  EXPECT_NE(schema.error().find("(keyword additionalProperties)"), std::string::npos) << schema.error();
+}
