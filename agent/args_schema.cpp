@@ -1,91 +1,212 @@
 #include "agent/args_schema.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/internal/regex.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <mutex>
+#include <string_view>
 
 namespace opscopilot::agent {
 
 namespace {
 
-bool hasType(const rapidjson::Value& v, std::string_view type) {
-  if (type == "object") return v.IsObject();
-  if (type == "array") return v.IsArray();
-  if (type == "string") return v.IsString();
-  if (type == "integer") return v.IsInt64() || v.IsUint64();
-  if (type == "number") return v.IsNumber();
-  if (type == "boolean") return v.IsBool();
-  if (type == "null") return v.IsNull();
-  return true;
+// The subset of JSON Schema that tool specs may use, as a schema. Its
+// additionalProperties:false is what refuses a misspelt keyword ("requried"),
+// which a validator would otherwise ignore, accepting more than intended.
+constexpr const char* kMetaSchema = R"({"type":"object","properties":{
+  "type":{"enum":["object","array","string","integer","number","boolean","null"]},
+  "properties":{"type":"object","additionalProperties":{"$ref":"#"}},
+  "items":{"$ref":"#"},
+  "required":{"type":"array","items":{"type":"string"}},
+  "additionalProperties":{"type":"boolean"},
+  "enum":{"type":"array","minItems":1},
+  "minimum":{"type":"number"},"maximum":{"type":"number"},
+  "minLength":{"type":"integer","minimum":0,"maximum":4294967295},
+  "maxLength":{"type":"integer","minimum":0,"maximum":4294967295},
+  "minItems":{"type":"integer","minimum":0,"maximum":4294967295},
+  "maxItems":{"type":"integer","minimum":0,"maximum":4294967295},
+  "pattern":{"type":"string"},
+  "description":{"type":"string"}},
+  "additionalProperties":false})";
+
+const rapidjson::SchemaDocument& metaSchema() {
+  static const rapidjson::Document doc = [] {
+    rapidjson::Document d;
+    d.Parse(kMetaSchema);
+    return d;
+  }();
+  static const rapidjson::SchemaDocument schema(doc);
+  return schema;
 }
 
-std::string check(const rapidjson::Value& schema, const rapidjson::Value& v, const std::string& path) {
-  if (!schema.IsObject()) return {};
-  if (auto t = schema.FindMember("type"); t != schema.MemberEnd() && t->value.IsString()) {
-    if (!hasType(v, t->value.GetString())) return path + ": must be of type " + t->value.GetString();
+std::string toJson(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return buf.GetString();
+}
+
+// A member name as it appears in a message: printable, on one line, short.
+std::string printable(std::string_view name) {
+  constexpr std::size_t kMax = 64;
+  std::string out;
+  for (char c : name.substr(0, kMax)) out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+  if (name.size() > kMax) {
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+    if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
+    out += "...";
   }
-  if (auto e = schema.FindMember("enum"); e != schema.MemberEnd() && e->value.IsArray()) {
-    bool found = false;
-    for (const auto& option : e->value.GetArray()) found = found || option == v;
-    if (!found) return path + ": not one of the allowed values";
+  return out;
+}
+
+// "args.names[1]" for the JSON pointer /names/1 into args; *at is the value
+// the pointer reaches (null when it does not).
+template <typename Pointer>
+std::string memberPath(const Pointer& pointer, const rapidjson::Value& args, const rapidjson::Value** at) {
+  std::string path = "args";
+  const rapidjson::Value* v = &args;
+  for (std::size_t i = 0; i < pointer.GetTokenCount(); ++i) {
+    const auto& t = pointer.GetTokens()[i];
+    std::string_view name(t.name, t.length);
+    if (v && v->IsArray() && t.index != rapidjson::kPointerInvalidIndex) {
+      path += "[" + std::to_string(t.index) + "]";
+      v = t.index < v->Size() ? &(*v)[t.index] : nullptr;
+      continue;
+    }
+    path += "." + printable(name);
+    const rapidjson::Value* next = nullptr;
+    if (v && v->IsObject()) {
+      auto m = v->FindMember(rapidjson::Value(rapidjson::StringRef(t.name, t.length)));
+      if (m != v->MemberEnd()) next = &m->value;
+    }
+    v = next;
   }
-  if (v.IsNumber()) {
-    if (auto m = schema.FindMember("minimum"); m != schema.MemberEnd() && m->value.IsNumber() &&
-                                               v.GetDouble() < m->value.GetDouble()) {
-      return path + ": below the minimum";
-    }
-    if (auto m = schema.FindMember("maximum"); m != schema.MemberEnd() && m->value.IsNumber() &&
-                                               v.GetDouble() > m->value.GetDouble()) {
-      return path + ": above the maximum";
-    }
+  *at = v;
+  return path;
+}
+
+std::string keywordValue(const rapidjson::Value* schema, const char* keyword) {
+  if (!schema || !schema->IsObject()) return "?";
+  auto m = schema->FindMember(keyword);
+  if (m == schema->MemberEnd()) return "?";
+  return m->value.IsString() ? printable(std::string_view(m->value.GetString(), m->value.GetStringLength()))
+                             : toJson(m->value);
+}
+
+std::string allowedValues(const rapidjson::Value* schema) {
+  if (!schema || !schema->IsObject() || !schema->HasMember("enum") || !(*schema)["enum"].IsArray()) return {};
+  std::string out;
+  for (const auto& option : (*schema)["enum"].GetArray()) {
+    out += out.empty() ? "" : ", ";
+    out += option.IsString() ? printable(std::string_view(option.GetString(), option.GetStringLength())) : toJson(option);
   }
-  if (v.IsString()) {
-    auto len = v.GetStringLength();
-    if (auto m = schema.FindMember("minLength"); m != schema.MemberEnd() && m->value.IsUint() && len < m->value.GetUint()) {
-      return path + ": too short";
-    }
-    if (auto m = schema.FindMember("maxLength"); m != schema.MemberEnd() && m->value.IsUint() && len > m->value.GetUint()) {
-      return path + ": too long";
-    }
-  }
-  if (v.IsArray()) {
-    if (auto items = schema.FindMember("items"); items != schema.MemberEnd()) {
-      int i = 0;
-      for (const auto& item : v.GetArray()) {
-        if (auto err = check(items->value, item, path + "[" + std::to_string(i++) + "]"); !err.empty()) return err;
+  return " (" + out + ")";
+}
+
+// One line from the validator's report: the keyword that failed, the schema
+// that holds it, and the instance pointer.
+template <typename Validator>
+std::string describe(const rapidjson::Value& schemaRoot, const Validator& v, const rapidjson::Value& args) {
+  const std::string_view keyword = v.GetInvalidSchemaKeyword();
+  const rapidjson::Value* schema = v.GetInvalidSchemaPointer().Get(schemaRoot);
+  const rapidjson::Value* at = nullptr;
+  const std::string path = memberPath(v.GetInvalidDocumentPointer(), args, &at);
+  if (keyword == "required") {
+    // The pointer is the object; name the first missing member.
+    if (schema && at && at->IsObject() && schema->HasMember("required") && (*schema)["required"].IsArray()) {
+      for (const auto& r : (*schema)["required"].GetArray()) {
+        if (r.IsString() && !at->HasMember(r)) {
+          return path + "." + printable(std::string_view(r.GetString(), r.GetStringLength())) + ": required";
+        }
       }
     }
+    return path + ": a required member is missing";
   }
-  if (v.IsObject()) {
-    const auto props = schema.FindMember("properties");
-    if (auto req = schema.FindMember("required"); req != schema.MemberEnd() && req->value.IsArray()) {
-      for (const auto& r : req->value.GetArray()) {
-        if (r.IsString() && !v.HasMember(r.GetString())) return path + "." + r.GetString() + ": required";
-      }
-    }
-    auto extra = schema.FindMember("additionalProperties");
-    const bool closed = extra != schema.MemberEnd() && extra->value.IsBool() && !extra->value.GetBool();
-    for (const auto& m : v.GetObject()) {
-      std::string name = m.name.GetString();
-      const rapidjson::Value* sub = nullptr;
-      if (props != schema.MemberEnd() && props->value.IsObject()) {
-        if (auto p = props->value.FindMember(m.name); p != props->value.MemberEnd()) sub = &p->value;
-      }
-      if (!sub) {
-        if (closed) return path + "." + name + ": unknown argument";
-        continue;
-      }
-      if (auto err = check(*sub, m.value, path + "." + name); !err.empty()) return err;
+  if (keyword == "additionalProperties") return path + ": unknown argument";
+  if (keyword == "type") return path + ": must be of type " + keywordValue(schema, "type");
+  if (keyword == "enum") return path + ": not one of the allowed values" + allowedValues(schema);
+  if (keyword == "minimum") return path + ": below the minimum " + keywordValue(schema, "minimum");
+  if (keyword == "maximum") return path + ": above the maximum " + keywordValue(schema, "maximum");
+  if (keyword == "minLength") return path + ": too short (at least " + keywordValue(schema, "minLength") + " characters)";
+  if (keyword == "maxLength") return path + ": too long (at most " + keywordValue(schema, "maxLength") + " characters)";
+  if (keyword == "pattern") return path + ": does not match the pattern " + keywordValue(schema, "pattern");
+  if (keyword == "minItems") return path + ": too few items (at least " + keywordValue(schema, "minItems") + ")";
+  if (keyword == "maxItems") return path + ": too many items (at most " + keywordValue(schema, "maxItems") + ")";
+  return path + ": fails the schema keyword " + std::string(keyword);
+}
+
+// RapidJSON drops a pattern it cannot compile (accepting any string), so
+// every pattern is compiled here first. The meta-schema has already fixed
+// where sub-schemas sit: under properties and items.
+std::string badPattern(const rapidjson::Value& schema, const std::string& where) {
+  if (auto p = schema.FindMember("pattern"); p != schema.MemberEnd()) {
+    if (!rapidjson::internal::Regex(p->value.GetString()).IsValid()) {
+      return where + "/pattern: does not compile: " + printable(p->value.GetString());
     }
   }
+  if (auto props = schema.FindMember("properties"); props != schema.MemberEnd()) {
+    for (const auto& m : props->value.GetObject()) {
+      auto err = badPattern(m.value, where + "/properties/" + printable(m.name.GetString()));
+      if (!err.empty()) return err;
+    }
+  }
+  if (auto items = schema.FindMember("items"); items != schema.MemberEnd()) return badPattern(items->value, where + "/items");
   return {};
 }
 
 }  // namespace
 
-std::string validateArgs(const std::string& schemaJson, const rapidjson::Value& args) {
-  rapidjson::Document schema;
-  schema.Parse(schemaJson.c_str());
-  if (schema.HasParseError()) return args.IsObject() ? std::string() : "args: must be an object";
-  return check(schema, args, "args");
+struct ArgsSchema::Compiled {
+  explicit Compiled(rapidjson::Document&& d) : doc(std::move(d)), schema(doc) {}
+  rapidjson::Document doc;
+  rapidjson::SchemaDocument schema;
+  // RapidJSON's regex keeps its match state in the compiled pattern.
+  mutable std::mutex mu;
+};
+
+ArgsSchema ArgsSchema::compile(const std::string& schemaJson) {
+  ArgsSchema out;
+  rapidjson::Document doc;
+  doc.Parse(schemaJson.c_str(), schemaJson.size());
+  if (doc.HasParseError()) {
+    out.error_ = "schema is not JSON (offset " + std::to_string(doc.GetErrorOffset()) + ")";
+    return out;
+  }
+  rapidjson::SchemaValidator meta(metaSchema());
+  if (!doc.Accept(meta)) {
+    // Not StringifyUriFragment: RapidJSON 1.1.0 reads past a name that ends
+    // in a cut UTF-8 sequence there (found by tests/fuzz/args_schema).
+    std::string at = "#";
+    const auto& pointer = meta.GetInvalidDocumentPointer();
+    for (std::size_t i = 0; i < pointer.GetTokenCount(); ++i) {
+      at += "/" + printable(std::string_view(pointer.GetTokens()[i].name, pointer.GetTokens()[i].length));
+    }
+    out.error_ = "schema breaks the supported subset at " + at + " (keyword " + meta.GetInvalidSchemaKeyword() + ")";
+    return out;
+  }
+  if (keywordValue(&doc, "type") != "object") {
+    out.error_ = "schema root must be {\"type\":\"object\"}";
+    return out;
+  }
+  if (auto err = badPattern(doc, "#"); !err.empty()) {
+    out.error_ = "schema " + err;
+    return out;
+  }
+  out.compiled_ = std::make_shared<const Compiled>(std::move(doc));
+  return out;
+}
+
+const std::string& ArgsSchema::error() const { return error_; }
+
+std::string ArgsSchema::validate(const rapidjson::Value& args) const {
+  if (!compiled_) return "args: refused, the tool's schema is invalid: " + error_;
+  std::lock_guard lock(compiled_->mu);
+  rapidjson::SchemaValidator v(compiled_->schema);
+  if (args.Accept(v)) return {};
+  return describe(compiled_->doc, v, args);
 }
 
 }  // namespace opscopilot::agent

@@ -6,7 +6,6 @@
 #include <cctype>
 #include <ctime>
 
-#include "agent/args_schema.h"
 #include "agent/redaction.h"
 #include "agent/run_state_json.h"
 
@@ -206,7 +205,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     finishStep("Failed");
     return;
   }
-  if (auto err = validateArgs(tool->spec().argsSchema, args); !err.empty()) {
+  if (auto err = tools_.checkArgs(call.tool, args); !err.empty()) {
     step.error = err;
     step.summary = "refused: invalid arguments: " + err;
     finishStep("Failed");

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "agent/args_schema.h"
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
 
@@ -103,7 +102,7 @@ void RunGraph::modelPlan(const RunSpec& spec, RunState& state, std::chrono::syst
       refused.push_back(tc.name + " (arguments are not a JSON object)");
       continue;
     }
-    if (auto err = validateArgs(tools_.find(tc.name)->spec().argsSchema, args); !err.empty()) {
+    if (auto err = tools_.checkArgs(tc.name, args); !err.empty()) {
       refused.push_back(tc.name + " (" + err + ")");
       continue;
     }

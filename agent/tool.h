@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "agent/args_schema.h"
 #include "agent/requester.h"
 
 namespace opscopilot::agent {
@@ -62,18 +63,27 @@ class Tool {
   virtual ~Tool() = default;
   virtual const ToolSpec& spec() const = 0;
   // Runs the tool. args has already been checked against spec().argsSchema
-  // by the executor. Never throws; failures are ToolOutput{ok=false}.
+  // by the executor (ToolRegistry::checkArgs). Never throws; failures are ToolOutput{ok=false}.
   virtual ToolOutput run(const ToolContext& ctx, const rapidjson::Value& args) = 0;
 };
 
 class ToolRegistry {
  public:
+  // Registers the tool and compiles its argsSchema once. Throws
+  // std::invalid_argument (a start-up error) when the schema does not compile.
   void add(std::unique_ptr<Tool> tool);
   Tool* find(const std::string& name) const;  // nullptr when unknown
   std::vector<const ToolSpec*> specs() const;
+  // "" when args satisfy the named tool's schema, else one line naming the
+  // offending member (see ArgsSchema::validate); an unknown tool is refused.
+  std::string checkArgs(const std::string& name, const rapidjson::Value& args) const;
 
  private:
-  std::map<std::string, std::unique_ptr<Tool>> tools_;
+  struct Entry {
+    std::unique_ptr<Tool> tool;
+    ArgsSchema schema;
+  };
+  std::map<std::string, Entry> tools_;
 };
 
 }  // namespace opscopilot::agent

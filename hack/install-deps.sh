@@ -7,6 +7,8 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates openssl
   libboost1.81-dev libre2-dev libssl-dev rapidjson-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev jq procps lua5.4 python3 python3-yaml binutils
+  # hack/fuzz.sh: clang with libFuzzer (compiler-rt).
+  clang-14 libclang-rt-14-dev
   # The real node of hack/cluster.sh: containerd, runc, CNI plugins, and what
   # the kubelet and kube-proxy call (iptables, nft, conntrack, ip, mount).
   containerd runc containernetworking-plugins iptables nftables conntrack iproute2 util-linux

@@ -52,6 +52,13 @@ if { [ -z "$label" ] || [ "$label" = unit ]; } && [ -z "${SANITIZE:-}" ] && [ "$
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$ROOT/build-tsan/tests/unit_tests" --gtest_brief=1
 fi
 
+if { [ -z "$label" ] || [ "$label" = unit ]; } && [ "${FUZZ:-1}" != 0 ]; then
+  # Every libFuzzer target (tests/fuzz) for FUZZ_SECONDS (60) on its seed
+  # corpus, two at a time; any crash fails the run.
+  phase "fuzzing (FUZZ=0 skips)"
+  bash hack/fuzz.sh
+fi
+
 if [ -z "$label" ] || [ "$label" = integration ] || [ "$label" = e2e ]; then
   phase "local control plane"
   we_started_cluster=0

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "operator/controller/event_recorder.h"
@@ -94,7 +95,12 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   ts.maxExcerptBytes = config.maxExcerptBytes;
   ts.defaultLogTailLines = config.logTailLines;
   ts.access = std::make_shared<tools::AccessReviewer>(client);
-  tools::registerBuiltinTools(tools, client, ts);
+  try {
+    tools::registerBuiltinTools(tools, client, ts);
+  } catch (const std::invalid_argument& e) {
+    logError("cannot start: a tool's argument schema does not compile", {{"error", e.what()}});
+    return 1;
+  }
   auto analyzers = tools::builtinAnalyzers();
 
   // One gateway per model profile, shared by every run that names it.

@@ -73,7 +73,9 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
   static const std::vector<std::string> known = {"workers", "defaultModel", "models", "limits", "tools",
                                                  "watchNamespace", "health", "leaderElection", "requester"};
   for (const auto& kv : root) {
-    auto key = kv.first.as<std::string>();
+    // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
+    if (!kv.first.IsScalar()) return invalid(source, "a field name must be a plain string");
+    auto key = kv.first.Scalar();
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       return invalid(source, "unknown field \"" + key + "\"");
     }

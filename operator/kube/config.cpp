@@ -87,11 +87,15 @@ Result<std::string> readFile(const std::string& path) {
 }
 
 Result<ClientConfig> loadKubeconfig(const std::string& path, const std::string& contextOverride) {
+  auto text = readFile(path);
+  if (!text.ok()) return invalid("kubeconfig " + path + " cannot be read");
+  return parseKubeconfig(*text, path, contextOverride);
+}
+
+Result<ClientConfig> parseKubeconfig(const std::string& yaml, const std::string& path, const std::string& contextOverride) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    return invalid("kubeconfig " + path + " cannot be read");
+    root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
     return invalid("kubeconfig " + path + " is not valid YAML: " + e.what());
   }

@@ -31,6 +31,10 @@ struct ClientConfig {
 // auth method this client does not support (exec, auth-provider).
 Result<ClientConfig> loadKubeconfig(const std::string& path, const std::string& context = {});
 
+// The same on kubeconfig text already read; path names it in errors and
+// anchors relative file references.
+Result<ClientConfig> parseKubeconfig(const std::string& yaml, const std::string& path, const std::string& context = {});
+
 // Reads the in-cluster configuration: KUBERNETES_SERVICE_HOST and
 // KUBERNETES_SERVICE_PORT from getenv, token, ca.crt and namespace from
 // saDir. Fails (InvalidConfig) when not running in a cluster.

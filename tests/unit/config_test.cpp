@@ -270,3 +270,16 @@ TEST(Client, ListFollowsContinueTokensAndFillsItemKinds) {
   EXPECT_EQ(all->items[1]->apiVersion(), "v1");
   EXPECT_EQ(transport->requests().at(1).target, "/api/v1/namespaces/n/pods?limit=1&continue=tok");
 }
+
+TEST(Kubeconfig, ParsesTextAlreadyReadResolvingFilesAgainstTheGivenPath) {
+  TempDir dir;
+  dir.write("certs/ca.crt", "FILE-CA");
+  dir.write("certs/client.crt", "FILE-CERT");
+  dir.write("certs/client.key", "FILE-KEY");
+  auto cfg = parseKubeconfig(kKubeconfig, (dir.path() / "config").string(), "files");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->caPem, "FILE-CA");
+  auto bad = parseKubeconfig("clusters: [", "memory/config");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("kubeconfig memory/config is not valid YAML"), std::string::npos);
+}

@@ -120,3 +120,13 @@ TEST(SlimForCache, FinishedRunsKeepWhatReconcilingNeedsAndNoMore) {
   ASSERT_TRUE(running.ok());
   EXPECT_EQ(slimForCache(*running).get(), running->get()) << "a run in progress is cached whole";
 }
+
+// Found by tests/fuzz/operator_config: a top-level key that is a mapping
+// threw out of parseOperatorConfig instead of being refused.
+TEST(OperatorConfig, AKeyThatIsNotAPlainStringIsRefusedNotThrown) {
+  for (const char* yaml : {"? [workers]\n: 2\n", "? {a: 1}\n: x\n", "workers: 2\n? - a\n: b\n"}) {
+    auto c = parseOperatorConfig(yaml, "operator.yaml");
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_NE(c.error().message.find("a field name must be a plain string"), std::string::npos) << c.error().message;
+  }
+}

@@ -2,7 +2,6 @@
 
 #include <rapidjson/document.h>
 
-#include "agent/args_schema.h"
 #include "agent/redaction.h"
 #include "agent/sink_redaction.h"
 
@@ -91,23 +90,6 @@ TEST(Truncation, NeverSplitsAUtf8Character) {
   auto t = truncateText(s, 51, false);
   auto body = t.text.substr(0, t.text.find('\n'));
   EXPECT_EQ(body.size() % 2, 0u);
-}
-
-TEST(ArgsSchema, ChecksRequiredTypesEnumsAndUnknownArguments) {
-  const std::string schema = R"({"type":"object","properties":{"kind":{"type":"string","enum":["Deployment","Job"]},
-    "name":{"type":"string","minLength":1},"tailLines":{"type":"integer","minimum":1,"maximum":1000}},
-    "required":["name"],"additionalProperties":false})";
-  auto check = [&](const char* json) {
-    rapidjson::Document d;
-    d.Parse(json);
-    return validateArgs(schema, d);
-  };
-  EXPECT_EQ(check(R"({"name":"web","kind":"Job","tailLines":10})"), "");
-  EXPECT_EQ(check(R"({"kind":"Job"})"), "args.name: required");
-  EXPECT_EQ(check(R"({"name":"web","kind":"Pod"})"), "args.kind: not one of the allowed values");
-  EXPECT_EQ(check(R"({"name":"web","tailLines":0})"), "args.tailLines: below the minimum");
-  EXPECT_EQ(check(R"({"name":"web","rm":"-rf"})"), "args.rm: unknown argument");
-  EXPECT_EQ(check(R"({"name":5})"), "args.name: must be of type string");
 }
 
 // The status sink: every string value passes the redactor, and a value whose
