@@ -220,6 +220,7 @@ LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& bu
     }
     s.sleep(delay, stop);
   }
+
   if (!last) {  // never reached the provider
     std::lock_guard lock(s.mu);
     s.breaker.abandoned(trial);

@@ -435,14 +435,35 @@ TEST(OpenAIProvider, ACallPastItsDeadlineIsNotSent) {
   EXPECT_TRUE(f.http->calls().empty());
 }
 
-TEST(OpenAIProvider, TheCallsStopTokenFollowsTheCallers) {
-  Fixture f;
-  f.http->push(FakeHttpClient::reply(200, kToolCallReply));
+namespace {
+
+// An HTTP client during whose call the operator shuts down: it fires the
+// caller's stop source and notes whether its own call's token followed.
+class ShutdownMidCall : public HttpClient {
+ public:
+  explicit ShutdownMidCall(std::stop_source& shutdown) : shutdown_(shutdown) {}
+  Outcome send(const HttpCall& call, const std::function<void(std::string_view)>&) override {
+    const bool before = call.stop.stop_requested();
+    shutdown_.request_stop();
+    tokenFollowed = !before && call.stop.stop_requested();
+    return {std::nullopt, "stream cancelled", false, true};
+  }
+  bool tokenFollowed = false;
+
+ private:
+  std::stop_source& shutdown_;
+};
+
+}  // namespace
+
+TEST(OpenAIProvider, AShutdownDuringTheCallReachesTheHttpClient) {
   std::stop_source shutdown;
-  ASSERT_TRUE(f.provider->chat(diagnoseRequest(), {std::chrono::steady_clock::time_point::max(), shutdown.get_token()}).ok());
-  const std::stop_token seen = f.http->lastCall().stop;
-  ASSERT_TRUE(seen.stop_possible());
-  EXPECT_FALSE(seen.stop_requested());
+  auto http = std::make_shared<ShutdownMidCall>(shutdown);
+  auto provider = makeOpenAIProvider(openaiConfig(), http);
+  auto result = provider->chat(diagnoseRequest(), {std::chrono::steady_clock::time_point::max(), shutdown.get_token()});
+  EXPECT_TRUE(http->tokenFollowed);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error.message.find("cancelled"), std::string::npos) << result.error.message;
 }
 
 namespace {
