@@ -274,3 +274,17 @@ TEST(AnthropicProvider, UsesTheConfiguredVersionAndAcceptsABaseURLEndingInV1) {
   EXPECT_EQ(f.http->lastCall().url, "https://llm-proxy.internal/anthropic/v1/messages");
   EXPECT_EQ(headerOf(f.http->lastCall(), "anthropic-version"), "2024-10-22");
 }
+
+TEST(AnthropicProvider, CallTimeoutIsAtMostTheTimeLeftAndAPassedDeadlineSendsNothing) {
+  Fixture f;
+  f.http->push(FakeHttpClient::reply(200, kToolUseReply));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  ASSERT_TRUE(f.provider->chat(diagnoseRequest(), {deadline, {}}).ok());
+  EXPECT_LE(f.http->lastCall().timeout, std::chrono::milliseconds(5000));
+  EXPECT_LE(f.http->lastCall().deadline, deadline);
+
+  auto late = f.provider->chat(diagnoseRequest(), {std::chrono::steady_clock::now() - std::chrono::milliseconds(1), {}});
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error.kind, LlmError::Kind::Transient);
+  EXPECT_EQ(f.http->calls().size(), 1u) << "the late call was not sent";
+}
