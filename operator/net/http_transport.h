@@ -57,8 +57,7 @@ class HttpTransport {
   // returns false; an Error with reason Timeout when no byte arrived for
   // idleTimeout (or no header before request.timeout) or request.deadline
   // passed, ConnectionError on a broken connection, Cancelled when cancel
-  // fired. A non-200 response is
-  // read whole and returned with its body.
+  // fired. A non-200 response is read whole and returned with its body.
   virtual Result<HttpResponse> stream(const HttpRequest& request, std::chrono::milliseconds idleTimeout,
                                       const DataHandler& onData, Cancellation& cancel) = 0;
 };
