@@ -224,6 +224,8 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
 
   ToolContext ctx;
   ctx.ns = spec.ns;
+  ctx.requester = spec.requester;
+  ctx.runUID = spec.runUID;
   auto remaining = spec.limits.timeout - std::chrono::duration_cast<std::chrono::seconds>(clock_() - runStart);
   auto budget = std::min<std::chrono::milliseconds>(tool->spec().timeout, remaining);
   if (budget.count() < 100) budget = std::chrono::milliseconds(100);
@@ -261,10 +263,14 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     finishStep("Failed");
     if (firstToolStep && (out.errorReason == "NotFound" || out.errorReason == "Forbidden")) {
       const std::string reason = out.errorReason == "NotFound" ? "TargetNotFound" : "Forbidden";
-      std::string message = out.errorReason == "NotFound"
-                                ? spec.targetDescription() + " was not found in namespace " + spec.ns
-                                : "the reader identity may not read " + spec.targetDescription() + " in namespace " +
-                                      spec.ns + "; grant it the opscopilot-reader role";
+      std::string message =
+          out.errorReason == "NotFound"
+              ? spec.targetDescription() + " was not found in namespace " + spec.ns
+          : out.refusedForRequester && spec.requester
+              ? spec.requester->username + ", who asked for this run, may not read " + spec.targetDescription() +
+                    " in namespace " + spec.ns + "; a run reads only what its requester may read"
+              : "the reader identity may not read " + spec.targetDescription() + " in namespace " + spec.ns +
+                    "; grant it the opscopilot-reader role";
       finalize(spec, state, "Failed", reason, message);
       return;
     }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/requester.h"
+
 namespace opscopilot::agent {
 
 struct Limits {
@@ -35,6 +37,11 @@ struct RunSpec {
   bool critic = true;
   std::vector<std::string> allowedTools;  // empty: every registered tool
   std::vector<std::string> disabledTools; // by the operator's config: never allowed
+  // Who asked, verified by admission; tool reads are limited to what they may
+  // read. nullopt only when the operator is set to run unverified runs with
+  // the reader identity alone (requester.whenUnverified: ReaderOnly).
+  std::optional<Requester> requester;
+  std::string runUID;
 
   bool toolAllowed(const std::string& tool) const;
   // "Deployment/checkout", "pods with app=web", or "namespace shop".

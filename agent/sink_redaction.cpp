@@ -1,8 +1,22 @@
 #include "agent/sink_redaction.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "agent/redaction.h"
 
 namespace opscopilot::agent {
+
+namespace {
+
+std::string serialize(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace
 
 int redactJsonStrings(rapidjson::Value& v, rapidjson::Document::AllocatorType& alloc) {
   int count = 0;
@@ -33,5 +47,21 @@ int redactJsonStrings(rapidjson::Value& v, rapidjson::Document::AllocatorType& a
 }
 
 std::string redactForSink(std::string_view text) { return redactSecrets(text).text; }
+
+RedactedText redactText(std::string_view text) { return RedactedText(redactSecrets(text).text); }
+
+RedactedText redactJsonBody(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
+  // Not JSON (a caller's mistake, or a body in another format): the text
+  // redactor still covers it.
+  if (doc.HasParseError()) return redactText(json);
+  return redactJson(doc);
+}
+
+RedactedText redactJson(rapidjson::Document& doc) {
+  redactJsonStrings(doc, doc.GetAllocator());
+  return RedactedText(serialize(doc));
+}
 
 }  // namespace opscopilot::agent

@@ -10,7 +10,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <optional>
 #include <vector>
+
+#include "agent/requester.h"
 
 namespace opscopilot::agent {
 
@@ -40,11 +43,18 @@ struct ToolOutput {
   // each tool's shape). Kept in memory only; never sent to a model raw.
   std::shared_ptr<const rapidjson::Document> data;
   int apiRequests = 0;  // Kubernetes API requests the call made
+  // A read was refused because the run's requester may not make it (not the
+  // reader identity, nor the API server).
+  bool refusedForRequester = false;
 };
 
 struct ToolContext {
   std::string ns;  // the run's namespace: every read is scoped to it
   std::chrono::steady_clock::time_point deadline;
+  // Who asked for the run: each read must be allowed for them too. nullopt:
+  // the reader identity alone decides (an operator setting, see RunSpec).
+  std::optional<Requester> requester;
+  std::string runUID;  // scopes the requester's cached access decisions to this run
 };
 
 class Tool {

@@ -470,6 +470,11 @@ apiserver_args() {
     --shutdown-send-retry-after=true
     --allow-privileged=true
     --profiling=false
+    # MutatingAdmissionPolicy (beta in 1.34 and 1.35, off by default; GA in
+    # 1.36): OpsCopilot's chart uses it, where served, to stamp who created
+    # a DiagnosticRun into spec.requester.
+    --feature-gates=MutatingAdmissionPolicy=true
+    --runtime-config=admissionregistration.k8s.io/v1beta1=true
   )
   if [ "${REAL_NODE:-0}" = 1 ]; then
     # Pods on the real node reach the API server through the kubernetes

@@ -21,10 +21,18 @@ step "Starting the local control plane (the first run builds it from Go modules;
 bash hack/cluster.sh up
 eval "$(bash hack/cluster.sh env)"
 
-step "Installing the CRDs and the read-only reader role"
+step "Installing the CRDs, the read-only reader role and the admission policies"
 kubectl apply -f crds/ >/dev/null
 kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io --timeout=60s >/dev/null
 kubectl apply -f config/rbac/reader-clusterrole.yaml >/dev/null
+# spec.requester: stamped with who creates a run (mutating policy, served by
+# this control plane) and checked (validating policy); a run reads only what
+# both the namespace reader and its requester may read.
+kubectl apply -f config/admission/ >/dev/null
+# The operator believes spec.requester of runs created once the validating
+# policy is in force (2 s after its binding's creation).
+created="$(kubectl get validatingadmissionpolicybinding opscopilot-diagnosticrun-requester -o jsonpath='{.metadata.creationTimestamp}')"
+until [ "$(date -u +%s)" -ge $(($(date -u -d "$created" +%s) + 3)) ]; do sleep 0.5; done
 
 step "Deploying broken sample workloads (simulated by kwok) in namespace shop"
 kubectl apply -f config/samples/workloads/00-namespace.yaml >/dev/null

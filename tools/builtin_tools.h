@@ -8,6 +8,7 @@
 #include "agent/analyzer.h"
 #include "agent/tool.h"
 #include "operator/kube/client.h"
+#include "tools/access_review.h"
 
 namespace opscopilot::tools {
 
@@ -19,6 +20,8 @@ struct ToolSettings {
   std::size_t maxExcerptBytes = 4096;
   std::int64_t defaultLogTailLines = 100;
   std::int64_t maxLogBytes = 256 * 1024;
+  // Checks each read against the run's requester (when the run has one).
+  std::shared_ptr<AccessReviewer> access;
 };
 
 // Registers every built-in tool, each making its requests through client.

@@ -28,7 +28,14 @@ agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::
   if (!args.IsObject()) return invalidArgs("the arguments must be a JSON object");
   kube::Impersonation reader{withNamespace(settings_.readerUser, ctx.ns), {}};
   for (const auto& g : settings_.readerGroups) reader.groups.push_back(withNamespace(g, ctx.ns));
-  ToolCall call(*client_, ctx.ns, std::move(reader), ctx.deadline, spec_.timeout);
+  std::optional<RequesterCheck> requester;
+  if (ctx.requester) {
+    // Fail closed: a run that names its requester is never read for with
+    // the reader identity alone.
+    if (!settings_.access) return invalidArgs("the operator has no access reviewer to check the run's requester with");
+    requester = RequesterCheck{*ctx.requester, ctx.runUID, settings_.access.get()};
+  }
+  ToolCall call(*client_, ctx.ns, std::move(reader), ctx.deadline, spec_.timeout, std::move(requester));
   agent::ToolOutput out;
   try {
     out = read(call, args);
@@ -41,6 +48,7 @@ agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::
   }
   if (out.evidence.size() > kMaxEvidence) out.evidence.resize(kMaxEvidence);
   out.apiRequests = call.requests();
+  out.refusedForRequester = !out.ok && call.requesterRefusals() > 0;
   return out;
 }
 

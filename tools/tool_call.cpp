@@ -13,8 +13,10 @@ std::string_view scopeOf(const ApiKind& kind) { return kind.ref.namespaced ? "na
 }  // namespace
 
 ToolCall::ToolCall(kube::Client& client, std::string ns, kube::Impersonation reader,
-                   std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds maxRequestTimeout)
-    : client_(client),
+                   std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds maxRequestTimeout,
+                   std::optional<RequesterCheck> requester)
+    : requester_(std::move(requester)),
+      client_(client),
       ns_(std::move(ns)),
       reader_(std::move(reader)),
       deadline_(deadline),
@@ -32,7 +34,40 @@ std::optional<kube::RequestOptions> ToolCall::requestOptions() const {
   return o;
 }
 
+std::optional<kube::Error> ToolCall::refusedForRequester(std::string_view verb, const ApiKind& kind,
+                                                         std::string_view name, std::string_view subresource) {
+  if (!requester_) return std::nullopt;
+  auto opts = requestOptions();
+  if (!opts) return deadlinePassed();
+  AccessAttributes at{std::string(verb), kind.ref.group, kind.ref.resource, std::string(subresource),
+                      kind.ref.namespaced ? ns_ : std::string(), std::string(name)};
+  auto verdict = requester_->reviewer->review(requester_->who, requester_->runUID, at, opts->timeout);
+  if (verdict.ok() && !verdict->cached) ++requests_;
+  if (!verdict.ok()) ++requests_;
+  std::string what = std::string(verb) + " " + kind.ref.resource;
+  if (!subresource.empty()) what.append("/").append(subresource);
+  if (!name.empty()) what.append(" \"").append(name).append("\"");
+  what += kind.ref.namespaced ? " in namespace " + ns_ : std::string(" (cluster-scoped)");
+  const std::string who = requester_->who.username.empty() ? std::string("(nobody)") : requester_->who.username;
+  if (!verdict.ok() || !verdict->allowed) ++requesterRefusals_;
+  if (!verdict.ok()) {
+    // Fail closed: a read the requester's rights could not be checked for is
+    // not made.
+    const bool timedOut = verdict.error().isTimeout();
+    return kube::Error{verdict.error().httpCode, timedOut ? "Timeout" : "Forbidden",
+                       std::string(timedOut ? "timed out: " : "refused: ") + "could not check whether " + who +
+                           ", who asked for this run, may " + what + ", so it was not read: " + verdict.error().toString(),
+                       "requester"};
+  }
+  if (verdict->allowed) return std::nullopt;
+  std::string message = "forbidden: " + who + ", who asked for this run, may not " + what +
+                        "; the run does not read it for them (grant them that permission to include it)";
+  if (!verdict->reason.empty()) message += " [" + verdict->reason + "]";
+  return kube::Error{403, "Forbidden", std::move(message), "requester"};
+}
+
 kube::Result<kube::ObjectPtr> ToolCall::get(const ApiKind& kind, std::string_view name) {
+  if (auto refused = refusedForRequester("get", kind, name, {})) return *refused;
   auto opts = requestOptions();
   if (!opts) return deadlinePassed();
   ++requests_;
@@ -60,6 +95,7 @@ std::optional<std::vector<kube::ObjectPtr>> ToolCall::getOrList(
 
 kube::Result<ToolCall::Listed> ToolCall::list(const ApiKind& kind, kube::ListOptions options, std::size_t maxItems) {
   constexpr std::int64_t kPageSize = 500;
+  if (auto refused = refusedForRequester("list", kind, {}, {})) return *refused;
   Listed out;
   options.limit = kPageSize;
   options.continueToken.clear();
@@ -87,6 +123,7 @@ kube::Result<ToolCall::Listed> ToolCall::list(const ApiKind& kind, kube::ListOpt
 }
 
 kube::Result<std::string> ToolCall::podLogs(std::string_view pod, const kube::LogOptions& log) {
+  if (auto refused = refusedForRequester("get", kinds::kPod, pod, "log")) return *refused;
   auto opts = requestOptions();
   if (!opts) return deadlinePassed();
   ++requests_;
@@ -100,6 +137,7 @@ std::string ToolCall::describeFailure(const kube::Error& e, std::string_view ver
   std::string object = resource;
   if (!name.empty()) object.append(" \"").append(name).append("\"");
   std::string where = kind.ref.namespaced ? " in namespace " + ns_ : " (" + std::string(scopeOf(kind)) + ")";
+  if (e.deniedBy == "requester") return e.message;  // already the whole sentence
   if (e.isForbidden()) {
     // The operator itself may lack the right to impersonate; that is a
     // different fix than granting the reader more.

@@ -15,21 +15,34 @@
 
 #include "agent/tool.h"
 #include "operator/kube/client.h"
+#include "tools/access_review.h"
 #include "tools/api_kinds.h"
 
 namespace opscopilot::tools {
+
+// Whose rights, besides the reader identity's, bound the call's reads.
+struct RequesterCheck {
+  agent::Requester who;
+  std::string runUID;
+  AccessReviewer* reviewer = nullptr;  // must be set
+};
 
 class ToolCall {
  public:
   // deadline: time_point{} for none; every request's timeout is at most
   // maxRequestTimeout and never beyond the deadline.
+  // requester: when set, every read is first checked for that requester
+  // (AccessReviewer) and refused, without being made, when they may not.
   ToolCall(kube::Client& client, std::string ns, kube::Impersonation reader,
-           std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds maxRequestTimeout);
+           std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds maxRequestTimeout,
+           std::optional<RequesterCheck> requester = std::nullopt);
 
   const std::string& ns() const { return ns_; }
   const std::string& readerUser() const { return reader_.user; }
-  // Requests sent so far.
+  // Requests sent so far (access reviews included).
   int requests() const { return requests_; }
+  // Reads refused so far because the requester may not make them.
+  int requesterRefusals() const { return requesterRefusals_; }
 
   // Reads one object. Errors are the API's (NotFound, Forbidden, ...), or
   // Timeout, without a request, once the deadline has passed.
@@ -59,7 +72,9 @@ class ToolCall {
 
   // One plain sentence saying what could not be read and why, e.g.
   // "forbidden: the reader identity system:serviceaccount:shop:opscopilot-reader
-  // cannot list pods in namespace shop".
+  // cannot list pods in namespace shop", or, when the requester may not,
+  // "forbidden: alice, who asked for this run, may not get pods/log "web-1"
+  // in namespace shop; the run does not read it for them".
   std::string describeFailure(const kube::Error& e, std::string_view verb, const ApiKind& kind,
                               std::string_view name = {}, std::string_view subresource = {}) const;
 
@@ -76,7 +91,14 @@ class ToolCall {
                            std::string_view subresource = {}) const;
 
  private:
+  // nullopt when the requester may make the request (or none is checked);
+  // otherwise the error to return instead of making it.
+  std::optional<kube::Error> refusedForRequester(std::string_view verb, const ApiKind& kind, std::string_view name,
+                                                 std::string_view subresource);
+
   int requests_ = 0;
+  int requesterRefusals_ = 0;
+  std::optional<RequesterCheck> requester_;
   kube::Client& client_;
   std::string ns_;
   kube::Impersonation reader_;

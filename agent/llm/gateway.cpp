@@ -6,7 +6,6 @@
 
 #include "agent/llm/circuit_breaker.h"
 #include "agent/llm/llm.h"
-#include "agent/sink_redaction.h"
 #include "agent/llm/token_bucket.h"
 
 namespace opscopilot::agent::llm {
@@ -109,12 +108,10 @@ bool Gateway::circuitOpen() const {
 
 LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& budget, TimePoint deadline) {
   using Result = LlmResult<GatewayCall>;
-  // The sink: what a model sees passes the redactor, whoever composed it.
-  ChatRequest request = prompt;
-  for (auto& m : request.messages) {
-    m.content = redactForSink(m.content);
-    for (auto& c : m.toolCalls) c.argsJson = redactForSink(c.argsJson);
-  }
+  // The sink: what a model sees passes the redactor, whoever composed it
+  // (a provider accepts nothing else).
+  const RedactedChatRequest redacted = redactChatRequest(prompt);
+  const ChatRequest& request = redacted.get();
   State& s = *state_;
   const Price& price = s.options.price;
 
@@ -187,7 +184,7 @@ LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& bu
 
     ++attempts;
     try {
-      last = s.provider->chat(request, CallLimits{deadline, stop});
+      last = s.provider->chat(redacted, CallLimits{deadline, stop});
     } catch (const std::exception&) {
       last = LlmResult<ChatResponse>::failure(makeError(LlmError::Kind::Transient, "model provider failed unexpectedly"));
     }

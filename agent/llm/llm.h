@@ -154,12 +154,33 @@ struct CallLimits {
   std::stop_token stop;
 };
 
+class RedactedChatRequest;
+// request with every message's content and every tool call's arguments
+// passed through the redactor (the same one as every other sink,
+// sink_redaction.h). Idempotent.
+RedactedChatRequest redactChatRequest(ChatRequest request);
+
+// A ChatRequest that has passed the redactor: what a provider sends to a
+// model. Only redactChatRequest constructs one, so nothing reaches a model
+// unredacted.
+class RedactedChatRequest {
+ public:
+  const ChatRequest& get() const { return request_; }
+
+ private:
+  explicit RedactedChatRequest(ChatRequest request) : request_(std::move(request)) {}
+  friend RedactedChatRequest redactChatRequest(ChatRequest request);
+
+  ChatRequest request_;
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
   // One model call. Maps the provider's wire format both ways. Never throws.
+  // Only a RedactedChatRequest reaches it (nothing unredacted reaches a model).
   // A deadline already passed fails Transient without sending anything.
-  virtual LlmResult<ChatResponse> chat(const ChatRequest& request, const CallLimits& limits) = 0;
+  virtual LlmResult<ChatResponse> chat(const RedactedChatRequest& request, const CallLimits& limits) = 0;
 };
 
 std::unique_ptr<Provider> makeOpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient> http);

@@ -158,7 +158,8 @@ class OpenAIProvider final : public Provider {
   OpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient> http)
       : config_(std::move(config)), http_(std::move(http)) {}
 
-  LlmResult<ChatResponse> chat(const ChatRequest& request, const CallLimits& limits) override {
+  LlmResult<ChatResponse> chat(const RedactedChatRequest& redacted, const CallLimits& limits) override {
+    const ChatRequest& request = redacted.get();
     const ErrorContext ctx{providerName(), config_.apiKey, &request};
     try {
       return chatOnce(request, limits, ctx);

@@ -1,7 +1,5 @@
 #include "operator/controller/event_recorder.h"
 
-#include "agent/sink_redaction.h"
-
 #include <rapidjson/document.h>
 
 #include "agent/graph.h"
@@ -22,7 +20,7 @@ EventRecorder::~EventRecorder() {
 }
 
 void EventRecorder::record(const EventTarget& t, const std::string& type, const std::string& reason,
-                           const std::string& message) {
+                           const agent::RedactedText& message) {
   rapidjson::Document d(rapidjson::kObjectType);
   auto& a = d.GetAllocator();
   auto str = [&](const std::string& s) { return rapidjson::Value(s.c_str(), a); };
@@ -42,9 +40,7 @@ void EventRecorder::record(const EventTarget& t, const std::string& type, const 
   d.AddMember("involvedObject", involved, a);
   d.AddMember("type", str(type), a);
   d.AddMember("reason", str(reason), a);
-  // The sink: an Event's message passes the redactor, whoever wrote it.
-  std::string safe = agent::redactForSink(message);
-  d.AddMember("message", str(safe.size() > 1000 ? safe.substr(0, 1000) : safe), a);
+  d.AddMember("message", str(std::string(message.view().substr(0, 1000))), a);
   rapidjson::Value source(rapidjson::kObjectType);
   source.AddMember("component", str(component_), a);
   d.AddMember("source", source, a);
@@ -52,10 +48,12 @@ void EventRecorder::record(const EventTarget& t, const std::string& type, const 
   d.AddMember("firstTimestamp", str(now), a);
   d.AddMember("lastTimestamp", str(now), a);
   d.AddMember("count", 1, a);
+  // The sink: every string of the Event passes the redactor, whoever wrote it.
+  auto body = agent::redactJson(d);
   {
     std::lock_guard lock(mu_);
     if (pending_.size() > 10000) return;  // the API server is not keeping up; drop
-    pending_.emplace_back(t.ns, kube::serializeJson(d));
+    pending_.emplace_back(t.ns, std::move(body));
   }
   cv_.notify_one();
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/redacted.h"
 #include "operator/kube/client.h"
 
 namespace opscopilot::controller {
@@ -23,9 +24,11 @@ class EventRecorder {
   explicit EventRecorder(std::shared_ptr<kube::Client> client, std::string component = "opscopilot");
   ~EventRecorder();  // sends what is queued, then stops
 
-  // type: "Normal" or "Warning"; reason: CamelCase; message: one sentence.
+  // type: "Normal" or "Warning"; reason: CamelCase; message: one sentence,
+  // redacted (agent::redactText), cut at 1000 bytes. The whole Event passes
+  // the redactor again on its way to the API server (kube::Client).
   void record(const EventTarget& target, const std::string& type, const std::string& reason,
-              const std::string& message);
+              const agent::RedactedText& message);
 
  private:
   void loop();
@@ -33,7 +36,7 @@ class EventRecorder {
   std::string component_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<std::string, std::string>> pending_;  // namespace, JSON body
+  std::deque<std::pair<std::string, agent::RedactedText>> pending_;  // namespace, JSON body
   bool stop_ = false;
   std::thread thread_;
 };

@@ -5,7 +5,7 @@
 #include <mutex>
 
 #include "agent/graph.h"
-#include "agent/sink_redaction.h"
+#include "agent/redacted.h"
 
 namespace opscopilot::controller {
 
@@ -38,23 +38,28 @@ void write(std::string_view level, std::string_view msg, std::initializer_list<L
   line += "\",\"level\":\"";
   line += level;
   line += "\",\"msg\":\"";
-  // The sink: every message and value passes the redactor, whoever logged it.
-  appendEscaped(line, agent::redactForSink(msg));
+  appendEscaped(line, msg);
   line += "\"";
   for (const auto& [k, v] : fields) {
     line += ",\"";
     appendEscaped(line, k);
     line += "\":\"";
-    appendEscaped(line, agent::redactForSink(v));
+    appendEscaped(line, v);
     line += "\"";
   }
-  line += "}\n";
-  static std::mutex mu;
-  std::lock_guard lock(mu);
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  line += "}";
+  // The sink: every message and value passes the redactor, whoever logged it.
+  writeLogLine(agent::redactJsonBody(line));
 }
 
 }  // namespace
+
+void writeLogLine(const agent::RedactedText& line) {
+  const std::string out = line.str() + "\n";  // one write: lines from threads never interleave
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  std::fwrite(out.data(), 1, out.size(), stderr);
+}
 
 void logInfo(std::string_view msg, std::initializer_list<LogField> fields) { write("info", msg, fields); }
 void logError(std::string_view msg, std::initializer_list<LogField> fields) { write("error", msg, fields); }

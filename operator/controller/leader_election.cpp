@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "agent/redacted.h"
 #include "operator/controller/json_log.h"
 
 namespace opscopilot::controller {
@@ -42,7 +43,7 @@ bool LeaderElector::tryAcquireOrRenew() {
                              R"("},"spec":{"holderIdentity":")" + identity_ + R"(","leaseDurationSeconds":)" +
                              std::to_string(opts_.leaseDuration.count()) + R"(,"acquireTime":")" + nowText +
                              R"(","renewTime":")" + nowText + R"(","leaseTransitions":0}})";
-    const bool created = client_->create(kube::resources::kLeases, ns_, body).ok();
+    const bool created = client_->create(kube::resources::kLeases, ns_, agent::redactJsonBody(body)).ok();
     if (created) logInfo("became leader", {{"lease", ns_ + "/" + name_}, {"identity", identity_}});
     return created;
   }
@@ -80,7 +81,7 @@ bool LeaderElector::tryAcquireOrRenew() {
   }
   // The update carries the resourceVersion we read: two candidates racing
   // for an expired lease cannot both win.
-  auto r = client_->update(kube::resources::kLeases, ns_, name_, kube::serializeJson(doc));
+  auto r = client_->update(kube::resources::kLeases, ns_, name_, agent::redactJson(doc));
   if (r.ok() && !ours) logInfo("became leader", {{"lease", ns_ + "/" + name_}, {"identity", identity_}});
   return r.ok();
 }
@@ -114,7 +115,7 @@ void LeaderElector::release() {
   doc.Parse((*lease)->serialize().c_str());
   doc["spec"]["holderIdentity"].SetString("", doc.GetAllocator());
   doc["spec"]["leaseDurationSeconds"].SetInt(1);
-  (void)client_->update(kube::resources::kLeases, ns_, name_, kube::serializeJson(doc));
+  (void)client_->update(kube::resources::kLeases, ns_, name_, agent::redactJson(doc));
 }
 
 }  // namespace opscopilot::controller

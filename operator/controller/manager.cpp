@@ -93,6 +93,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   ts.readerUser = config.readerUser;
   ts.maxExcerptBytes = config.maxExcerptBytes;
   ts.defaultLogTailLines = config.logTailLines;
+  ts.access = std::make_shared<tools::AccessReviewer>(client);
   tools::registerBuiltinTools(tools, client, ts);
   auto analyzers = tools::builtinAnalyzers();
 
@@ -150,7 +151,8 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
 
   EventRecorder events(client);
   std::atomic<bool> stopping{false};
-  RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping, &gateways);
+  RequesterPolicy requesterPolicy(client, config.requesterPolicyBinding);
+  RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping, requesterPolicy, &gateways);
 
   std::unique_ptr<HealthServer> health;
   if (!config.healthAddress.empty()) {

@@ -71,7 +71,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
   if (root.IsNull()) return cfg;
   if (!root.IsMap()) return invalid(source, "must be a YAML mapping");
   static const std::vector<std::string> known = {"workers", "defaultModel", "models", "limits", "tools",
-                                                 "watchNamespace", "health", "leaderElection"};
+                                                 "watchNamespace", "health", "leaderElection", "requester"};
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -87,6 +87,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         unknownKey(child(root, "tools"), "tools", {"readerUser", "maxExcerptBytes", "logTailLines", "disabled"}),
         unknownKey(child(root, "health"), "health", {"address"}),
         unknownKey(child(root, "leaderElection"), "leaderElection", {"enabled", "namespace", "name"}),
+        unknownKey(child(root, "requester"), "requester", {"policyBinding", "whenUnverified"}),
     };
     if (auto models = child(root, "models"); models && models.IsMap()) {
       for (const auto& kv : models) {
@@ -203,6 +204,23 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
     if (root["watchNamespace"]) cfg.watchNamespace = root["watchNamespace"].as<std::string>();
     if (auto h = root["health"]) {
       if (h["address"]) cfg.healthAddress = h["address"].as<std::string>();
+    }
+    if (auto rq = root["requester"]) {
+      if (rq["policyBinding"]) cfg.requesterPolicyBinding = rq["policyBinding"].as<std::string>();
+      if (cfg.requesterPolicyBinding.empty()) {
+        return invalid(source, "requester.policyBinding must name the ValidatingAdmissionPolicyBinding that checks "
+                               "spec.requester (e.g. \"opscopilot-diagnosticrun-requester\")");
+      }
+      if (rq["whenUnverified"]) {
+        const auto mode = rq["whenUnverified"].as<std::string>();
+        if (mode == "Refuse") {
+          cfg.whenRequesterUnverified = OperatorConfig::WhenUnverified::Refuse;
+        } else if (mode == "ReaderOnly") {
+          cfg.whenRequesterUnverified = OperatorConfig::WhenUnverified::ReaderOnly;
+        } else {
+          return invalid(source, "requester.whenUnverified must be Refuse or ReaderOnly, not \"" + mode + "\"");
+        }
+      }
     }
     if (auto le = root["leaderElection"]) {
       if (le["enabled"]) cfg.leaderElection = le["enabled"].as<bool>();

@@ -47,6 +47,15 @@ struct OperatorConfig {
   std::string leaseNamespace = "opscopilot-system";
   std::string leaseName = "opscopilot-leader";
   std::vector<std::string> disabledTools;
+  // Whose rights a run uses (docs/DESIGN.md, "Whose rights a run uses").
+  // spec.requester is trusted only while this ValidatingAdmissionPolicyBinding
+  // (and its policy) is in force and was so when the run was created.
+  std::string requesterPolicyBinding = "opscopilot-diagnosticrun-requester";
+  // A run whose requester cannot be trusted: Refuse (fail it with reason
+  // RequesterUnverified) or ReaderOnly (run it with the reader identity alone,
+  // as before requesters were checked). Refuse unless set explicitly.
+  enum class WhenUnverified { Refuse, ReaderOnly };
+  WhenUnverified whenRequesterUnverified = WhenUnverified::Refuse;
 };
 
 // Parses and validates YAML text. `source` names it in error messages.

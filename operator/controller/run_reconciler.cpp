@@ -156,6 +156,7 @@ RunReconciler::RunReconciler(std::shared_ptr<kube::Client> client, const kube::I
                              const agent::ToolRegistry& tools,
                              const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers,
                              const OperatorConfig& config, EventRecorder& events, const std::atomic<bool>& stopping,
+                             RequesterPolicy& requesterPolicy,
                              const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways)
     : client_(std::move(client)),
       cache_(cache),
@@ -164,6 +165,7 @@ RunReconciler::RunReconciler(std::shared_ptr<kube::Client> client, const kube::I
       config_(config),
       events_(events),
       stopping_(stopping),
+      requesterPolicy_(requesterPolicy),
       gateways_(gateways) {}
 
 void RunReconciler::remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished) {
@@ -234,9 +236,8 @@ kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& 
   setCondition(status, "AwaitingApproval", waiting ? "True" : "False", waiting ? "ApprovalPending" : "NoApprovalPending",
                waitingMessage, generation, nowText, a);
 
-  // The sink: every string of the status passes the redactor, whatever wrote it.
-  agent::redactJsonStrings(status, a);
-  const auto body = kube::serializeJson(doc);
+  // The sink: every string of the body passes the redactor, whatever wrote it.
+  const agent::RedactedText body = agent::redactJson(doc);
   for (int attempt = 0;; ++attempt) {
     statusWrites_.fetch_add(1, std::memory_order_relaxed);
     auto r = client_->updateStatus(kDiagnosticRuns, run->ns(), run->name(), body);
@@ -250,9 +251,9 @@ kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& 
       return r.error();
     }
     rapidjson::Document retry;
-    retry.Parse(body.c_str());
+    retry.Parse(body.str().c_str());
     retry["metadata"]["resourceVersion"].SetString(std::string((*fresh)->resourceVersion()).c_str(), retry.GetAllocator());
-    auto again = client_->updateStatus(kDiagnosticRuns, run->ns(), run->name(), kube::serializeJson(retry));
+    auto again = client_->updateStatus(kDiagnosticRuns, run->ns(), run->name(), agent::redactJson(retry));
     statusWrites_.fetch_add(1, std::memory_order_relaxed);
     return again;
   }
@@ -317,7 +318,13 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
     const agent::Tool* tool = tools_.find(step->tool);
     const std::string risk = tool && !tool->spec().risk.empty() ? tool->spec().risk : "Medium";
     const auto expiresAt = Clock::now() + std::chrono::hours(1);
-    auto created = client_->create(kApprovalRequests, run->ns(), approval::requestJson(action, agent::redactForSink(step->summary), risk, expiresAt));
+    // The sink: the whole request passes the redactor. Arguments that lost a
+    // secret to it no longer match the action, so such a request is Rejected,
+    // never run. The summary (it quotes what the model or a tool wrote) is
+    // redacted before requestJson cuts it, so no secret is cut in half.
+    auto created = client_->create(kApprovalRequests, run->ns(),
+                                   agent::redactJsonBody(approval::requestJson(
+                                       action, agent::redactForSink(step->summary), risk, expiresAt)));
     if (created.ok()) {
       // Record which request is ours (its UID) before anyone can decide on
       // it; only that object is ever honoured for this step. Should this
@@ -337,7 +344,7 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
       }
       run = *written;
       remember(run->key(), run, static_cast<int>(state.steps.size()), false);
-      events_.record(target, "Normal", "AwaitingApproval", stepText + " waits for ApprovalRequest " + name);
+      events_.record(target, "Normal", "AwaitingApproval", agent::redactText(stepText + " waits for ApprovalRequest " + name));
       return ReconcileResult{std::chrono::hours(1) + std::chrono::milliseconds(10), {}, "AwaitingApproval"};
     }
     if (created.error().reason != "AlreadyExists") return ReconcileResult{{}, created.error(), "ApprovalCreateFailed"};
@@ -389,7 +396,7 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
     agent::Step& s = state.steps.back();  // the approval step (decide adds none)
     s.summary = s.tool + " did not run: " + decision.why;
     s.error = "ApprovalRequestRejected: " + decision.why;
-    events_.record(target, "Warning", "ApprovalRequestRejected", stepText + " did not run: " + decision.why);
+    events_.record(target, "Warning", "ApprovalRequestRejected", agent::redactText(stepText + " did not run: " + decision.why));
     logInfo("approval request rejected", {{"controller", "diagnosticrun"}, {"namespace", run->ns()},
                                           {"name", run->name()}, {"approvalRequest", name}, {"why", decision.why}});
   }
@@ -405,13 +412,13 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
     rapidjson::Value meta(rapidjson::kObjectType), st(rapidjson::kObjectType);
     meta.AddMember("uid", rapidjson::Value(std::string(request->uid()).c_str(), a), a);
     st.AddMember("phase", rapidjson::Value(phase.c_str(), a), a);
-    st.AddMember("message", rapidjson::Value(agent::redactForSink(message.substr(0, 2000)).c_str(), a), a);
+    st.AddMember("message", rapidjson::Value(agent::redactForSink(message).substr(0, 2000).c_str(), a), a);
     if (decision.verdict == approval::Verdict::Approved || decision.verdict == approval::Verdict::Denied) {
       st.AddMember("decidedAt", rapidjson::Value(agent::formatTime(Clock::now()).c_str(), a), a);
     }
     patch.AddMember("metadata", meta, a);
     patch.AddMember("status", st, a);
-    auto r = client_->patch(kApprovalRequests, run->ns(), name, kube::PatchType::Merge, kube::serializeJson(patch), {},
+    auto r = client_->patch(kApprovalRequests, run->ns(), name, kube::PatchType::Merge, agent::redactJson(patch), {},
                             "status");
     if (!r.ok()) logError("cannot update the ApprovalRequest status", {{"name", name}, {"error", r.error().toString()}});
   }
@@ -451,6 +458,24 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   }
 
   auto spec = runSpecFrom(*run, config_);
+  if (spec.ok()) {
+    // Whose rights bound the run's reads: the requester's, when admission
+    // vouches for spec.requester (requester.h).
+    auto verdict = requesterPolicy_.check(*run);
+    if (verdict.transient) return {{}, kube::Error{0, "RequesterPolicyUnreadable", verdict.why}, "RequesterPolicyUnreadable"};
+    if (verdict.trusted) {
+      spec->requester = requesterFrom(*run);
+    } else if (config_.whenRequesterUnverified == OperatorConfig::WhenUnverified::Refuse) {
+      spec = kube::Error{0, "RequesterUnverified",
+                         "the run's requester cannot be verified: " + verdict.why +
+                             " (install the requester admission policy, or set requester.whenUnverified: ReaderOnly "
+                             "in the operator config to run such runs with the reader identity alone)"};
+    } else if (state.steps.empty()) {
+      logInfo("run's requester unverified; reading with the reader identity alone (requester.whenUnverified: ReaderOnly)",
+              {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()}, {"why", verdict.why}});
+    }
+    if (spec.ok()) spec->runUID = std::string(run->uid());
+  }
   if (!spec.ok()) {
     state = agent::RunState{};
     state.phase = "Failed";
@@ -460,13 +485,15 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     auto w = writeStatus(run, state, start, {}, true);
     if (!w.ok()) return {{}, w.error(), "StatusWriteFailed"};
     remember(key, *w, 0, true);
-    events_.record(target, "Warning", state.reason, spec.error().message);
+    events_.record(target, "Warning", state.reason, agent::redactText(spec.error().message));
     return {{}, {}, state.reason};
   }
   const std::string targetRef = spec->targetKind.empty() ? "" : spec->targetKind + "/" +
                                                                     (spec->targetName.empty() ? spec->targetSelector : spec->targetName);
   if (state.steps.empty()) {
-    events_.record(target, "Normal", "Started", "Investigating " + spec->targetDescription() + ": " + spec->question.substr(0, 200));
+    events_.record(target, "Normal", "Started",
+                   agent::redactText("Investigating " + spec->targetDescription() + ": " +
+                                     agent::redactForSink(spec->question).substr(0, 200)));
   } else {
     logInfo("resuming run", {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
                              {"steps", std::to_string(state.steps.size())}});
@@ -511,9 +538,9 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   }
 
   if (state.reason == "Completed") {
-    events_.record(target, "Normal", "Completed", state.message);
+    events_.record(target, "Normal", "Completed", agent::redactText(state.message));
   } else {
-    events_.record(target, "Warning", state.reason, state.message);
+    events_.record(target, "Warning", state.reason, agent::redactText(state.message));
   }
   logInfo("run finished", {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
                            {"reason", state.reason}, {"steps", std::to_string(state.steps.size())}});

@@ -26,6 +26,7 @@
 #include "operator/controller/approval.h"
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/operator_config.h"
+#include "operator/controller/requester.h"
 #include "operator/kube/client.h"
 #include "operator/kube/informer.h"
 
@@ -55,7 +56,7 @@ class RunReconciler {
  public:
   RunReconciler(std::shared_ptr<kube::Client> client, const kube::Informer& cache, const agent::ToolRegistry& tools,
                 const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers, const OperatorConfig& config,
-                EventRecorder& events, const std::atomic<bool>& stopping,
+                EventRecorder& events, const std::atomic<bool>& stopping, RequesterPolicy& requesterPolicy,
                 const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways = nullptr);
 
   ReconcileResult reconcile(const std::string& key);
@@ -87,6 +88,7 @@ class RunReconciler {
   const OperatorConfig& config_;
   EventRecorder& events_;
   const std::atomic<bool>& stopping_;
+  RequesterPolicy& requesterPolicy_;
   const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways_;
   agent::BuiltinPlanner planner_;
   std::atomic<std::uint64_t> statusWrites_{0};

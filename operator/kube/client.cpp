@@ -208,27 +208,27 @@ Result<ListPage> Client::list(const ResourceRef& r, std::string_view ns, ListOpt
   return all;
 }
 
-Result<ObjectPtr> Client::create(const ResourceRef& r, std::string_view ns, std::string_view body,
+Result<ObjectPtr> Client::create(const ResourceRef& r, std::string_view ns, const agent::RedactedText& body,
                                  const RequestOptions& opts) {
-  return objectFrom(send("POST", r.path(ns) + writeQuery(opts), std::string(body), "application/json", opts));
+  return objectFrom(send("POST", r.path(ns) + writeQuery(opts), body.str(), "application/json", opts));
 }
 
 Result<ObjectPtr> Client::update(const ResourceRef& r, std::string_view ns, std::string_view name,
-                                 std::string_view body, const RequestOptions& opts) {
-  return objectFrom(send("PUT", r.path(ns, name) + writeQuery(opts), std::string(body), "application/json", opts));
+                                 const agent::RedactedText& body, const RequestOptions& opts) {
+  return objectFrom(send("PUT", r.path(ns, name) + writeQuery(opts), body.str(), "application/json", opts));
 }
 
 Result<ObjectPtr> Client::updateStatus(const ResourceRef& r, std::string_view ns, std::string_view name,
-                                       std::string_view body, const RequestOptions& opts) {
-  return objectFrom(
-      send("PUT", r.path(ns, name, "status") + writeQuery(opts), std::string(body), "application/json", opts));
+                                       const agent::RedactedText& body, const RequestOptions& opts) {
+  return objectFrom(send("PUT", r.path(ns, name, "status") + writeQuery(opts), body.str(), "application/json", opts));
 }
 
 Result<ObjectPtr> Client::patch(const ResourceRef& r, std::string_view ns, std::string_view name, PatchType type,
-                                std::string_view body, const RequestOptions& opts, std::string_view subresource) {
+                                const agent::RedactedText& body, const RequestOptions& opts,
+                                std::string_view subresource) {
   std::string target = r.path(ns, name, subresource) + writeQuery(opts);
   if (type == PatchType::Apply && opts.fieldManager.empty()) appendParam(target, "fieldManager", "opscopilot");
-  return objectFrom(send("PATCH", std::move(target), std::string(body), contentTypeFor(type), opts));
+  return objectFrom(send("PATCH", std::move(target), body.str(), contentTypeFor(type), opts));
 }
 
 Result<void> Client::remove(const ResourceRef& r, std::string_view ns, std::string_view name,

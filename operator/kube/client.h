@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/redacted.h"
 #include "operator/kube/config.h"
 #include "operator/kube/object.h"
 #include "operator/kube/resource.h"
@@ -98,18 +99,21 @@ class Client {
   // snapshot). A continue token that expired mid-way yields a Gone error.
   Result<ListPage> list(const ResourceRef& r, std::string_view ns, ListOptions list = {},
                         const RequestOptions& opts = {});
+  // Writes take only redacted bodies (agent/redacted.h: agent::redactJson,
+  // redactJsonBody), so nothing reaches the API server without passing the
+  // redactor.
   // POST. The body is the object as JSON.
-  Result<ObjectPtr> create(const ResourceRef& r, std::string_view ns, std::string_view body,
+  Result<ObjectPtr> create(const ResourceRef& r, std::string_view ns, const agent::RedactedText& body,
                            const RequestOptions& opts = {});
   // PUT. Conflict when metadata.resourceVersion in the body is stale.
-  Result<ObjectPtr> update(const ResourceRef& r, std::string_view ns, std::string_view name, std::string_view body,
-                           const RequestOptions& opts = {});
+  Result<ObjectPtr> update(const ResourceRef& r, std::string_view ns, std::string_view name,
+                           const agent::RedactedText& body, const RequestOptions& opts = {});
   // PUT to the status subresource.
   Result<ObjectPtr> updateStatus(const ResourceRef& r, std::string_view ns, std::string_view name,
-                                 std::string_view body, const RequestOptions& opts = {});
+                                 const agent::RedactedText& body, const RequestOptions& opts = {});
   // PATCH the object, or its subresource when subresource is not empty.
   Result<ObjectPtr> patch(const ResourceRef& r, std::string_view ns, std::string_view name, PatchType type,
-                          std::string_view body, const RequestOptions& opts = {},
+                          const agent::RedactedText& body, const RequestOptions& opts = {},
                           std::string_view subresource = {});
   // DELETE. NotFound when already gone.
   Result<void> remove(const ResourceRef& r, std::string_view ns, std::string_view name,

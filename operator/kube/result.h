@@ -15,6 +15,10 @@ struct Error {
   int httpCode = 0;
   std::string reason;   // Kubernetes Status reason: NotFound, Conflict, Forbidden, ...
   std::string message;  // one human sentence
+  // Set when the refusal came from OpsCopilot's own access check rather than
+  // the API server: "requester" when the run's requester may not make the
+  // request (tools/access_review.h).
+  std::string deniedBy;
 
   bool isNotFound() const { return reason == "NotFound"; }
   bool isConflict() const { return reason == "Conflict"; }

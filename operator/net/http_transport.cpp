@@ -279,6 +279,10 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
 
   asio::awaitable<void> runRoundTrip(HttpRequest request, std::shared_ptr<std::promise<Result<HttpResponse>>> promise) {
     auto deadline = std::min(std::chrono::steady_clock::now() + request.timeout, request.deadline);
+    // Declared once, outside the retry loop: GCC 12 corrupts a coroutine
+    // local of this type that is declared inside a loop the body `continue`s
+    // (it crashed once kube::Error grew a member).
+    std::optional<Result<HttpResponse>> result;
     for (int attempt = 0;; ++attempt) {
       auto conn = co_await acquire(deadline);
       if (!conn.ok()) {
@@ -289,22 +293,21 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
       c->lowest().expires_at(deadline);
       bool retryable = false;
       // (No co_await inside ?: — GCC 12 miscompiles that.)
-      Result<HttpResponse> result = Error{};
       if (c->tls) {
         result = co_await exchange(*c->tls, *c, request, retryable);
       } else {
         result = co_await exchange(*c->plain, *c, request, retryable);
       }
-      if (!result.ok()) {
+      if (!result->ok()) {
         c->close();
         // A kept-alive connection the server closed while idle fails before
         // any response byte (see exchange for when that is safe to resend).
         if (retryable && attempt == 0) continue;
-        promise->set_value(std::move(result));
+        promise->set_value(std::move(*result));
         co_return;
       }
       if (c->lowest().socket().is_open()) release(std::move(c));
-      promise->set_value(std::move(result));
+      promise->set_value(std::move(*result));
       co_return;
     }
   }

@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
       for (int i; (i = next++) < runs;) {
         std::string name = "cached-" + std::to_string(i);
         auto created = client->create(runsRef, ns,
-                                      R"({"apiVersion":"opscopilot.io/v1alpha1","kind":"DiagnosticRun","metadata":{"name":")" +
-                                          name + R"("},"spec":{"question":"Why is checkout crash-looping?","target":{"kind":"Deployment","name":"checkout"}}})");
+                                      agent::redactJsonBody(R"({"apiVersion":"opscopilot.io/v1alpha1","kind":"DiagnosticRun","metadata":{"name":")" +
+                                          name + R"("},"spec":{"question":"Why is checkout crash-looping?","target":{"kind":"Deployment","name":"checkout"}}})"));
         if (!created.ok()) {
           ++failed;
           continue;
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
         st.CopyFrom(status, doc.GetAllocator());
         doc.AddMember("status", st, doc.GetAllocator());
         doc["status"]["observedGeneration"].SetInt64((*created)->generation());
-        if (!client->updateStatus(runsRef, ns, name, kube::serializeJson(doc)).ok()) ++failed;
+        if (!client->updateStatus(runsRef, ns, name, agent::redactJson(doc)).ok()) ++failed;
       }
     });
   }

@@ -56,8 +56,7 @@ stop_operator() {
 }
 
 # --- setup -------------------------------------------------------------------
-kubectl apply -f "$ROOT/crds/" >/dev/null || exit 1
-kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io --timeout=60s >/dev/null || exit 1
+install_crds_and_policies || exit 1
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null || exit 1
 kubectl apply -f "$ROOT/config/admission/approvalrequest-decidedby-policy.yaml" >/dev/null || exit 1
 ME="$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')"

@@ -27,8 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- setup -------------------------------------------------------------------
-kubectl apply -f "$ROOT/crds/" >/dev/null || exit 1
-kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io --timeout=60s >/dev/null || exit 1
+install_crds_and_policies || exit 1
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null || exit 1
 
 new_ns() {  # new_ns NAME: a namespace with the reader identity

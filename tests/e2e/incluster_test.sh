@@ -78,7 +78,9 @@ fi
 # Helm will not adopt objects it did not create, as on any cluster moving from
 # manifests to the chart. Remove them: this is a fresh install.
 kubectl delete --ignore-not-found -f "$ROOT/config/rbac/reader-clusterrole.yaml" \
-  -f "$ROOT/config/admission/approvalrequest-decidedby-policy.yaml" >/dev/null 2>&1
+  -f "$ROOT/config/admission/approvalrequest-decidedby-policy.yaml" \
+  -f "$ROOT/config/admission/diagnosticrun-requester-policy.yaml" \
+  -f "$ROOT/config/admission/diagnosticrun-requester-stamp.yaml" >/dev/null 2>&1
 kubectl create ns "$APPS_NS" >/dev/null
 kubectl label ns "$APPS_NS" pod-security.kubernetes.io/enforce=baseline >/dev/null
 kubectl create ns "$SYSTEM_NS" >/dev/null 2>&1
@@ -98,6 +100,14 @@ else
   kubectl -n "$SYSTEM_NS" get pods,events >&2
   kubectl -n "$SYSTEM_NS" logs -l app.kubernetes.io/name=opscopilot --tail=20 >&2
   finish
+fi
+# The chart's requester policies: the validating one always, the mutating one
+# because this API server serves MutatingAdmissionPolicy.
+if requester_policy_in_force "$RELEASE-diagnosticrun-requester" &&
+   kubectl get mutatingadmissionpolicybinding "$RELEASE-diagnosticrun-requester" >/dev/null 2>&1; then
+  ok "the chart's requester admission policies are in force (validating and, served here, mutating)"
+else
+  bad "the chart's requester admission policies are not in force"
 fi
 pods="$(kubectl -n "$SYSTEM_NS" get pods -l app.kubernetes.io/name=opscopilot -o jsonpath='{.items[*].metadata.name}')"
 pod="${pods%% *}"
@@ -165,6 +175,11 @@ for c in "${CASES[@]}"; do
     continue
   fi
   json="$(kubectl -n "$APPS_NS" get dr "why-$name" -o json)"
+  if [ "$name" = crash ]; then
+    me="$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')"
+    [ "$(echo "$json" | jq -r .spec.requester.username)" = "$me" ] && ok "runs carry their creator as spec.requester ($me)" ||
+      bad "spec.requester of why-crash: $(echo "$json" | jq -c .spec.requester)"
+  fi
   titles="$(echo "$json" | jq -r '.status.findings[]? | select(.severity=="High" or .severity=="Critical" or .severity=="Medium") | .title')"
   if echo "$titles" | grep -ciE "$expect" >/dev/null; then
     ok "$name: $(echo "$titles" | grep -iE "$expect" | head -1)"
@@ -232,6 +247,7 @@ helm uninstall "$RELEASE" -n "$SYSTEM_NS" --wait --timeout 60s >/dev/null 2>&1 |
 pods_gone() { [ -z "$(kubectl -n "$SYSTEM_NS" get pods -o name)" ]; }
 wait_until 60 pods_gone || bad "operator pods still there 60 s after uninstall"
 left="$(kubectl get clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings -o name | grep -i opscopilot)"
+left+="$(kubectl get mutatingadmissionpolicies,mutatingadmissionpolicybindings -o name 2>/dev/null | grep -i opscopilot)"
 left+="$(kubectl -n "$SYSTEM_NS" get deploy,rs,pods,sa,cm,secrets,svc,roles,rolebindings -o name 2>/dev/null | grep -v -e 'serviceaccount/default$' -e 'configmap/kube-root-ca.crt$')"
 left+="$(kubectl -n "$APPS_NS" get sa,rolebindings -o name | grep opscopilot)"
 if [ -z "$left" ]; then ok "helm uninstall leaves no workload, RBAC, config or admission policy"; else bad "left after uninstall: $left"; fi

@@ -26,9 +26,43 @@ bench_setup() {
   cmake -S "$ROOT" -B "$ROOT/build" -G Ninja >/dev/null && cmake --build "$ROOT/build" --target "$@" >/dev/null
   bash "$ROOT/hack/cluster.sh" up >/dev/null
   eval "$(bash "$ROOT/hack/cluster.sh" env)"
-  kubectl apply -f "$ROOT/crds/" >/dev/null
-  kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io --timeout=60s >/dev/null
+  install_crds_and_policies >/dev/null
   kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
+}
+
+# install_crds_and_policies: the CRDs (Established) and the requester
+# admission policies of config/admission (in force), so that runs created from
+# now on carry a requester the operator believes.
+install_crds_and_policies() {
+  kubectl apply -f "$ROOT/crds/" >/dev/null || return 1
+  kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io \
+    --timeout=60s >/dev/null || return 1
+  kubectl apply -f "$ROOT/config/admission/diagnosticrun-requester-policy.yaml" >/dev/null || return 1
+  # Only where the API server serves MutatingAdmissionPolicy (hack/cluster.sh does).
+  kubectl apply -f "$ROOT/config/admission/diagnosticrun-requester-stamp.yaml" >/dev/null 2>&1 || true
+  requester_policy_in_force opscopilot-diagnosticrun-requester
+}
+
+# requester_policy_in_force BINDING: waits until the requester policy refuses
+# a run naming someone else (server-side dry run), and until the operator's
+# rule "created at least 2 s after the binding" holds for runs created now.
+requester_policy_in_force() {
+  local binding="$1" created since
+  wait_until 60 requester_policy_refuses_forgery || { echo "the requester policy never took effect" >&2; return 1; }
+  created="$(kubectl get validatingadmissionpolicybinding "$binding" -o jsonpath='{.metadata.creationTimestamp}')" || return 1
+  since=$(($(date -u -d "$created" +%s) + 3))
+  wait_until 10 test "$(date -u +%s)" -ge "$since"
+}
+requester_policy_refuses_forgery() {
+  local out
+  out="$(kubectl create --dry-run=server -n default -f - 2>&1 <<'EOF'
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {generateName: policy-probe-}
+spec: {question: "probe", requester: {username: "someone-else:policy-probe"}}
+EOF
+)"
+  grep -q "must be your own user name" <<<"$out"
 }
 
 # reader_namespace NS: creates NS with the reader identity the tools

@@ -75,8 +75,7 @@ limits:
 EOF
 
 # --- cluster side ------------------------------------------------------------------------
-kubectl apply -f "$ROOT/crds/" >/dev/null
-kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io --timeout=60s >/dev/null
+install_crds_and_policies || exit 1
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 kubectl create ns "$NS" >/dev/null
 kubectl apply -n "$NS" -f "$ROOT/config/rbac/namespace-reader.yaml" >/dev/null

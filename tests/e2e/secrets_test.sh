@@ -27,8 +27,7 @@ while IFS=$'\t' read -r needle text; do
   NEEDLES+=("$needle") TEXTS+=("$text")
 done <"$ROOT/tests/e2e/secrets/secrets.txt"
 
-kubectl apply -f "$ROOT/crds/" >/dev/null
-kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io --timeout=60s >/dev/null
+install_crds_and_policies || exit 1
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 reader_namespace "$NS"
 

@@ -118,6 +118,27 @@ for g in "$HERE"/golden/*.yaml; do
   [[ " ${cases[*]} " == *" $n "* ]] || bad "golden/$n.yaml has no case (no tests/helm/values/$n.yaml)"
 done
 
+# The requester MutatingAdmissionPolicy follows what the cluster serves: v1
+# (Kubernetes >= 1.36), else v1beta1 (1.34-1.35 with the gate on), else none;
+# and never with requester.stamp=false. The validating policy is always there.
+map_version() {  # map_version [helm template flags...]: the apiVersion of the MutatingAdmissionPolicy, or "none"
+  render "$@" | python3 -c '
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
+vap = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy" and d["metadata"]["name"].endswith("-diagnosticrun-requester")]
+maps = [d["apiVersion"] for d in docs if d["kind"] in ("MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding")]
+print(("vap " if vap else "novap ") + (" ".join(sorted(set(maps))) + " x" + str(len(maps)) if maps else "none"))'
+}
+for c in "none||vap none" \
+         "v1beta1|--api-versions=admissionregistration.k8s.io/v1beta1/MutatingAdmissionPolicy|vap admissionregistration.k8s.io/v1beta1 x2" \
+         "v1|--api-versions=admissionregistration.k8s.io/v1/MutatingAdmissionPolicy --api-versions=admissionregistration.k8s.io/v1beta1/MutatingAdmissionPolicy|vap admissionregistration.k8s.io/v1 x2" \
+         "stamp=false|--api-versions=admissionregistration.k8s.io/v1/MutatingAdmissionPolicy --set requester.stamp=false|vap none"; do
+  IFS='|' read -r name flags want <<<"$c"
+  # shellcheck disable=SC2086
+  got="$(map_version $flags 2>&1)"
+  if [ "$got" = "$want" ]; then ok "requester policies ($name served): $got"; else bad "requester policies ($name): got '$got', want '$want'"; fi
+done
+
 # --- 3. invalid values --------------------------------------------------------
 n_invalid=0
 for f in "$HERE"/invalid/*.yaml; do

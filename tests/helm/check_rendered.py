@@ -170,8 +170,14 @@ for ns, r in operator_rules:
         problems.append(f"secrets beyond get of named Secrets: {r}")
     if "impersonate" in verbs and (res != {"serviceaccounts"} or not names):
         problems.append(f"impersonation beyond named serviceaccounts: {r}")
-    if groups - {"opscopilot.io", "", "coordination.k8s.io"}:
+    if groups - {"opscopilot.io", "", "coordination.k8s.io", "authorization.k8s.io", "admissionregistration.k8s.io"}:
         problems.append(f"API group outside the operator's needs: {r}")
+    if "authorization.k8s.io" in groups and (res != {"subjectaccessreviews"} or verbs != {"create"}):
+        problems.append(f"authorization beyond creating SubjectAccessReviews: {r}")
+    if "admissionregistration.k8s.io" in groups and (
+            verbs != {"get"} or not names
+            or res - {"validatingadmissionpolicies", "validatingadmissionpolicybindings"}):
+        problems.append(f"admission policies beyond getting the named requester policy: {r}")
     if "" in groups and res - {"events", "serviceaccounts", "secrets"}:
         problems.append(f"core resources beyond events, reader impersonation and the key Secret: {r}")
     if "" in groups and "events" in res and verbs - {"create", "patch"}:
@@ -181,6 +187,15 @@ for ns, r in operator_rules:
     if res & {"pods", "pods/log", "configmaps", "deployments"}:
         problems.append(f"direct workload read (must go through the reader): {r}")
 report(not problems, "operator RBAC is least privilege", "; ".join(problems))
+
+# The requester policy the operator trusts is the one the chart installs, and
+# the operator may read exactly it.
+binding = cfg["requester"]["policyBinding"]
+report(any(d["metadata"]["name"] == binding for d in of_kind("ValidatingAdmissionPolicyBinding")),
+       "config requester.policyBinding is a binding the chart installs", binding)
+adm = [r for _, r in operator_rules if "admissionregistration.k8s.io" in r.get("apiGroups", [])]
+report(len(adm) == 1 and adm[0].get("resourceNames") == [binding],
+       "the operator may get exactly the requester policy and binding", str(adm))
 
 reader_user = cfg["tools"]["readerUser"]
 m = re.fullmatch(r"system:serviceaccount:\{namespace\}:([a-z0-9-]+)", reader_user)

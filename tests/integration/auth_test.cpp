@@ -25,17 +25,17 @@ class AuthTest : public ::testing::Test {
     other = createNamespace("auth-other");
     suffix = ns;
     // bob may read config maps in ns only.
-    ASSERT_TRUE(admin->create(kRoles, ns, R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role",
-      "metadata":{"name":"reader"},"rules":[{"apiGroups":[""],"resources":["configmaps","pods"],"verbs":["get","list","watch"]}]})").ok());
-    ASSERT_TRUE(admin->create(kRoleBindings, ns, R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding",
+    ASSERT_TRUE(admin->create(kRoles, ns, agent::redactJsonBody(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role",
+      "metadata":{"name":"reader"},"rules":[{"apiGroups":[""],"resources":["configmaps","pods"],"verbs":["get","list","watch"]}]})")).ok());
+    ASSERT_TRUE(admin->create(kRoleBindings, ns, agent::redactJsonBody(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding",
       "metadata":{"name":"bob-reader"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"reader"},
-      "subjects":[{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"bob"}]})").ok());
+      "subjects":[{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"bob"}]})")).ok());
     // alice may impersonate bob, and nobody else.
-    ASSERT_TRUE(admin->create(kClusterRoles, "", R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole",
-      "metadata":{"name":"impersonate-bob-)" + suffix + R"("},"rules":[{"apiGroups":[""],"resources":["users"],"verbs":["impersonate"],"resourceNames":["bob"]}]})").ok());
-    ASSERT_TRUE(admin->create(kClusterRoleBindings, "", R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding",
+    ASSERT_TRUE(admin->create(kClusterRoles, "", agent::redactJsonBody(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole",
+      "metadata":{"name":"impersonate-bob-)" + suffix + R"("},"rules":[{"apiGroups":[""],"resources":["users"],"verbs":["impersonate"],"resourceNames":["bob"]}]})")).ok());
+    ASSERT_TRUE(admin->create(kClusterRoleBindings, "", agent::redactJsonBody(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding",
       "metadata":{"name":"alice-impersonates-bob-)" + suffix + R"("},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"impersonate-bob-)" + suffix + R"("},
-      "subjects":[{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"alice"}]})").ok());
+      "subjects":[{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"alice"}]})")).ok());
   }
   void TearDown() override {
     (void)admin->remove(kClusterRoleBindings, "", "alice-impersonates-bob-" + suffix);
@@ -71,7 +71,7 @@ TEST_F(AuthTest, GrantedRoleAllowsReadingInItsNamespaceOnly) {
   auto elsewhere = bob->listPage(resources::kConfigMaps, other);
   ASSERT_FALSE(elsewhere.ok());
   EXPECT_TRUE(elsewhere.error().isForbidden());
-  auto write = bob->create(resources::kConfigMaps, ns, R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nope"}})");
+  auto write = bob->create(resources::kConfigMaps, ns, agent::redactJsonBody(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nope"}})"));
   ASSERT_FALSE(write.ok());
   EXPECT_TRUE(write.error().isForbidden());
 }

@@ -40,7 +40,7 @@ TEST_F(ClientTest, ServerVersionIsThePinnedRelease) {
 }
 
 TEST_F(ClientTest, CreateGetUpdatePatchDeleteConfigMap) {
-  auto created = client->create(resources::kConfigMaps, ns, configMap("cm", "one"));
+  auto created = client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("cm", "one")));
   ASSERT_TRUE(created.ok()) << created.error().toString();
   EXPECT_EQ((*created)->ns(), ns);
 
@@ -51,21 +51,21 @@ TEST_F(ClientTest, CreateGetUpdatePatchDeleteConfigMap) {
   rapidjson::Document doc;
   doc.Parse((*got)->serialize().c_str());
   doc["data"]["k"].SetString("two");
-  auto updated = client->update(resources::kConfigMaps, ns, "cm", serializeJson(doc));
+  auto updated = client->update(resources::kConfigMaps, ns, "cm", agent::redactJson(doc));
   ASSERT_TRUE(updated.ok()) << updated.error().toString();
   EXPECT_EQ((*updated)->stringAt({"data", "k"}), "two");
 
-  auto merged = client->patch(resources::kConfigMaps, ns, "cm", PatchType::Merge, R"({"data":{"m":"x"}})");
+  auto merged = client->patch(resources::kConfigMaps, ns, "cm", PatchType::Merge, agent::redactJsonBody(R"({"data":{"m":"x"}})"));
   ASSERT_TRUE(merged.ok()) << merged.error().toString();
   EXPECT_EQ((*merged)->stringAt({"data", "m"}), "x");
 
   auto jsonPatched = client->patch(resources::kConfigMaps, ns, "cm", PatchType::Json,
-                                   R"([{"op":"replace","path":"/data/k","value":"three"}])");
+                                   agent::redactJsonBody(R"([{"op":"replace","path":"/data/k","value":"three"}])"));
   ASSERT_TRUE(jsonPatched.ok()) << jsonPatched.error().toString();
   EXPECT_EQ((*jsonPatched)->stringAt({"data", "k"}), "three");
 
   auto strategic = client->patch(resources::kConfigMaps, ns, "cm", PatchType::StrategicMerge,
-                                 R"({"metadata":{"labels":{"s":"y"}}})");
+                                 agent::redactJsonBody(R"({"metadata":{"labels":{"s":"y"}}})"));
   ASSERT_TRUE(strategic.ok()) << strategic.error().toString();
   EXPECT_EQ((*strategic)->label("s"), "y");
 
@@ -80,23 +80,23 @@ TEST_F(ClientTest, CreateGetUpdatePatchDeleteConfigMap) {
 }
 
 TEST_F(ClientTest, StaleResourceVersionIsAConflict) {
-  auto created = client->create(resources::kConfigMaps, ns, configMap("cm", "one"));
+  auto created = client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("cm", "one")));
   ASSERT_TRUE(created.ok());
   auto stale = (*created)->serialize();
-  ASSERT_TRUE(client->patch(resources::kConfigMaps, ns, "cm", PatchType::Merge, R"({"data":{"k":"new"}})").ok());
-  auto r = client->update(resources::kConfigMaps, ns, "cm", stale);
+  ASSERT_TRUE(client->patch(resources::kConfigMaps, ns, "cm", PatchType::Merge, agent::redactJsonBody(R"({"data":{"k":"new"}})")).ok());
+  auto r = client->update(resources::kConfigMaps, ns, "cm", agent::redactJsonBody(stale));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().httpCode, 409);
   EXPECT_TRUE(r.error().isConflict());
   EXPECT_NE(r.error().message.find("modified"), std::string::npos) << r.error().message;
 
-  auto dup = client->create(resources::kConfigMaps, ns, configMap("cm", "x"));
+  auto dup = client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("cm", "x")));
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().reason, "AlreadyExists");
 }
 
 TEST_F(ClientTest, InvalidObjectIsReportedWithTheServersMessage) {
-  auto r = client->create(resources::kConfigMaps, ns, configMap("Not_A_Valid_Name", "x"));
+  auto r = client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("Not_A_Valid_Name", "x")));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().httpCode, 422);
   EXPECT_EQ(r.error().reason, "Invalid");
@@ -106,7 +106,7 @@ TEST_F(ClientTest, InvalidObjectIsReportedWithTheServersMessage) {
 TEST_F(ClientTest, PaginatesOverMoreObjectsThanOnePage) {
   const int n = 25;
   for (int i = 0; i < n; ++i) {
-    ASSERT_TRUE(client->create(resources::kConfigMaps, ns, configMap("page-" + std::to_string(i), "v", R"({"set":"paged"})")).ok());
+    ASSERT_TRUE(client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("page-" + std::to_string(i), "v", R"({"set":"paged"})"))).ok());
   }
   ListOptions lo;
   lo.labelSelector = "set=paged";
@@ -135,18 +135,18 @@ TEST_F(ClientTest, StatusSubresourceOfACustomResource) {
           "spec":{"type":"object","properties":{"size":{"type":"integer"}}},
           "status":{"type":"object","properties":{"phase":{"type":"string"}}}}}}}]}})";
   ResourceRef crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
-  auto c = client->create(crds, "", crd);
+  auto c = client->create(crds, "", agent::redactJsonBody(crd));
   ASSERT_TRUE(c.ok() || c.error().reason == "AlreadyExists") << c.error().toString();
   ResourceRef widgets{"test.opscopilot.io", "v1", "widgets", true};
   // The new resource is served once the CRD is Established.
   ASSERT_TRUE(waitFor([&] { return client->listPage(widgets, ns).ok(); }));
 
   auto w = client->create(widgets, ns,
-                          R"({"apiVersion":"test.opscopilot.io/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":1},"status":{"phase":"Ignored"}})");
+                          agent::redactJsonBody(R"({"apiVersion":"test.opscopilot.io/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":1},"status":{"phase":"Ignored"}})"));
   ASSERT_TRUE(w.ok()) << w.error().toString();
   EXPECT_EQ((*w)->at({"status"}), nullptr) << "status is dropped on create when the subresource is on";
 
-  auto s = client->patch(widgets, ns, "w", PatchType::Merge, R"({"status":{"phase":"Ready"},"spec":{"size":9}})", {},
+  auto s = client->patch(widgets, ns, "w", PatchType::Merge, agent::redactJsonBody(R"({"status":{"phase":"Ready"},"spec":{"size":9}})"), {},
                          "status");
   ASSERT_TRUE(s.ok()) << s.error().toString();
   EXPECT_EQ((*s)->stringAt({"status", "phase"}), "Ready");
@@ -155,7 +155,7 @@ TEST_F(ClientTest, StatusSubresourceOfACustomResource) {
   rapidjson::Document doc;
   doc.Parse((*s)->serialize().c_str());
   doc["status"]["phase"].SetString("Done");
-  auto u = client->updateStatus(widgets, ns, "w", serializeJson(doc));
+  auto u = client->updateStatus(widgets, ns, "w", agent::redactJson(doc));
   ASSERT_TRUE(u.ok()) << u.error().toString();
   EXPECT_EQ((*u)->stringAt({"status", "phase"}), "Done");
   EXPECT_GT(std::stoll(std::string((*u)->resourceVersion())), std::stoll(std::string((*s)->resourceVersion())));
@@ -176,13 +176,13 @@ TEST_F(ClientTest, PodLogsCurrentAndPreviousFromAKwokPod) {
   std::ofstream(dir + "/app.previous.log") << "2026-01-01T00:00:00.000000000Z stderr F " << previous;
 
   ResourceRef logsRes{"kwok.x-k8s.io", "v1alpha1", "logs", true};
-  auto logs = client->create(logsRes, ns, R"({"apiVersion":"kwok.x-k8s.io/v1alpha1","kind":"Logs",
+  auto logs = client->create(logsRes, ns, agent::redactJsonBody(R"({"apiVersion":"kwok.x-k8s.io/v1alpha1","kind":"Logs",
       "metadata":{"name":"logger"},"spec":{"logs":[{"containers":["app"],
-      "logsFile":")" + dir + R"(/app.log","previousLogsFile":")" + dir + R"(/app.previous.log"}]}})");
+      "logsFile":")" + dir + R"(/app.log","previousLogsFile":")" + dir + R"(/app.previous.log"}]}})"));
   ASSERT_TRUE(logs.ok()) << logs.error().toString();
-  auto pod = client->create(resources::kPods, ns, R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"logger"},
+  auto pod = client->create(resources::kPods, ns, agent::redactJsonBody(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"logger"},
       "spec":{"containers":[{"name":"app","image":"busybox:1.36"}],
-      "tolerations":[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}]}})");
+      "tolerations":[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}]}})"));
   ASSERT_TRUE(pod.ok()) << pod.error().toString();
   ASSERT_TRUE(waitFor([&] {
     auto p = client->get(resources::kPods, ns, "logger");

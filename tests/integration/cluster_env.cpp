@@ -53,7 +53,7 @@ std::string createNamespace(const std::string& prefix) {
   auto c = clientFor("admin");
   if (!c) return name;
   auto r = c->create(kube::resources::kNamespaces, "",
-                     R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")" + name + R"("}})");
+                     agent::redactJsonBody(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")" + name + R"("}})"));
   EXPECT_TRUE(r.ok()) << r.error().toString();
   // The namespace is usable once the service account controller made "default".
   return name;

@@ -51,9 +51,9 @@ TEST(LeaderElection, ExpiryIsJudgedByLocalObservationNotTheHoldersClock) {
   // whole lease duration.
   ASSERT_TRUE(client
                   ->create(kube::resources::kLeases, ns,
-                           R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"opscopilot-leader"},
+                           agent::redactJsonBody(R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"opscopilot-leader"},
                                "spec":{"holderIdentity":"skewed","leaseDurationSeconds":2,
-                                       "renewTime":"2000-01-01T00:00:00.000000Z"}})")
+                                       "renewTime":"2000-01-01T00:00:00.000000Z"}})"))
                   .ok());
   LeaderElectionOptions opts;
   opts.leaseDuration = std::chrono::seconds(2);

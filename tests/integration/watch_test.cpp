@@ -57,7 +57,7 @@ class WatchTest : public ::testing::Test {
 }  // namespace
 
 TEST_F(WatchTest, InformerSeesAddModifyAndDelete) {
-  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, configMap("before")).ok());
+  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("before"))).ok());
   Seen seen;
   Informer inf(client, options());
   inf.addHandlers(seen.handlers());
@@ -65,9 +65,9 @@ TEST_F(WatchTest, InformerSeesAddModifyAndDelete) {
   ASSERT_TRUE(inf.waitForSync(std::chrono::seconds(10)));
   EXPECT_TRUE(seen.has(&Seen::added, "before"));
 
-  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, configMap("a")).ok());
+  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("a"))).ok());
   ASSERT_TRUE(waitFor([&] { return seen.has(&Seen::added, "a"); }));
-  ASSERT_TRUE(client->patch(resources::kConfigMaps, ns, "a", PatchType::Merge, R"({"data":{"x":"1"}})").ok());
+  ASSERT_TRUE(client->patch(resources::kConfigMaps, ns, "a", PatchType::Merge, agent::redactJsonBody(R"({"data":{"x":"1"}})")).ok());
   ASSERT_TRUE(waitFor([&] { return seen.has(&Seen::updated, "a"); }));
   EXPECT_EQ(inf.get(ns + "/a")->stringAt({"data", "x"}), "1");
   ASSERT_TRUE(client->remove(resources::kConfigMaps, ns, "a").ok());
@@ -77,7 +77,7 @@ TEST_F(WatchTest, InformerSeesAddModifyAndDelete) {
 }
 
 TEST_F(WatchTest, WatchSurvivesApiserverRestartWithNoEventLost) {
-  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, configMap("old")).ok());
+  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("old"))).ok());
   Seen seen;
   Informer inf(client, options());
   inf.addHandlers(seen.handlers());
@@ -90,9 +90,9 @@ TEST_F(WatchTest, WatchSurvivesApiserverRestartWithNoEventLost) {
 
   // Changes made as soon as the server is back, before the informer has
   // necessarily reconnected, must all reach it.
-  ASSERT_TRUE(waitFor([&] { return client->create(resources::kConfigMaps, ns, configMap("new")).ok(); }));
-  ASSERT_TRUE(client->patch(resources::kConfigMaps, ns, "old", PatchType::Merge, R"({"data":{"v":"2"}})").ok());
-  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, configMap("doomed")).ok());
+  ASSERT_TRUE(waitFor([&] { return client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("new"))).ok(); }));
+  ASSERT_TRUE(client->patch(resources::kConfigMaps, ns, "old", PatchType::Merge, agent::redactJsonBody(R"({"data":{"v":"2"}})")).ok());
+  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("doomed"))).ok());
   ASSERT_TRUE(client->remove(resources::kConfigMaps, ns, "doomed").ok());
 
   ASSERT_TRUE(waitFor([&] {
@@ -107,7 +107,7 @@ TEST_F(WatchTest, WatchSurvivesApiserverRestartWithNoEventLost) {
 }
 
 TEST_F(WatchTest, TooOldResourceVersionLeadsToRelist) {
-  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, configMap("x")).ok());
+  ASSERT_TRUE(client->create(resources::kConfigMaps, ns, agent::redactJsonBody(configMap("x"))).ok());
   auto o = options();
   o.initialResourceVersion = "1";  // long compacted away / older than the watch cache
   Informer inf(client, o);

@@ -58,7 +58,7 @@ struct Script {
 class ScriptedProvider : public Provider {
  public:
   explicit ScriptedProvider(std::shared_ptr<Script> script) : script_(std::move(script)) {}
-  LlmResult<ChatResponse> chat(const ChatRequest&, const CallLimits& limits) override {
+  LlmResult<ChatResponse> chat(const RedactedChatRequest&, const CallLimits& limits) override {
     const TimePoint now = script_->time ? script_->time->clock()() : TimePoint{};
     std::lock_guard lock(script_->mu);
     script_->callTimes.push_back(now);
@@ -411,7 +411,7 @@ class HangingProvider : public Provider {
  public:
   std::promise<void> started;
   std::atomic<int> calls{0};
-  LlmResult<ChatResponse> chat(const ChatRequest&, const CallLimits& limits) override {
+  LlmResult<ChatResponse> chat(const RedactedChatRequest&, const CallLimits& limits) override {
     ++calls;
     started.set_value();
     interruptibleWait(std::chrono::hours(1), limits.stop);

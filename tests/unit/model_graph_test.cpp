@@ -15,8 +15,8 @@ class ScriptedProvider : public llm::Provider {
   std::deque<llm::LlmResult<llm::ChatResponse>> turns;
   std::vector<llm::ChatRequest> seen;
   std::function<void()> onCall;  // runs as a call starts (e.g. a shutdown arriving meanwhile)
-  llm::LlmResult<llm::ChatResponse> chat(const llm::ChatRequest& r, const llm::CallLimits&) override {
-    seen.push_back(r);
+  llm::LlmResult<llm::ChatResponse> chat(const llm::RedactedChatRequest& r, const llm::CallLimits&) override {
+    seen.push_back(r.get());
     if (onCall) onCall();
     if (turns.empty()) return llm::LlmResult<llm::ChatResponse>::failure({llm::LlmError::Kind::Invalid, 0, "no turn"});
     auto t = turns.front();

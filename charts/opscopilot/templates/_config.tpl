@@ -66,6 +66,9 @@ tools:
 watchNamespace: {{ $cfg.watchNamespace | toJson }}
 health:
   address: {{ printf "%s:%d" .Values.health.bindAddress (int .Values.health.port) | toJson }}
+requester:
+  policyBinding: {{ printf "%s-diagnosticrun-requester" (include "opscopilot.fullname" .) | toJson }}
+  whenUnverified: {{ .Values.requester.whenUnverified | toJson }}
 leaderElection:
   enabled: {{ include "opscopilot.leaderElection" . }}
   namespace: {{ .Release.Namespace | toJson }}
