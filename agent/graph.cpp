@@ -101,12 +101,21 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
                                                       [](const Step& s) { return s.node == "planner"; })) - 1;
     const bool criticWantsMore = last.node == "critic" && last.summary.rfind("needs more evidence", 0) == 0;
     const bool plannerDone = last.node == "planner" && rounds > 0;
-    if (criticWantsMore || (!plannerDone && last.node != "critic" && rounds < modelOptions_.maxPlannerRounds)) {
-      modelPlan(spec, state, runStart);
-      return state.finished() ? Advance::Finished : Advance::Continue;
-    }
-    if (last.node != "critic" || criticWantsMore) {
-      modelCritique(spec, state, runStart);
+    const bool planNext = criticWantsMore || (!plannerDone && last.node != "critic" && rounds < modelOptions_.maxPlannerRounds);
+    if (planNext || last.node != "critic") {
+      // A node cut by shutdown is undone, so the run resumes with it later.
+      RunState before = state;
+      interrupted_ = false;
+      if (planNext) {
+        modelPlan(spec, state, runStart);
+      } else {
+        modelCritique(spec, state, runStart);
+      }
+      if (interrupted_) {
+        before.usage = state.usage;
+        state = std::move(before);
+        return Advance::Interrupted;
+      }
       return state.finished() ? Advance::Finished : Advance::Continue;
     }
     finalize(spec, state, "Succeeded", "Completed", "");

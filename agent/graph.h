@@ -23,6 +23,7 @@ enum class Advance {
   Continue,          // more nodes to run
   Finished,          // phase is Succeeded or Failed
   AwaitingApproval,  // the last step waits for a person (see pendingApproval)
+  Interrupted,       // a model call was cut by shutdown: the node left no step (usage it paid stays)
 };
 
 // A person's answer to a step that waits for approval.
@@ -95,6 +96,7 @@ class RunGraph {
   Clock clock_;
   llm::Gateway* model_ = nullptr;
   ModelOptions modelOptions_;
+  bool interrupted_ = false;  // set by callModel when the gateway was shut down
 };
 
 // True when a model call failed earlier in the run and it continues with the

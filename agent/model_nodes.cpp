@@ -52,6 +52,10 @@ std::optional<llm::GatewayCall> RunGraph::callModel(const RunSpec& spec, RunStat
     return c;
   }
   const auto& e = result.error;
+  if (e.kind == llm::LlmError::Kind::Cancelled) {
+    interrupted_ = true;
+    return std::nullopt;
+  }
   // A call that went through but overran the budget still cost what it cost.
   if (e.chargedUsage.promptTokens + e.chargedUsage.completionTokens > 0 || e.chargedMicroUSD > 0) {
     ++state.usage.llmCalls;

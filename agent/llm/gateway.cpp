@@ -1,8 +1,8 @@
 #include <algorithm>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <random>
-#include <thread>
 
 #include "agent/llm/circuit_breaker.h"
 #include "agent/llm/llm.h"
@@ -33,7 +33,18 @@ TokenUsage usageOrEstimate(const ChatResponse& response, std::int64_t estimatedP
 
 std::string seconds(milliseconds ms) { return std::to_string((ms.count() + 999) / 1000) + "s"; }
 
+LlmError shuttingDown() {
+  return makeError(LlmError::Kind::Cancelled, "the operator is shutting down; the model call was abandoned");
+}
+
 }  // namespace
+
+bool interruptibleWait(milliseconds d, const std::stop_token& stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mu);
+  return cv.wait_for(lock, stop, d, [] { return false; }) || stop.stop_requested();
+}
 
 struct Gateway::State {
   State(std::unique_ptr<Provider> p, GatewayOptions o, Clock c, Sleep s, Random r)
@@ -64,6 +75,7 @@ struct Gateway::State {
   const Clock clock;
   const Sleep sleep;
   const Random random;  // called under mu
+  std::stop_source shutdown;
 
   mutable std::mutex mu;  // guards what follows
   CircuitBreaker breaker;
@@ -76,7 +88,7 @@ Gateway::Gateway(std::unique_ptr<Provider> provider, GatewayOptions options, Clo
 
 Gateway::Gateway(std::unique_ptr<Provider> provider, GatewayOptions options, Clock clock, Sleep sleep, Random random) {
   if (!clock) clock = [] { return std::chrono::steady_clock::now(); };
-  if (!sleep) sleep = [](milliseconds d) { std::this_thread::sleep_for(d); };
+  if (!sleep) sleep = [](milliseconds d, const std::stop_token& stop) { interruptibleWait(d, stop); };
   if (!random) {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
     random = [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
@@ -86,6 +98,8 @@ Gateway::Gateway(std::unique_ptr<Provider> provider, GatewayOptions options, Clo
 }
 
 Gateway::~Gateway() = default;
+
+void Gateway::shutdown() { state_->shutdown.request_stop(); }
 
 bool Gateway::circuitOpen() const {
   std::lock_guard lock(state_->mu);
@@ -134,10 +148,15 @@ LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& bu
 
   // A half-open circuit gets one probe, not a round of retries.
   const int maxAttempts = trial ? 1 : std::max(s.options.maxAttempts, 1);
+  const std::stop_token stop = s.shutdown.get_token();
   int attempts = 0;
   std::optional<LlmResult<ChatResponse>> last;
-  std::optional<LlmError> stopped;  // gave up before an attempt: deadline or rate limit
+  std::optional<LlmError> stopped;  // gave up before an attempt: deadline, rate limit or shutdown
   for (;;) {
+    if (stop.stop_requested()) {
+      stopped = shuttingDown();
+      break;
+    }
     const TimePoint now = s.clock();
     if (now >= deadline) {
       stopped = makeError(LlmError::Kind::Transient, "deadline passed before the model call");
@@ -149,18 +168,23 @@ LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& bu
       wait = std::max(s.requests.waitFor(1, now), s.tokens.waitFor(static_cast<double>(reserved), now));
       if (now + wait > deadline) {
         stopped = makeError(LlmError::Kind::RateLimited, "rate limit: the next call slot is " + seconds(wait) +
-                                                             " away, past the deadline");
+                                                             " away, past the run's deadline in " +
+                                                             seconds(std::chrono::ceil<milliseconds>(deadline - now)));
       } else {
         s.requests.take(1, now);
         s.tokens.take(static_cast<double>(reserved), now);
       }
     }
     if (stopped) break;
-    if (wait > milliseconds(0)) s.sleep(wait);
+    if (wait > milliseconds(0)) s.sleep(wait, stop);
+    if (stop.stop_requested()) {
+      stopped = shuttingDown();
+      break;
+    }
 
     ++attempts;
     try {
-      last = s.provider->chat(redacted);
+      last = s.provider->chat(redacted, CallLimits{deadline, stop});
     } catch (const std::exception&) {
       last = LlmResult<ChatResponse>::failure(makeError(LlmError::Kind::Transient, "model provider failed unexpectedly"));
     }
@@ -175,14 +199,23 @@ LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& bu
       std::lock_guard lock(s.mu);
       s.tokens.adjust(static_cast<double>(reserved));
     }
+    if (stop.stop_requested()) {  // the call was cut by the shutdown, not by the server
+      stopped = shuttingDown();
+      break;
+    }
     LlmError& error = last->error;
     if (error.kind != LlmError::Kind::Transient || attempts >= maxAttempts) break;
     const milliseconds delay = error.retryAfter ? *error.retryAfter : s.backoff(attempts);
-    if (s.clock() + delay > deadline) {
-      error.message += "; the next retry (in " + seconds(delay) + ") would pass the deadline";
+    const TimePoint before = s.clock();
+    if (before + delay > deadline) {
+      const std::string left = seconds(std::chrono::ceil<milliseconds>(std::max(deadline - before, TimePoint::duration(0))));
+      error.message += error.retryAfter ? "; the model server asked to retry after " + seconds(delay) +
+                                              ", past the run's deadline in " + left
+                                        : "; the next retry (in " + seconds(delay) +
+                                              ") would pass the run's deadline in " + left;
       break;
     }
-    s.sleep(delay);
+    s.sleep(delay, stop);
   }
 
   if (!last) {  // never reached the provider
@@ -195,7 +228,9 @@ LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& bu
     const bool providerAnswered = last->error.kind == LlmError::Kind::Invalid;
     {
       std::lock_guard lock(s.mu);
-      if (providerAnswered) {
+      if (error.kind == LlmError::Kind::Cancelled) {
+        s.breaker.abandoned(trial);  // our shutdown says nothing about the endpoint
+      } else if (providerAnswered) {
         s.breaker.succeeded(trial);
       } else {
         s.breaker.failed(trial, s.clock());

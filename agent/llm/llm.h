@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -72,6 +73,7 @@ struct LlmError {
     BudgetExceeded,
     CircuitOpen,
     RateLimited,   // the local limiter would wait past the deadline
+    Cancelled,     // the gateway was shut down (the operator is stopping)
   };
   Kind kind = Kind::Transient;
   int httpCode = 0;
@@ -100,7 +102,12 @@ struct HttpCall {
   std::string url;  // absolute: https://api.openai.com/v1/chat/completions
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Plain reply: the whole exchange. Stream: the wait for the headers and
+  // the longest silence between two pieces of the body.
   std::chrono::milliseconds timeout{60000};
+  // Nothing of the exchange runs past this, a stream included.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::stop_token stop;  // ends the exchange at once (Outcome::cancelled)
 };
 
 struct HttpReply {
@@ -122,6 +129,7 @@ class HttpClient {
     std::optional<HttpReply> reply;
     std::string error;
     bool timedOut = false;
+    bool cancelled = false;  // the call's stop token fired
   };
   virtual Outcome send(const HttpCall& call, const std::function<void(std::string_view)>& onChunk = {}) = 0;
 };
@@ -137,6 +145,13 @@ struct ProviderConfig {
   std::string apiKey;      // resolved at start from a Secret or an environment variable; never logged
   bool stream = false;
   std::chrono::milliseconds timeout{60000};
+};
+
+// What bounds one provider call: the run's deadline (the HTTP timeout is at
+// most the time left; a stream is cut there) and a stop signal (shutdown).
+struct CallLimits {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::stop_token stop;
 };
 
 class RedactedChatRequest;
@@ -163,7 +178,9 @@ class Provider {
  public:
   virtual ~Provider() = default;
   // One model call. Maps the provider's wire format both ways. Never throws.
-  virtual LlmResult<ChatResponse> chat(const RedactedChatRequest& request) = 0;
+  // Only a RedactedChatRequest reaches it (nothing unredacted reaches a model).
+  // A deadline already passed fails Transient without sending anything.
+  virtual LlmResult<ChatResponse> chat(const RedactedChatRequest& request, const CallLimits& limits) = 0;
 };
 
 std::unique_ptr<Provider> makeOpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient> http);
@@ -209,10 +226,15 @@ struct GatewayCall {
 // budget check before a call.
 std::int64_t estimateTokens(const ChatRequest& request);
 
+// Waits d, or less when stop is requested; true when it was. The gateway's
+// default Sleep.
+bool interruptibleWait(std::chrono::milliseconds d, const std::stop_token& stop);
+
 class Gateway {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  using Sleep = std::function<void(std::chrono::milliseconds)>;
+  // Waits for a retry or a rate-limit slot; must return early when stop fires.
+  using Sleep = std::function<void(std::chrono::milliseconds, const std::stop_token& stop)>;
   Gateway(std::unique_ptr<Provider> provider, GatewayOptions options, Clock clock = {}, Sleep sleep = {});
   // A uniform number in [0, 1) for backoff jitter. The other constructor
   // uses a Mersenne Twister seeded from std::random_device.
@@ -225,8 +247,15 @@ class Gateway {
   // Retry-After, exponential backoff with jitter, bounded attempts), then
   // charges the reported usage. BudgetExceeded when the estimate or the
   // reported usage does not fit; CircuitOpen while the breaker is open.
+  // Nothing waits past deadline: a Retry-After, backoff or rate-limit slot
+  // beyond it ends the call at once with the reason, and each provider call
+  // gets the deadline. Cancelled once shutdown() was called.
   LlmResult<GatewayCall> call(const ChatRequest& request, const Budget& budget,
                               std::chrono::steady_clock::time_point deadline);
+
+  // Wakes every wait and ends every provider call in flight at once, and
+  // refuses later calls; they return Cancelled. For the operator's shutdown.
+  void shutdown();
 
   bool circuitOpen() const;
 

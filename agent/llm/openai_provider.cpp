@@ -158,11 +158,11 @@ class OpenAIProvider final : public Provider {
   OpenAIProvider(ProviderConfig config, std::shared_ptr<HttpClient> http)
       : config_(std::move(config)), http_(std::move(http)) {}
 
-  LlmResult<ChatResponse> chat(const RedactedChatRequest& redacted) override {
+  LlmResult<ChatResponse> chat(const RedactedChatRequest& redacted, const CallLimits& limits) override {
     const ChatRequest& request = redacted.get();
     const ErrorContext ctx{providerName(), config_.apiKey, &request};
     try {
-      return chatOnce(request, ctx);
+      return chatOnce(request, limits, ctx);
     } catch (const std::exception&) {
       LlmError e;
       e.kind = LlmError::Kind::Invalid;
@@ -182,7 +182,7 @@ class OpenAIProvider final : public Provider {
     return config_.baseURL.find("api.openai.com") != std::string::npos ? "max_completion_tokens" : "max_tokens";
   }
 
-  LlmResult<ChatResponse> chatOnce(const ChatRequest& request, const ErrorContext& ctx) {
+  LlmResult<ChatResponse> chatOnce(const ChatRequest& request, const CallLimits& limits, const ErrorContext& ctx) {
     const bool stream = config_.stream && request.stream;
     std::string body;
     if (auto error = requestBody(request, stream, body)) return LlmResult<ChatResponse>::failure(std::move(*error));
@@ -202,7 +202,7 @@ class OpenAIProvider final : public Provider {
     if (stream) call.headers.emplace_back("accept", "text/event-stream");
 
     OpenAIStream acc(ctx);
-    return sendChat(*http_, call, stream, acc, [&](const std::string& body) { return parseResponse(body, ctx); }, ctx);
+    return sendChat(*http_, std::move(call), limits, stream, acc, [&](const std::string& body) { return parseResponse(body, ctx); }, ctx);
   }
 
   std::optional<LlmError> requestBody(const ChatRequest& request, bool stream, std::string& out) const {

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <exception>
+#include <stop_token>
 
 #include "agent/llm/json_util.h"
 #include "agent/redaction.h"
@@ -16,7 +17,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr std::size_t kMaxBody = 32u << 20;  // enough for any chat reply; a runaway stream stops being kept
 constexpr std::size_t kMaxDetail = 200;
 constexpr milliseconds kMaxRetryAfter{24 * 3600 * 1000};
 
@@ -191,18 +191,45 @@ std::string joinURL(std::string_view base, std::string_view path) {
   return std::string(base) + "/" + std::string(path);
 }
 
-Exchange exchange(HttpClient& http, const HttpCall& call, const std::function<void(const SseEvent&)>& onEvent,
-                  const ErrorContext& ctx) {
+namespace {
+
+std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+}  // namespace
+
+Exchange exchange(HttpClient& http, HttpCall call, const CallLimits& limits,
+                  const std::function<void(const SseEvent&)>& onEvent, const ErrorContext& ctx) {
   Exchange ex;
-  std::optional<SseParser> parser;
-  std::function<void(std::string_view)> onChunk;
-  if (onEvent) {
-    parser.emplace(onEvent);
-    onChunk = [&](std::string_view chunk) {
-      if (ex.body.size() < kMaxBody) ex.body.append(chunk);
-      parser->feed(chunk);
-    };
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= limits.deadline) {
+    ex.error = makeError(LlmError::Kind::Transient, 0, std::string(ctx.provider) + ": the run's deadline passed before the call");
+    return ex;
   }
+  call.timeout = std::min(call.timeout, std::chrono::ceil<milliseconds>(limits.deadline - now));
+  // A plain reply is one exchange within the timeout; a stream may go on
+  // while bytes keep coming, until the run's deadline.
+  call.deadline = onEvent ? limits.deadline : std::min(limits.deadline, now + call.timeout);
+
+  // The client's stop: shutdown, or a response over its limits.
+  std::stop_source cut;
+  const std::stop_callback forward(limits.stop, [&cut] { cut.request_stop(); });
+  call.stop = cut.get_token();
+  std::optional<LlmError> overflow;
+  auto tooLarge = [&](std::string what) {
+    if (!overflow) overflow = makeError(LlmError::Kind::Invalid, 0, std::string(ctx.provider) + ": " + what + "; the call was ended");
+    cut.request_stop();
+  };
+
+  std::optional<SseParser> parser;
+  if (onEvent) parser.emplace(onEvent, kMaxSseEventBytes);
+  std::size_t received = 0;
+  const std::function<void(std::string_view)> onChunk = [&](std::string_view chunk) {
+    if (overflow) return;
+    received += chunk.size();
+    if (received > kMaxResponseBytes) return tooLarge("the response passed " + mib(kMaxResponseBytes));
+    ex.body.append(chunk);
+    if (parser && !parser->feed(chunk)) tooLarge("a server-sent event or line passed " + mib(kMaxSseEventBytes));
+  };
   HttpClient::Outcome outcome;
   try {
     outcome = http.send(call, onChunk);
@@ -213,8 +240,19 @@ Exchange exchange(HttpClient& http, const HttpCall& call, const std::function<vo
     ex.error = makeError(LlmError::Kind::Transient, 0, std::string(ctx.provider) + ": HTTP client failed");
     return ex;
   }
+  if (overflow) {
+    ex.error = std::move(overflow);
+    return ex;
+  }
   if (!outcome.reply) {
-    std::string message = std::string(ctx.provider) + (outcome.timedOut ? ": request timed out" : ": connection failed");
+    std::string message = std::string(ctx.provider);
+    if (outcome.cancelled || limits.stop.stop_requested()) {
+      message += ": the call was cancelled";
+    } else if (outcome.timedOut && std::chrono::steady_clock::now() >= call.deadline) {
+      message += ": the call reached the run's deadline";
+    } else {
+      message += outcome.timedOut ? ": request timed out" : ": connection failed";
+    }
     const std::string detail = safeDetail(outcome.error, ctx);
     if (!detail.empty()) message += ": " + detail;
     ex.error = makeError(LlmError::Kind::Transient, 0, std::move(message));
@@ -224,8 +262,16 @@ Exchange exchange(HttpClient& http, const HttpCall& call, const std::function<vo
   const bool success = reply.status >= 200 && reply.status < 300;
   if (!reply.body.empty() && ex.body.empty()) {
     // A client that ignored onChunk and returned the body whole.
+    if (reply.body.size() > kMaxResponseBytes) {
+      ex.error = makeError(LlmError::Kind::Invalid, 0, std::string(ctx.provider) + ": the response passed " + mib(kMaxResponseBytes));
+      return ex;
+    }
     ex.body = std::move(reply.body);
-    if (parser && success) parser->feed(ex.body);
+    if (parser && success && !parser->feed(ex.body)) {
+      ex.error = makeError(LlmError::Kind::Invalid, 0, std::string(ctx.provider) + ": a server-sent event or line passed " +
+                                                           mib(kMaxSseEventBytes));
+      return ex;
+    }
   }
   if (!success) {
     ex.error = statusError(reply.status, ex.body, reply, ctx, std::chrono::system_clock::now());

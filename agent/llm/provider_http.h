@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,11 +29,19 @@ struct Exchange {
   std::string body;               // the whole body, also when it was streamed
 };
 
-// Sends the call. With onEvent set the body is read as server-sent events,
-// each passed on as it arrives (and the parser finished at the end). Never
-// throws: an exception from the client is a Transient error.
-Exchange exchange(HttpClient& http, const HttpCall& call, const std::function<void(const SseEvent&)>& onEvent,
-                  const ErrorContext& ctx);
+// What one model response may hold: more ends the call (Invalid) and closes
+// its connection, so a runaway server cannot grow the operator's memory.
+inline constexpr std::size_t kMaxResponseBytes = 8u << 20;
+inline constexpr std::size_t kMaxSseEventBytes = 1u << 20;  // one line or one event
+
+// Sends the call within limits: its timeout becomes at most the time left
+// before limits.deadline, a plain reply must arrive by then and a stream is
+// cut there; limits.stop ends it at once. With onEvent set the body is read
+// as server-sent events, each passed on as it arrives (and the parser
+// finished at the end). Never throws: an exception from the client is a
+// Transient error.
+Exchange exchange(HttpClient& http, HttpCall call, const CallLimits& limits,
+                  const std::function<void(const SseEvent&)>& onEvent, const ErrorContext& ctx);
 
 // The error for a non-2xx reply: 408, 429, 5xx -> Transient (with
 // retryAfter), 401/403 -> Auth, other statuses -> Invalid.
@@ -68,11 +77,11 @@ std::string joinURL(std::string_view base, std::string_view path);
 // ignored streaming and sent one JSON body, which parse reads like a plain
 // reply.
 template <class Stream, class Parse>
-LlmResult<ChatResponse> sendChat(HttpClient& http, const HttpCall& call, bool stream, Stream& acc, Parse&& parse,
-                                 const ErrorContext& ctx) {
+LlmResult<ChatResponse> sendChat(HttpClient& http, HttpCall call, const CallLimits& limits, bool stream, Stream& acc,
+                                 Parse&& parse, const ErrorContext& ctx) {
   std::function<void(const SseEvent&)> onEvent;
   if (stream) onEvent = [&acc](const SseEvent& e) { acc.onEvent(e); };
-  Exchange ex = exchange(http, call, onEvent, ctx);
+  Exchange ex = exchange(http, std::move(call), limits, onEvent, ctx);
   if (ex.error) return LlmResult<ChatResponse>::failure(std::move(*ex.error));
   if (stream && !(acc.events() == 0 && looksLikeJsonObject(ex.body))) return acc.result();
   return parse(ex.body);

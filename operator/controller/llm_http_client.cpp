@@ -1,8 +1,13 @@
 #include "operator/controller/llm_http_client.h"
 
+#include <algorithm>
+#include <stop_token>
+
 namespace opscopilot::controller {
 
 namespace {
+
+constexpr std::size_t kMaxPlainBody = 8u << 20;  // a plain reply read without onChunk
 
 struct Url {
   bool tls = true;
@@ -72,22 +77,46 @@ agent::llm::HttpClient::Outcome LlmHttpClient::send(const agent::llm::HttpCall& 
   req.target = url->target;
   req.headers = call.headers;
   req.body = call.body;
-  req.timeout = call.timeout;
-  kube::Result<net::HttpResponse> r = kube::Error{};
-  if (onChunk) {
-    net::Cancellation cancel;
-    r = transport->stream(req, call.timeout, [&](std::string_view d) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= call.deadline) {
+    out.error = "the call's deadline passed before it was sent";
+    out.timedOut = true;
+    return out;
+  }
+  req.timeout = std::min(call.timeout, std::chrono::ceil<std::chrono::milliseconds>(call.deadline - now));
+  req.deadline = call.deadline;
+  // Every call goes through stream(), the transport path a Cancellation
+  // ends at once; a plain reply's body is collected here.
+  net::Cancellation cancel;
+  const std::stop_callback onStop(call.stop, [&cancel] { cancel.cancel(); });
+  std::string body;
+  bool tooLarge = false;
+  auto r = transport->stream(req, req.timeout, [&](std::string_view d) {
+    if (call.stop.stop_requested()) return false;
+    if (onChunk) {
       onChunk(d);
       return true;
-    }, cancel);
-  } else {
-    r = transport->roundTrip(req);
-  }
+    }
+    tooLarge = body.size() + d.size() > kMaxPlainBody;
+    if (!tooLarge) body.append(d);
+    return !tooLarge;
+  }, cancel);
   if (!r.ok()) {
     out.error = r.error().message;
     out.timedOut = r.error().isTimeout();
+    out.cancelled = cancel.cancelled();
     return out;
   }
+  if (call.stop.stop_requested()) {
+    out.error = "cancelled";
+    out.cancelled = true;
+    return out;
+  }
+  if (tooLarge) {
+    out.error = "the response is larger than " + std::to_string(kMaxPlainBody >> 20) + " MiB";
+    return out;
+  }
+  if (r->body.empty()) r->body = std::move(body);
   agent::llm::HttpReply reply;
   reply.status = r->status;
   reply.headers = r->headers;

@@ -1,6 +1,7 @@
 // The model providers' HttpClient on the operator's Beast transport: one
-// kept-alive transport per origin (scheme, host, port), TLS verified with
-// the system's CAs.
+// transport per origin (scheme, host, port), TLS verified with the system's
+// CAs. Each call is bounded by its timeout and deadline (a stream too) and
+// ends at once when its stop token fires.
 #pragma once
 
 #include <map>

@@ -251,6 +251,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   stop.sleepFor(std::chrono::hours(24 * 365 * 100));
   logInfo("shutting down: no new work; checkpointing runs in progress");
   stopping.store(true);
+  for (auto& [name, gateway] : gateways) gateway->shutdown();  // model waits and calls in flight end now
   queue.shutdown();
   auto joined = std::async(std::launch::async, [&] {
     for (auto& w : workers) w.join();

@@ -530,6 +530,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     }
     run = *written;
     remember(key, run, static_cast<int>(state.steps.size()), state.finished());
+    if (adv == agent::Advance::Interrupted) return {{}, {}, "Checkpointed"};
     if (adv == agent::Advance::Finished) break;
     if (adv == agent::Advance::AwaitingApproval) {
       if (auto waiting = awaitApproval(run, state, start, targetRef)) return *waiting;

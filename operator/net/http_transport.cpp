@@ -278,7 +278,7 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
   }
 
   asio::awaitable<void> runRoundTrip(HttpRequest request, std::shared_ptr<std::promise<Result<HttpResponse>>> promise) {
-    auto deadline = std::chrono::steady_clock::now() + request.timeout;
+    auto deadline = std::min(std::chrono::steady_clock::now() + request.timeout, request.deadline);
     // Declared once, outside the retry loop: GCC 12 corrupts a coroutine
     // local of this type that is declared inside a loop the body `continue`s
     // (it crashed once kube::Error grew a member).
@@ -316,7 +316,7 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
   asio::awaitable<Result<HttpResponse>> streamOn(Stream& s, Connection& c, const HttpRequest& request,
                                                  std::chrono::milliseconds idleTimeout, StreamChannel& channel) {
     auto req = toBeast(request, hostHeader_);
-    c.lowest().expires_after(request.timeout);
+    c.lowest().expires_at(std::min(std::chrono::steady_clock::now() + request.timeout, request.deadline));
     auto [wec, wn] = co_await http::async_write(s, req, kTuple);
     if (wec) co_return ioError("write request", wec);
     http::response_parser<http::buffer_body> parser;
@@ -330,9 +330,13 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
     while (!parser.is_done()) {
       parser.get().body().data = buf;
       parser.get().body().size = sizeof(buf);
-      c.lowest().expires_after(idleTimeout);
+      // Bytes trickling in keep the idle timer from firing, not the deadline.
+      const auto now = std::chrono::steady_clock::now();
+      const bool lastRead = now + idleTimeout >= request.deadline;
+      c.lowest().expires_at(lastRead ? request.deadline : now + idleTimeout);
       auto [ec, n] = co_await http::async_read_some(s, c.buffer, parser, kTuple);
       if (ec == http::error::need_buffer) ec = {};
+      if (ec == beast::error::timeout && lastRead && status == 200) co_return transportError("read stream: its deadline passed", true);
       std::size_t got = sizeof(buf) - parser.get().body().size;
       if (got > 0) {
         if (status == 200) {
@@ -353,7 +357,7 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
 
   asio::awaitable<void> runStream(HttpRequest request, std::chrono::milliseconds idleTimeout,
                                   std::shared_ptr<StreamChannel> channel) {
-    auto deadline = std::chrono::steady_clock::now() + request.timeout;
+    auto deadline = std::min(std::chrono::steady_clock::now() + request.timeout, request.deadline);
     auto conn = co_await connect(deadline);  // streams never share pooled connections
     if (!conn.ok()) {
       channel->finish(conn.error());

@@ -25,7 +25,9 @@ struct HttpRequest {
   std::string target;  // path and query: "/api/v1/pods?limit=10"
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::chrono::milliseconds timeout{30000};  // for the whole exchange
+  std::chrono::milliseconds timeout{30000};  // for the whole exchange (a stream: until its header)
+  // Nothing of the exchange runs past this, a stream's body included.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct HttpResponse {
@@ -53,9 +55,9 @@ class HttpTransport {
   // calling thread for each piece of the body as it arrives. Returns the
   // response (with an empty body) when the server ends the body or onData
   // returns false; an Error with reason Timeout when no byte arrived for
-  // idleTimeout (or no header before request.timeout), ConnectionError on a
-  // broken connection, Cancelled when cancel fired. A non-200 response is
-  // read whole and returned with its body.
+  // idleTimeout (or no header before request.timeout) or request.deadline
+  // passed, ConnectionError on a broken connection, Cancelled when cancel
+  // fired. A non-200 response is read whole and returned with its body.
   virtual Result<HttpResponse> stream(const HttpRequest& request, std::chrono::milliseconds idleTimeout,
                                       const DataHandler& onData, Cancellation& cancel) = 0;
 };

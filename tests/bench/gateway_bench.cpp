@@ -11,7 +11,7 @@ using namespace opscopilot::agent::llm;
 namespace {
 class InstantProvider : public Provider {
  public:
-  LlmResult<ChatResponse> chat(const RedactedChatRequest&) override {
+  LlmResult<ChatResponse> chat(const RedactedChatRequest&, const CallLimits&) override {
     ChatResponse r;
     r.content = "DONE";
     r.usage = {1200, 40};

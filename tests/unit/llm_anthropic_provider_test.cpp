@@ -63,7 +63,7 @@ struct Fixture {
 TEST(AnthropicProvider, SendsSystemAtTopLevelToolsWithInputSchemaAndAnyToolChoice) {
   Fixture f;
   f.http->push(FakeHttpClient::reply(200, kToolUseReply));
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest())).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest()), {}).ok());
 
   const HttpCall call = f.http->lastCall();
   EXPECT_EQ(call.url, "https://api.anthropic.com/v1/messages");
@@ -91,7 +91,7 @@ TEST(AnthropicProvider, LeavesToolChoiceToTheModelUnlessRequired) {
   f.http->push(FakeHttpClient::reply(200, kToolUseReply));
   auto request = diagnoseRequest();
   request.requireToolCall = false;
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(request)).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {}).ok());
   auto body = parse(f.http->lastCall().body);
   EXPECT_TRUE(body.HasMember("tools"));
   EXPECT_FALSE(body.HasMember("tool_choice"));
@@ -109,7 +109,7 @@ TEST(AnthropicProvider, HistoryBecomesToolUseAndMergedToolResultBlocks) {
   request.messages.push_back({ChatMessage::Role::Tool, "checkout-7d9 CrashLoopBackOff", {}, "toolu_01", "get_pods"});
   request.messages.push_back({ChatMessage::Role::Tool, "error: invalid arguments", {}, "toolu_02", "get_events"});
   request.messages.push_back({ChatMessage::Role::User, "Focus on the newest pod.", {}, "", ""});
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(request)).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {}).ok());
 
   auto body = parse(f.http->lastCall().body);
   const auto& messages = body["messages"];
@@ -136,7 +136,7 @@ TEST(AnthropicProvider, HistoryBecomesToolUseAndMergedToolResultBlocks) {
 TEST(AnthropicProvider, ParsesTextToolUseStopReasonAndUsage) {
   Fixture f;
   f.http->push(FakeHttpClient::reply(200, kToolUseReply));
-  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   ASSERT_TRUE(result.ok()) << result.error.message;
   const ChatResponse& r = *result.value;
   EXPECT_EQ(r.content, "Let me look at the pods.");
@@ -184,7 +184,7 @@ TEST(AnthropicProvider, StreamAccumulatesTextAndInputJsonDeltas) {
   f.http->push(FakeHttpClient::stream(chunks));
   auto request = diagnoseRequest();
   request.stream = true;
-  auto result = f.provider->chat(redactChatRequest(request));
+  auto result = f.provider->chat(redactChatRequest(request), {});
   ASSERT_TRUE(result.ok()) << result.error.message;
 
   EXPECT_TRUE(parse(f.http->lastCall().body)["stream"].GetBool());
@@ -208,7 +208,7 @@ TEST(AnthropicProvider, StreamCutBeforeMessageStopIsTransient) {
        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hal"}));
   auto request = diagnoseRequest();
   request.stream = true;
-  auto result = f.provider->chat(redactChatRequest(request));
+  auto result = f.provider->chat(redactChatRequest(request), {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
 }
@@ -222,7 +222,7 @@ TEST(AnthropicProvider, ErrorEventInStreamIsTransientWhenOverloaded) {
        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"}));
   auto request = diagnoseRequest();
   request.stream = true;
-  auto result = f.provider->chat(redactChatRequest(request));
+  auto result = f.provider->chat(redactChatRequest(request), {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
   EXPECT_NE(result.error.message.find("overloaded_error"), std::string::npos) << result.error.message;
@@ -236,19 +236,19 @@ TEST(AnthropicProvider, MapsHttpFailuresToErrorKinds) {
   f.http->push(FakeHttpClient::reply(400, R"({"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate"}})"));
   f.http->push(FakeHttpClient::connectionError("", true));
 
-  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
   EXPECT_EQ(result.error.httpCode, 529);
-  result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
   ASSERT_TRUE(result.error.retryAfter);
   EXPECT_EQ(*result.error.retryAfter, std::chrono::seconds(12));
-  result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   EXPECT_EQ(result.error.kind, LlmError::Kind::Auth);
-  result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   EXPECT_EQ(result.error.kind, LlmError::Kind::Invalid);
   EXPECT_NE(result.error.message.find("roles must alternate"), std::string::npos) << result.error.message;
-  result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
   for (const auto& call : f.http->calls()) EXPECT_EQ(call.url, "https://api.anthropic.com/v1/messages");
 }
@@ -257,7 +257,7 @@ TEST(AnthropicProvider, MalformedResponsesAreInvalidAndNeverQuoteTheKey) {
   Fixture f;
   for (const std::string& body : {std::string("{\"type\":\"message\"}"), std::string("<html>") + kKey, std::string("")}) {
     f.http->push(FakeHttpClient::reply(200, body));
-    auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+    auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
     ASSERT_FALSE(result.ok()) << body;
     EXPECT_EQ(result.error.kind, LlmError::Kind::Invalid) << body;
     EXPECT_EQ(result.error.message.find(kKey), std::string::npos);
@@ -270,7 +270,21 @@ TEST(AnthropicProvider, UsesTheConfiguredVersionAndAcceptsABaseURLEndingInV1) {
   config.apiVersion = "2024-10-22";
   Fixture f(config);
   f.http->push(FakeHttpClient::reply(200, kToolUseReply));
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest())).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest()), {}).ok());
   EXPECT_EQ(f.http->lastCall().url, "https://llm-proxy.internal/anthropic/v1/messages");
   EXPECT_EQ(headerOf(f.http->lastCall(), "anthropic-version"), "2024-10-22");
+}
+
+TEST(AnthropicProvider, CallTimeoutIsAtMostTheTimeLeftAndAPassedDeadlineSendsNothing) {
+  Fixture f;
+  f.http->push(FakeHttpClient::reply(200, kToolUseReply));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest()), {deadline, {}}).ok());
+  EXPECT_LE(f.http->lastCall().timeout, std::chrono::milliseconds(5000));
+  EXPECT_LE(f.http->lastCall().deadline, deadline);
+
+  auto late = f.provider->chat(redactChatRequest(diagnoseRequest()), {std::chrono::steady_clock::now() - std::chrono::milliseconds(1), {}});
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error.kind, LlmError::Kind::Transient);
+  EXPECT_EQ(f.http->calls().size(), 1u) << "the late call was not sent";
 }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -28,7 +29,7 @@ struct FakeTime {
     };
   }
   Gateway::Sleep sleep() {
-    return [this](milliseconds d) {
+    return [this](milliseconds d, const std::stop_token&) {
       std::lock_guard lock(mu);
       sleeps.push_back(d);
       now += d;
@@ -46,6 +47,7 @@ struct Script {
   std::mutex mu;
   std::deque<LlmResult<ChatResponse>> results;
   std::vector<TimePoint> callTimes;
+  std::vector<TimePoint> deadlines;  // what each call was given
   FakeTime* time = nullptr;
   int calls() {
     std::lock_guard lock(mu);
@@ -56,10 +58,11 @@ struct Script {
 class ScriptedProvider : public Provider {
  public:
   explicit ScriptedProvider(std::shared_ptr<Script> script) : script_(std::move(script)) {}
-  LlmResult<ChatResponse> chat(const RedactedChatRequest&) override {
+  LlmResult<ChatResponse> chat(const RedactedChatRequest&, const CallLimits& limits) override {
     const TimePoint now = script_->time ? script_->time->clock()() : TimePoint{};
     std::lock_guard lock(script_->mu);
     script_->callTimes.push_back(now);
+    script_->deadlines.push_back(limits.deadline);
     if (script_->results.empty()) return LlmResult<ChatResponse>::success(answer());
     auto r = std::move(script_->results.front());
     script_->results.pop_front();
@@ -350,4 +353,165 @@ TEST(Gateway, IsSafeToShareBetweenThreads) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 200);
   EXPECT_EQ(script->calls(), 240);
+}
+
+TEST(Gateway, EachProviderCallCarriesTheRunsDeadline) {
+  Harness h;
+  h.push(failure(LlmError::Kind::Transient, 500));
+  const TimePoint deadline = h.time.clock()() + std::chrono::minutes(3);
+  ASSERT_TRUE(h.gateway->call(smallRequest(), unlimited(), deadline).ok());
+  EXPECT_EQ(h.script->deadlines, (std::vector<TimePoint>{deadline, deadline}));
+}
+
+TEST(Gateway, RetryAfterPastTheDeadlineEndsTheCallAtOnceWithTheReason) {
+  Harness h;
+  h.push(failure(LlmError::Kind::Transient, 429, milliseconds(120000)));
+  auto result = h.call(unlimited(), milliseconds(20000));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
+  EXPECT_NE(result.error.message.find("the model server asked to retry after 120s, past the run's deadline in 20s"),
+            std::string::npos)
+      << result.error.message;
+  EXPECT_EQ(h.script->calls(), 1);
+  EXPECT_TRUE(h.time.sleeps.empty());
+}
+
+TEST(Gateway, BackoffPastTheDeadlineEndsTheCallAtOnce) {
+  GatewayOptions options;
+  options.backoffInitial = milliseconds(8000);
+  Harness h(options);
+  h.push(failure(LlmError::Kind::Transient, 503));
+  auto result = h.call(unlimited(), milliseconds(3000));  // the first backoff is half of 8 s
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error.message.find("the next retry (in 4s) would pass the run's deadline in 3s"), std::string::npos)
+      << result.error.message;
+  EXPECT_EQ(h.script->calls(), 1);
+  EXPECT_TRUE(h.time.sleeps.empty());
+}
+
+// The rest run on the real clock with the production wait; the test learns
+// that the gateway is waiting from the Sleep it injects, which then waits
+// exactly as the default does.
+namespace {
+
+struct ObservedWait {
+  std::promise<milliseconds> entered;
+  std::atomic<bool> signalled{false};
+  Gateway::Sleep sleep() {
+    return [this](milliseconds d, const std::stop_token& stop) {
+      if (!signalled.exchange(true)) entered.set_value(d);
+      interruptibleWait(d, stop);
+    };
+  }
+};
+
+// Calls limits-aware: blocks until its stop token fires (a model call in
+// flight), after telling the test it started.
+class HangingProvider : public Provider {
+ public:
+  std::promise<void> started;
+  std::atomic<int> calls{0};
+  LlmResult<ChatResponse> chat(const RedactedChatRequest&, const CallLimits& limits) override {
+    ++calls;
+    started.set_value();
+    interruptibleWait(std::chrono::hours(1), limits.stop);
+    return failure(LlmError::Kind::Transient, 0);
+  }
+};
+
+double secondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST(Gateway, InterruptibleWaitReturnsWhenStopFires) {
+  std::stop_source stop;
+  EXPECT_FALSE(interruptibleWait(milliseconds(1), stop.get_token())) << "no stop: waits the time out";
+  const auto start = std::chrono::steady_clock::now();
+  auto waiter = std::async(std::launch::async, [&] { return interruptibleWait(std::chrono::hours(1), stop.get_token()); });
+  stop.request_stop();
+  EXPECT_TRUE(waiter.get());
+  EXPECT_LT(secondsSince(start), 5.0);
+  EXPECT_TRUE(interruptibleWait(std::chrono::hours(1), stop.get_token())) << "already stopped: no wait";
+}
+
+TEST(Gateway, ShutdownWakesARetryAfterWait) {
+  auto script = std::make_shared<Script>();
+  script->results.push_back(failure(LlmError::Kind::Transient, 429, milliseconds(60000)));
+  ObservedWait wait;
+  Gateway gateway(std::make_unique<ScriptedProvider>(script), {}, {}, wait.sleep());
+  const auto start = std::chrono::steady_clock::now();
+  auto call = std::async(std::launch::async,
+                         [&] { return gateway.call(smallRequest(), unlimited(), start + std::chrono::minutes(10)); });
+  EXPECT_EQ(wait.entered.get_future().get(), milliseconds(60000));
+  gateway.shutdown();
+  auto result = call.get();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error.kind, LlmError::Kind::Cancelled);
+  EXPECT_EQ(script->calls(), 1) << "no retry after the shutdown";
+  EXPECT_LT(secondsSince(start), 5.0);
+}
+
+TEST(Gateway, ShutdownWakesABackoffWait) {
+  auto script = std::make_shared<Script>();
+  script->results.push_back(failure(LlmError::Kind::Transient, 503));
+  GatewayOptions options;
+  options.backoffInitial = milliseconds(120000);
+  options.backoffMax = milliseconds(120000);
+  ObservedWait wait;
+  Gateway gateway(std::make_unique<ScriptedProvider>(script), options, {}, wait.sleep(), [] { return 0.5; });
+  const auto start = std::chrono::steady_clock::now();
+  auto call = std::async(std::launch::async,
+                         [&] { return gateway.call(smallRequest(), unlimited(), start + std::chrono::minutes(10)); });
+  EXPECT_EQ(wait.entered.get_future().get(), milliseconds(60000));
+  gateway.shutdown();
+  auto result = call.get();
+  EXPECT_EQ(result.error.kind, LlmError::Kind::Cancelled);
+  EXPECT_EQ(script->calls(), 1);
+  EXPECT_LT(secondsSince(start), 5.0);
+}
+
+TEST(Gateway, ShutdownWakesARateLimitWait) {
+  auto script = std::make_shared<Script>();
+  GatewayOptions options;
+  options.requestsPerMinute = 1;
+  ObservedWait wait;
+  Gateway gateway(std::make_unique<ScriptedProvider>(script), options, {}, wait.sleep());
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(gateway.call(smallRequest(), unlimited(), start + std::chrono::minutes(10)).ok());
+  auto call = std::async(std::launch::async,
+                         [&] { return gateway.call(smallRequest(), unlimited(), start + std::chrono::minutes(10)); });
+  EXPECT_GT(wait.entered.get_future().get(), milliseconds(50000)) << "the next slot is about a minute away";
+  gateway.shutdown();
+  auto result = call.get();
+  EXPECT_EQ(result.error.kind, LlmError::Kind::Cancelled);
+  EXPECT_EQ(script->calls(), 1) << "the second call never reached the provider";
+  EXPECT_LT(secondsSince(start), 5.0);
+}
+
+TEST(Gateway, ShutdownEndsAProviderCallInFlightWithoutOpeningTheCircuit) {
+  auto provider = std::make_unique<HangingProvider>();
+  HangingProvider& hanging = *provider;
+  GatewayOptions options;
+  options.breakerFailures = 1;
+  Gateway gateway(std::move(provider), options);
+  const auto start = std::chrono::steady_clock::now();
+  auto call = std::async(std::launch::async,
+                         [&] { return gateway.call(smallRequest(), unlimited(), start + std::chrono::minutes(10)); });
+  hanging.started.get_future().get();
+  gateway.shutdown();
+  auto result = call.get();
+  EXPECT_EQ(result.error.kind, LlmError::Kind::Cancelled) << result.error.message;
+  EXPECT_EQ(hanging.calls.load(), 1);
+  EXPECT_LT(secondsSince(start), 5.0);
+  EXPECT_FALSE(gateway.circuitOpen()) << "our shutdown is not the endpoint failing";
+}
+
+TEST(Gateway, AfterShutdownCallsAreRefusedWithoutReachingTheProvider) {
+  Harness h;
+  h.gateway->shutdown();
+  auto result = h.call();
+  EXPECT_EQ(result.error.kind, LlmError::Kind::Cancelled);
+  EXPECT_EQ(h.script->calls(), 0);
 }

@@ -64,7 +64,7 @@ struct Fixture {
 TEST(OpenAIProvider, OffersToolsWithRequiredToolChoiceAndBearerKey) {
   Fixture f;
   f.http->push(FakeHttpClient::reply(200, kToolCallReply));
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest())).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest()), {}).ok());
 
   const HttpCall call = f.http->lastCall();
   EXPECT_EQ(call.method, "POST");
@@ -93,11 +93,11 @@ TEST(OpenAIProvider, ToolChoiceIsAutoUnlessRequiredAndToolsAreOmittedWhenNone) {
   f.http->push(FakeHttpClient::reply(200, kToolCallReply));
   auto request = diagnoseRequest();
   request.requireToolCall = false;
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(request)).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {}).ok());
   EXPECT_STREQ(parse(f.http->lastCall().body)["tool_choice"].GetString(), "auto");
 
   request.tools.clear();
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(request)).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {}).ok());
   auto body = parse(f.http->lastCall().body);
   EXPECT_FALSE(body.HasMember("tools"));
   EXPECT_FALSE(body.HasMember("tool_choice"));
@@ -109,7 +109,7 @@ TEST(OpenAIProvider, LocalServerWithoutKeyGetsNoAuthorizationHeader) {
   config.model = "qwen2.5:7b";
   Fixture f(config);
   f.http->push(FakeHttpClient::reply(200, kToolCallReply));
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest())).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest()), {}).ok());
   const HttpCall call = f.http->lastCall();
   EXPECT_EQ(call.url, "http://127.0.0.1:11434/v1/chat/completions");
   EXPECT_FALSE(hasHeader(call, "authorization"));
@@ -125,7 +125,7 @@ TEST(OpenAIProvider, SendsAssistantToolCallsAndToolResultsInHistory) {
   ChatMessage tool{ChatMessage::Role::Tool, "checkout-7d9 CrashLoopBackOff", {}, "call_a", "get_pods"};
   request.messages.push_back(assistant);
   request.messages.push_back(tool);
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(request)).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {}).ok());
 
   auto body = parse(f.http->lastCall().body);
   const auto& messages = body["messages"];
@@ -144,7 +144,7 @@ TEST(OpenAIProvider, SendsAssistantToolCallsAndToolResultsInHistory) {
 TEST(OpenAIProvider, ParsesToolCallsUsageFinishReasonAndModel) {
   Fixture f;
   f.http->push(FakeHttpClient::reply(200, kToolCallReply));
-  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   ASSERT_TRUE(result.ok()) << result.error.message;
   const ChatResponse& r = *result.value;
   EXPECT_EQ(r.content, "");
@@ -163,7 +163,7 @@ TEST(OpenAIProvider, ParsesPlainContentAndArgumentsGivenAsAnObject) {
   Fixture f;
   f.http->push(FakeHttpClient::reply(200, R"({"choices":[{"message":{"content":"The image tag does not exist.",
     "tool_calls":[{"function":{"name":"get_logs","arguments":{"pod":"a"}}}]},"finish_reason":"stop"}]})"));
-  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   ASSERT_TRUE(result.ok()) << result.error.message;
   EXPECT_EQ(result.value->content, "The image tag does not exist.");
   ASSERT_EQ(result.value->toolCalls.size(), 1u);
@@ -194,7 +194,7 @@ TEST(OpenAIProvider, StreamAccumulatesContentAndToolCallArgumentsSplitAcrossChun
   f.http->push(FakeHttpClient::stream(chunks));
   auto request = diagnoseRequest();
   request.stream = true;
-  auto result = f.provider->chat(redactChatRequest(request));
+  auto result = f.provider->chat(redactChatRequest(request), {});
   ASSERT_TRUE(result.ok()) << result.error.message;
 
   auto body = parse(f.http->lastCall().body);
@@ -219,7 +219,7 @@ TEST(OpenAIProvider, StreamsOnlyWhenBothProfileAndRequestAskForIt) {
   f.http->push(FakeHttpClient::reply(200, kToolCallReply));
   auto request = diagnoseRequest();
   request.stream = true;
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(request)).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {}).ok());
   EXPECT_FALSE(parse(f.http->lastCall().body).HasMember("stream"));
 }
 
@@ -231,14 +231,14 @@ TEST(OpenAIProvider, StreamCutBeforeDoneIsTransient) {
                                        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" an ans"}));
   auto request = diagnoseRequest();
   request.stream = true;
-  auto result = f.provider->chat(redactChatRequest(request));
+  auto result = f.provider->chat(redactChatRequest(request), {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
 
   FakeHttpClient::Script cut = FakeHttpClient::connectionError("connection reset by peer");
   cut.chunks = {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Half\"}}]}\n\n"};
   f.http->push(cut);
-  result = f.provider->chat(redactChatRequest(request));
+  result = f.provider->chat(redactChatRequest(request), {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
 }
@@ -250,7 +250,7 @@ TEST(OpenAIProvider, ServerThatIgnoresStreamingIsReadAsPlainJson) {
   f.http->push(FakeHttpClient::stream({kToolCallReply}));
   auto request = diagnoseRequest();
   request.stream = true;
-  auto result = f.provider->chat(redactChatRequest(request));
+  auto result = f.provider->chat(redactChatRequest(request), {});
   ASSERT_TRUE(result.ok()) << result.error.message;
   EXPECT_EQ(result.value->toolCalls.size(), 2u);
 }
@@ -261,7 +261,7 @@ TEST(OpenAIProvider, MalformedResponsesAreInvalid) {
                            R"({"choices":[{"message":"text"}]})", R"({"choices":[{"message":{"tool_calls":[{"id":1}]}}]})",
                            "", "[1,2"}) {
     f.http->push(FakeHttpClient::reply(200, body));
-    auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+    auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
     ASSERT_FALSE(result.ok()) << body;
     EXPECT_EQ(result.error.kind, LlmError::Kind::Invalid) << body;
     EXPECT_NE(result.error.message.find("malformed response"), std::string::npos) << result.error.message;
@@ -274,7 +274,7 @@ TEST(OpenAIProvider, MalformedResponsesAreInvalid) {
                                                "data: [DONE]\n\n"}));
   auto request = diagnoseRequest();
   request.stream = true;
-  auto result = streaming.provider->chat(redactChatRequest(request));
+  auto result = streaming.provider->chat(redactChatRequest(request), {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, LlmError::Kind::Invalid);
 }
@@ -303,7 +303,7 @@ TEST(OpenAIProvider, MapsHttpFailuresToErrorKinds) {
   for (auto& c : cases) {
     const int status = c.script.outcome.reply ? c.script.outcome.reply->status : 0;
     f.http->push(std::move(c.script));
-    auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+    auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
     ASSERT_FALSE(result.ok()) << status;
     EXPECT_EQ(result.error.kind, c.kind) << status << " " << result.error.message;
     EXPECT_EQ(result.error.httpCode, status);
@@ -316,16 +316,16 @@ TEST(OpenAIProvider, RetryAfterIsReadFromSecondsOrMilliseconds) {
   f.http->push(FakeHttpClient::reply(503, "{}", {{"retry-after-ms", "1500"}, {"retry-after", "2"}}));
   f.http->push(FakeHttpClient::reply(429, "{}", {{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"}}));
   f.http->push(FakeHttpClient::reply(400, "{}", {{"Retry-After", "7"}}));
-  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   ASSERT_TRUE(result.error.retryAfter);
   EXPECT_EQ(*result.error.retryAfter, std::chrono::milliseconds(7000));
-  result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   ASSERT_TRUE(result.error.retryAfter);
   EXPECT_EQ(*result.error.retryAfter, std::chrono::milliseconds(1500));
-  result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   ASSERT_TRUE(result.error.retryAfter);
   EXPECT_EQ(*result.error.retryAfter, std::chrono::milliseconds(0)) << "a date in the past means now";
-  result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   EXPECT_FALSE(result.error.retryAfter) << "only retried failures carry a delay";
 }
 
@@ -339,7 +339,7 @@ TEST(OpenAIProvider, ErrorMessagesNeverContainTheKeyOrThePrompt) {
   f.http->push(FakeHttpClient::connectionError(std::string("TLS failure for Bearer ") + kKey));
   f.http->push(FakeHttpClient::reply(200, std::string("not json ") + kKey + " " + prompt));
   for (int i = 0; i < 5; ++i) {
-    auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+    auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.error.message.find(kKey), std::string::npos) << result.error.message;
     EXPECT_EQ(result.error.message.find("0123456789abcdef"), std::string::npos) << result.error.message;
@@ -352,7 +352,7 @@ TEST(OpenAIProvider, KeepsTheServersReasonWhenItIsSafe) {
   Fixture f;
   f.http->push(FakeHttpClient::reply(
       400, R"({"error":{"type":"invalid_request_error","code":"context_length_exceeded","message":"This model's maximum context length is 128000 tokens."}})"));
-  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()));
+  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {});
   EXPECT_NE(result.error.message.find("HTTP 400"), std::string::npos) << result.error.message;
   EXPECT_NE(result.error.message.find("context_length_exceeded"), std::string::npos) << result.error.message;
   EXPECT_NE(result.error.message.find("maximum context length"), std::string::npos) << result.error.message;
@@ -366,7 +366,7 @@ TEST(OpenAIProvider, AzureUsesTheDeploymentURLAndApiKeyHeader) {
   config.apiVersion = "2024-06-01";
   Fixture f(config);
   f.http->push(FakeHttpClient::reply(200, kToolCallReply));
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest())).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest()), {}).ok());
   const HttpCall call = f.http->lastCall();
   EXPECT_EQ(call.url, "https://shop-ai.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-06-01");
   EXPECT_EQ(headerOf(call, "api-key"), "azure-key-0123456789");
@@ -377,7 +377,7 @@ TEST(OpenAIProvider, ToolWithInvalidSchemaIsRefusedWithoutSending) {
   Fixture f;
   auto request = diagnoseRequest();
   request.tools[0].parametersSchema = "{type: object";
-  auto result = f.provider->chat(redactChatRequest(request));
+  auto result = f.provider->chat(redactChatRequest(request), {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error.kind, LlmError::Kind::Invalid);
   EXPECT_TRUE(f.http->calls().empty());
@@ -388,8 +388,145 @@ TEST(OpenAIProvider, InvalidUtf8InToolOutputStillMakesValidJson) {
   f.http->push(FakeHttpClient::reply(200, kToolCallReply));
   auto request = diagnoseRequest();
   request.messages.push_back({ChatMessage::Role::Tool, std::string("log \xff\xfe line \xe2\x82"), {}, "call_a", "get_logs"});
-  ASSERT_TRUE(f.provider->chat(redactChatRequest(request)).ok());
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {}).ok());
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseValidateEncodingFlag>(f.http->lastCall().body.c_str());
   EXPECT_FALSE(doc.HasParseError());
+}
+
+TEST(OpenAIProvider, CallTimeoutIsAtMostTheTimeLeftBeforeTheDeadline) {
+  auto config = openaiConfig();
+  config.timeout = std::chrono::seconds(60);
+  Fixture f(config);
+  f.http->push(FakeHttpClient::reply(200, kToolCallReply));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest()), {deadline, {}}).ok());
+  EXPECT_LE(f.http->lastCall().timeout, std::chrono::milliseconds(5000));
+  EXPECT_GT(f.http->lastCall().timeout, std::chrono::milliseconds(0));
+  EXPECT_LE(f.http->lastCall().deadline, deadline);
+
+  f.http->push(FakeHttpClient::reply(200, kToolCallReply));
+  const auto far = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(diagnoseRequest()), {far, {}}).ok());
+  EXPECT_EQ(f.http->lastCall().timeout, std::chrono::milliseconds(60000)) << "the profile's timeout when it is shorter";
+  EXPECT_LT(f.http->lastCall().deadline, far) << "a plain reply must arrive within the timeout";
+}
+
+TEST(OpenAIProvider, AStreamRunsUntilTheRunsDeadline) {
+  auto config = openaiConfig();
+  config.stream = true;
+  config.timeout = std::chrono::seconds(60);
+  Fixture f(config);
+  f.http->push(FakeHttpClient::stream({"data: [DONE]\n\n"}));
+  auto request = diagnoseRequest();
+  request.stream = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {deadline, {}}).ok());
+  EXPECT_EQ(f.http->lastCall().deadline, deadline) << "the total bound of the stream";
+  EXPECT_EQ(f.http->lastCall().timeout, std::chrono::milliseconds(60000)) << "the idle bound";
+}
+
+TEST(OpenAIProvider, ACallPastItsDeadlineIsNotSent) {
+  Fixture f;
+  auto result = f.provider->chat(redactChatRequest(diagnoseRequest()), {std::chrono::steady_clock::now() - std::chrono::milliseconds(1), {}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error.kind, LlmError::Kind::Transient);
+  EXPECT_NE(result.error.message.find("deadline"), std::string::npos) << result.error.message;
+  EXPECT_TRUE(f.http->calls().empty());
+}
+
+namespace {
+
+// An HTTP client during whose call the operator shuts down: it fires the
+// caller's stop source and notes whether its own call's token followed.
+class ShutdownMidCall : public HttpClient {
+ public:
+  explicit ShutdownMidCall(std::stop_source& shutdown) : shutdown_(shutdown) {}
+  Outcome send(const HttpCall& call, const std::function<void(std::string_view)>&) override {
+    const bool before = call.stop.stop_requested();
+    shutdown_.request_stop();
+    tokenFollowed = !before && call.stop.stop_requested();
+    return {std::nullopt, "stream cancelled", false, true};
+  }
+  bool tokenFollowed = false;
+
+ private:
+  std::stop_source& shutdown_;
+};
+
+}  // namespace
+
+TEST(OpenAIProvider, AShutdownDuringTheCallReachesTheHttpClient) {
+  std::stop_source shutdown;
+  auto http = std::make_shared<ShutdownMidCall>(shutdown);
+  auto provider = makeOpenAIProvider(openaiConfig(), http);
+  auto result = provider->chat(redactChatRequest(diagnoseRequest()), {std::chrono::steady_clock::time_point::max(), shutdown.get_token()});
+  EXPECT_TRUE(http->tokenFollowed);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error.message.find("cancelled"), std::string::npos) << result.error.message;
+}
+
+namespace {
+
+// A streamed call whose chunks are scripted; returns the result and what the
+// client was told about stopping.
+struct StreamOutcome {
+  LlmResult<ChatResponse> result;
+  bool clientToldToStop = false;
+};
+
+StreamOutcome streamChunks(std::vector<std::string> chunks) {
+  auto config = openaiConfig();
+  config.stream = true;
+  Fixture f(config);
+  f.http->push(FakeHttpClient::stream(std::move(chunks)));
+  auto request = diagnoseRequest();
+  request.stream = true;
+  StreamOutcome out{f.provider->chat(redactChatRequest(request), {}), false};
+  out.clientToldToStop = f.http->lastCall().stop.stop_requested();
+  return out;
+}
+
+}  // namespace
+
+TEST(OpenAIProvider, AnSseLineOverOneMiBEndsTheCall) {
+  std::vector<std::string> chunks{"data: "};
+  for (int i = 0; i < 20; ++i) chunks.push_back(std::string(64 << 10, 'x'));  // 1.25 MiB, no newline
+  chunks.push_back("\n\ndata: [DONE]\n\n");
+  auto out = streamChunks(chunks);
+  ASSERT_FALSE(out.result.ok());
+  EXPECT_EQ(out.result.error.kind, LlmError::Kind::Invalid);
+  EXPECT_NE(out.result.error.message.find("passed 1 MiB"), std::string::npos) << out.result.error.message;
+  EXPECT_TRUE(out.clientToldToStop);
+}
+
+TEST(OpenAIProvider, AnSseEventOverOneMiBEndsTheCall) {
+  // Short lines, but one event that never ends.
+  std::vector<std::string> chunks;
+  for (int i = 0; i < 1200; ++i) chunks.push_back("data: " + std::string(1000, 'x') + "\n");
+  auto out = streamChunks(chunks);
+  ASSERT_FALSE(out.result.ok());
+  EXPECT_NE(out.result.error.message.find("passed 1 MiB"), std::string::npos) << out.result.error.message;
+  EXPECT_TRUE(out.clientToldToStop);
+}
+
+TEST(OpenAIProvider, AStreamOverEightMiBEndsTheCall) {
+  const std::string event = R"(data: {"choices":[{"index":0,"delta":{"content":")" + std::string(64 << 10, 'y') + "\"}}]}\n\n";
+  std::vector<std::string> chunks(140, event);  // about 8.75 MiB of well-formed events
+  chunks.push_back("data: [DONE]\n\n");
+  auto out = streamChunks(chunks);
+  ASSERT_FALSE(out.result.ok());
+  EXPECT_EQ(out.result.error.kind, LlmError::Kind::Invalid);
+  EXPECT_NE(out.result.error.message.find("passed 8 MiB"), std::string::npos) << out.result.error.message;
+  EXPECT_TRUE(out.clientToldToStop);
+}
+
+TEST(OpenAIProvider, AStreamJustUnderTheLimitsIsRead) {
+  const std::string event = R"(data: {"choices":[{"index":0,"delta":{"content":")" + std::string(512 << 10, 'y') + "\"}}]}\n\n";
+  std::vector<std::string> chunks(12, event);  // 6 MiB in events of half a MiB
+  chunks.push_back("data: [DONE]\n\n");
+  auto out = streamChunks(chunks);
+  ASSERT_TRUE(out.result.ok()) << out.result.error.message;
+  EXPECT_EQ(out.result.value->content.size(), 12u * (512u << 10));
+  EXPECT_FALSE(out.clientToldToStop);
 }

@@ -77,6 +77,29 @@ TEST(LlmSse, SplitsEventsAcrossArbitraryChunks) {
   EXPECT_EQ(events[3].data, "[DONE]") << "a last event without a blank line still counts";
 }
 
+TEST(LlmSse, ALineOverTheLimitStopsTheParser) {
+  std::vector<SseEvent> events;
+  SseParser parser([&](const SseEvent& e) { events.push_back(e); }, 16);
+  EXPECT_TRUE(parser.feed("data: short\n\n"));
+  EXPECT_TRUE(parser.feed("data: 0123456789"));  // 16 bytes held: at the limit
+  EXPECT_FALSE(parser.feed("xyz")) << "the unfinished line passed 16 bytes (and a CR)";
+  EXPECT_TRUE(parser.overflowed());
+  EXPECT_FALSE(parser.feed("\n\ndata: later\n\n")) << "nothing more is taken";
+  parser.finish();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data, "short");
+}
+
+TEST(LlmSse, AnEventOverTheLimitStopsTheParserEvenInOneChunk) {
+  std::vector<SseEvent> events;
+  SseParser parser([&](const SseEvent& e) { events.push_back(e); }, 16);
+  EXPECT_FALSE(parser.feed("data: 0123456789\ndata: 0123456789\n\n")) << "two short lines, one 21-byte event";
+  EXPECT_TRUE(events.empty());
+  SseParser whole([&](const SseEvent& e) { events.push_back(e); }, 16);
+  EXPECT_FALSE(whole.feed("data: " + std::string(100, 'x') + "\n\n")) << "a long line inside one chunk";
+  EXPECT_TRUE(events.empty());
+}
+
 TEST(LlmJson, ReplacesInvalidUtf8) {
   EXPECT_EQ(json::validUtf8("plain"), "plain");
   EXPECT_EQ(json::validUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5");

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 
 #include "agent/graph.h"
 
@@ -13,8 +14,10 @@ class ScriptedProvider : public llm::Provider {
  public:
   std::deque<llm::LlmResult<llm::ChatResponse>> turns;
   std::vector<llm::ChatRequest> seen;
-  llm::LlmResult<llm::ChatResponse> chat(const llm::RedactedChatRequest& r) override {
+  std::function<void()> onCall;  // runs as a call starts (e.g. a shutdown arriving meanwhile)
+  llm::LlmResult<llm::ChatResponse> chat(const llm::RedactedChatRequest& r, const llm::CallLimits&) override {
     seen.push_back(r.get());
+    if (onCall) onCall();
     if (turns.empty()) return llm::LlmResult<llm::ChatResponse>::failure({llm::LlmError::Kind::Invalid, 0, "no turn"});
     auto t = turns.front();
     turns.pop_front();
@@ -76,7 +79,7 @@ struct ModelHarness {
     go.breakerFailures = 100;
     go.price = {2500000, 10000000};  // $2.50 and $10 per million tokens
     gateway = std::make_unique<llm::Gateway>(std::move(p), go, [] { return std::chrono::steady_clock::now(); },
-                                             [](std::chrono::milliseconds) {});
+                                             [](std::chrono::milliseconds, const std::stop_token&) {});
     spec.ns = "shop";
     spec.question = "why?";
     spec.targetKind = "Deployment";
@@ -160,4 +163,35 @@ TEST(ModelGraph, SpentBudgetEndsTheRunWithAPartialAnswer) {
   EXPECT_EQ(st.reason, "BudgetExceeded");
   EXPECT_NE(st.answer.find("Partial answer"), std::string::npos);
   EXPECT_EQ(st.usage.costUSD, "0.0035");
+}
+
+TEST(ModelGraph, ShutdownDuringAModelCallLeavesNoStepSoTheRunResumesIt) {
+  ModelHarness h;
+  h.provider->onCall = [&] { h.gateway->shutdown(); };
+  h.provider->fail(llm::LlmError::Kind::Transient);  // the call cut short by the shutdown
+  RunGraph g(h.tools, h.analyzers, h.planner, {}, [&] { return h.now; });
+  g.useModel(h.gateway.get(), {"scripted", {}, 3});
+  RunState st, before;
+  Advance adv = Advance::Continue;
+  for (int i = 0; i < 30 && adv == Advance::Continue; ++i) {
+    before = st;
+    adv = g.advance(h.spec, st, h.now);
+  }
+  ASSERT_EQ(adv, Advance::Interrupted);
+  EXPECT_EQ(h.provider->seen.size(), 1u);
+  EXPECT_EQ(st.steps.size(), before.steps.size()) << "the interrupted planner left no step";
+  EXPECT_FALSE(degradedToBuiltin(st)) << "a shutdown is not the model failing";
+  EXPECT_EQ(st.usage.llmCalls, 0);
+
+  // After a restart (a new gateway), the run resumes with the model.
+  ModelHarness restarted;
+  restarted.provider->say("DONE");
+  restarted.provider->say("web crash-loops [E1].");
+  restarted.provider->say(R"({"ok": true})");
+  RunGraph again(restarted.tools, restarted.analyzers, restarted.planner, {}, [&] { return h.now; });
+  again.useModel(restarted.gateway.get(), {"scripted", {}, 3});
+  for (int i = 0; i < 30 && adv != Advance::Finished; ++i) adv = again.advance(h.spec, st, h.now);
+  EXPECT_EQ(st.reason, "Completed");
+  EXPECT_EQ(st.answer, "web crash-loops [E1].");
+  EXPECT_EQ(st.usage.llmCalls, 3);
 }

@@ -59,7 +59,7 @@ concept RecordTakes = requires(controller::EventRecorder& r, Message m) {
 template <class Line>
 concept LogWriterTakes = requires(Line l) { controller::writeLogLine(l); };
 template <class Request>
-concept ProviderTakes = requires(agent::llm::Provider& p, Request r) { p.chat(r); };
+concept ProviderTakes = requires(agent::llm::Provider& p, Request r, agent::llm::CallLimits l) { p.chat(r, l); };
 
 static_assert(CreateTakes<RedactedText> && !CreateTakes<std::string> && !CreateTakes<std::string_view> &&
               !CreateTakes<const char*>);
@@ -222,7 +222,8 @@ namespace {
 class RecordingProvider : public agent::llm::Provider {
  public:
   explicit RecordingProvider(std::vector<agent::llm::ChatRequest>* seen) : seen_(seen) {}
-  agent::llm::LlmResult<agent::llm::ChatResponse> chat(const agent::llm::RedactedChatRequest& r) override {
+  agent::llm::LlmResult<agent::llm::ChatResponse> chat(const agent::llm::RedactedChatRequest& r,
+                                                       const agent::llm::CallLimits&) override {
     seen_->push_back(r.get());
     agent::llm::ChatResponse resp;
     resp.content = "ok";
