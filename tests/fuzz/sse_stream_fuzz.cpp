@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.messages.push_back({ChatMessage::Role::User, "Why?", {}, {}, {}});
   req.tools.push_back({"get_workload", "Reads a workload.", R"({"type":"object"})"});
   req.stream = stream;
-  auto result = provider->chat(req);
+  auto result = provider->chat(redactChatRequest(std::move(req)), CallLimits{});
   (void)result;
   return 0;
 }
