@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include <rapidjson/document.h>
+
 #include "agent/graph.h"
 #include "agent/redacted.h"
 
@@ -11,45 +13,23 @@ namespace opscopilot::controller {
 
 namespace {
 
-void appendEscaped(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
+rapidjson::Value jsonString(std::string_view s, rapidjson::Document::AllocatorType& a) {
+  return rapidjson::Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
 
 void write(std::string_view level, std::string_view msg, std::initializer_list<LogField> fields) {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::string line = "{\"ts\":\"" + agent::formatTime(now);
-  line.insert(line.size() - 1, "." + std::string(ms < 10 ? "00" : ms < 100 ? "0" : "") + std::to_string(ms));
-  line += "\",\"level\":\"";
-  line += level;
-  line += "\",\"msg\":\"";
-  appendEscaped(line, msg);
-  line += "\"";
-  for (const auto& [k, v] : fields) {
-    line += ",\"";
-    appendEscaped(line, k);
-    line += "\":\"";
-    appendEscaped(line, v);
-    line += "\"";
-  }
-  line += "}";
+  std::string ts = agent::formatTime(now);
+  ts.insert(ts.size() - 1, "." + std::string(ms < 10 ? "00" : ms < 100 ? "0" : "") + std::to_string(ms));
+  rapidjson::Document line(rapidjson::kObjectType);
+  auto& a = line.GetAllocator();
+  line.AddMember("ts", jsonString(ts, a), a);
+  line.AddMember("level", jsonString(level, a), a);
+  line.AddMember("msg", jsonString(msg, a), a);
+  for (const auto& [k, v] : fields) line.AddMember(jsonString(k, a), jsonString(v, a), a);
   // The sink: every message and value passes the redactor, whoever logged it.
-  writeLogLine(agent::redactJsonBody(line));
+  writeLogLine(agent::redactJson(line));
 }
 
 }  // namespace
