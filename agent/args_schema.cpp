@@ -1,12 +1,12 @@
 #include "agent/args_schema.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/internal/regex.h>
 #include <rapidjson/schema.h>
+#include <re2/re2.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <mutex>
+#include <map>
 #include <string_view>
 
 namespace opscopilot::agent {
@@ -132,28 +132,92 @@ std::string describe(const rapidjson::Value& schemaRoot, const Validator& v, con
   if (keyword == "maximum") return path + ": above the maximum " + keywordValue(schema, "maximum");
   if (keyword == "minLength") return path + ": too short (at least " + keywordValue(schema, "minLength") + " characters)";
   if (keyword == "maxLength") return path + ": too long (at most " + keywordValue(schema, "maxLength") + " characters)";
-  if (keyword == "pattern") return path + ": does not match the pattern " + keywordValue(schema, "pattern");
   if (keyword == "minItems") return path + ": too few items (at least " + keywordValue(schema, "minItems") + ")";
   if (keyword == "maxItems") return path + ": too many items (at most " + keywordValue(schema, "maxItems") + ")";
   return path + ": fails the schema keyword " + std::string(keyword);
 }
 
-// RapidJSON drops a pattern it cannot compile (accepting any string), so
-// every pattern is compiled here first. The meta-schema has already fixed
+// Patterns are matched with RE2, not RapidJSON's regex: that one recurses
+// once per state while matching, so a pattern such as "(a?){1000}" overflows
+// the stack (found by tests/fuzz/args_schema), and it silently drops a
+// pattern it cannot compile, accepting any string. RapidJSON sees each
+// pattern under a name it ignores; checkPatterns applies them after the
+// rest of the schema has passed.
+constexpr const char* kPatternKey = "x-opscopilot-pattern";
+
+std::unique_ptr<re2::RE2> compilePattern(std::string_view pattern) {
+  re2::RE2::Options o;
+  o.set_log_errors(false);
+  o.set_max_mem(1 << 20);  // a tool's argument pattern is small
+  return std::make_unique<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), o);
+}
+
+// Renames every "pattern" to kPatternKey. The meta-schema has already fixed
 // where sub-schemas sit: under properties and items.
-std::string badPattern(const rapidjson::Value& schema, const std::string& where) {
-  if (auto p = schema.FindMember("pattern"); p != schema.MemberEnd()) {
-    if (!rapidjson::internal::Regex(p->value.GetString()).IsValid()) {
-      return where + "/pattern: does not compile: " + printable(p->value.GetString());
-    }
+void hidePatterns(rapidjson::Value& schema, rapidjson::Document::AllocatorType& alloc) {
+  if (auto p = schema.FindMember("pattern"); p != schema.MemberEnd()) p->name.SetString(kPatternKey, alloc);
+  if (auto props = schema.FindMember("properties"); props != schema.MemberEnd()) {
+    for (auto& m : props->value.GetObject()) hidePatterns(m.value, alloc);
+  }
+  if (auto items = schema.FindMember("items"); items != schema.MemberEnd()) hidePatterns(items->value, alloc);
+}
+
+using Patterns = std::map<const rapidjson::Value*, std::unique_ptr<re2::RE2>>;
+
+// Compiles each pattern under schema into *out, keyed by the sub-schema that
+// holds it; returns where the first one that does not compile sits.
+std::string compilePatterns(const rapidjson::Value& schema, const std::string& where, Patterns* out) {
+  if (auto p = schema.FindMember(kPatternKey); p != schema.MemberEnd()) {
+    const std::string_view text(p->value.GetString(), p->value.GetStringLength());
+    auto re = compilePattern(text);
+    if (!re->ok()) return where + "/pattern: does not compile: " + printable(text);
+    (*out)[&schema] = std::move(re);
   }
   if (auto props = schema.FindMember("properties"); props != schema.MemberEnd()) {
     for (const auto& m : props->value.GetObject()) {
-      auto err = badPattern(m.value, where + "/properties/" + printable(m.name.GetString()));
+      auto err = compilePatterns(m.value, where + "/properties/" + printable(m.name.GetString()), out);
       if (!err.empty()) return err;
     }
   }
-  if (auto items = schema.FindMember("items"); items != schema.MemberEnd()) return badPattern(items->value, where + "/items");
+  if (auto items = schema.FindMember("items"); items != schema.MemberEnd()) {
+    return compilePatterns(items->value, where + "/items", out);
+  }
+  return {};
+}
+
+// Walks args along schema (which args already satisfy in every other
+// respect) and returns the first string that its pattern does not find, as
+// JSON Schema's "pattern" does: a search, not a whole-string match.
+std::string checkPatterns(const rapidjson::Value& schema, const Patterns& patterns, const rapidjson::Value& value,
+                          const std::string& path) {
+  if (value.IsString()) {
+    auto re = patterns.find(&schema);
+    if (re != patterns.end() &&
+        !re2::RE2::PartialMatch(re2::StringPiece(value.GetString(), value.GetStringLength()), *re->second)) {
+      return path + ": does not match the pattern " + keywordValue(&schema, kPatternKey);
+    }
+    return {};
+  }
+  if (value.IsObject()) {
+    auto props = schema.FindMember("properties");
+    if (props == schema.MemberEnd()) return {};
+    for (const auto& m : value.GetObject()) {
+      auto sub = props->value.FindMember(m.name);
+      if (sub == props->value.MemberEnd()) continue;
+      auto err = checkPatterns(sub->value, patterns, m.value,
+                               path + "." + printable(std::string_view(m.name.GetString(), m.name.GetStringLength())));
+      if (!err.empty()) return err;
+    }
+    return {};
+  }
+  if (value.IsArray()) {
+    auto items = schema.FindMember("items");
+    if (items == schema.MemberEnd()) return {};
+    for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+      auto err = checkPatterns(items->value, patterns, value[i], path + "[" + std::to_string(i) + "]");
+      if (!err.empty()) return err;
+    }
+  }
   return {};
 }
 
@@ -163,8 +227,7 @@ struct ArgsSchema::Compiled {
   explicit Compiled(rapidjson::Document&& d) : doc(std::move(d)), schema(doc) {}
   rapidjson::Document doc;
   rapidjson::SchemaDocument schema;
-  // RapidJSON's regex keeps its match state in the compiled pattern.
-  mutable std::mutex mu;
+  Patterns patterns;  // keyed by sub-schemas of doc; RE2 is safe to share
 };
 
 ArgsSchema ArgsSchema::compile(const std::string& schemaJson) {
@@ -191,11 +254,13 @@ ArgsSchema ArgsSchema::compile(const std::string& schemaJson) {
     out.error_ = "schema root must be {\"type\":\"object\"}";
     return out;
   }
-  if (auto err = badPattern(doc, "#"); !err.empty()) {
+  hidePatterns(doc, doc.GetAllocator());
+  auto compiled = std::make_shared<Compiled>(std::move(doc));
+  if (auto err = compilePatterns(compiled->doc, "#", &compiled->patterns); !err.empty()) {
     out.error_ = "schema " + err;
     return out;
   }
-  out.compiled_ = std::make_shared<const Compiled>(std::move(doc));
+  out.compiled_ = std::move(compiled);
   return out;
 }
 
@@ -203,10 +268,9 @@ const std::string& ArgsSchema::error() const { return error_; }
 
 std::string ArgsSchema::validate(const rapidjson::Value& args) const {
   if (!compiled_) return "args: refused, the tool's schema is invalid: " + error_;
-  std::lock_guard lock(compiled_->mu);
   rapidjson::SchemaValidator v(compiled_->schema);
-  if (args.Accept(v)) return {};
-  return describe(compiled_->doc, v, args);
+  if (!args.Accept(v)) return describe(compiled_->doc, v, args);
+  return checkPatterns(compiled_->doc, compiled_->patterns, args, "args");
 }
 
 }  // namespace opscopilot::agent

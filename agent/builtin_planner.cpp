@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
+#include <re2/re2.h>
 
 namespace opscopilot::agent {
 
@@ -83,10 +83,10 @@ std::vector<PlannedCall> BuiltinPlanner::initialPlan(const RunSpec& spec) {
   // "What is in configmap/app-config?" (or configmap "app-config"): reading
   // values needs a person's approval; the gated call is planned and the run
   // waits for it. The name must be explicit (a slash or quotes).
-  static const std::regex configMapName(R"re(configmaps?(?:/|\s+["'`])([a-z0-9]([-a-z0-9.]*[a-z0-9])?))re",
-                                        std::regex::icase);
-  if (std::smatch m; std::regex_search(q, m, configMapName)) {
-    add("read_configmap_data", "{\"name\":" + quoted(m[1].str()) + "}", "the question asks about this ConfigMap's data");
+  // RE2: linear in the question's length, no recursion.
+  static const re2::RE2 configMapName(R"re((?i)configmaps?(?:/|\s+["'`])([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?))re");
+  if (std::string name; re2::RE2::PartialMatch(q, configMapName, &name)) {
+    add("read_configmap_data", "{\"name\":" + quoted(name) + "}", "the question asks about this ConfigMap's data");
   }
 
   plan.erase(std::remove_if(plan.begin(), plan.end(), [&](const PlannedCall& c) { return !spec.toolAllowed(c.tool); }),

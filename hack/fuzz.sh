@@ -3,6 +3,8 @@
 # build-fuzz and runs each for FUZZ_SECONDS on a copy of its seed corpus, two
 # at a time. Fails when any target crashes (or leaks, times out, runs out of
 # memory); the input that did it is kept under build-fuzz/fuzz-work/<target>/.
+# The same tree also builds the tests and the operator with ASan and UBSan
+# (hack/test.sh runs them), so it is configured with the tests on.
 #
 #   hack/fuzz.sh                        # every target, 60 s each
 #   FUZZ_SECONDS=300 hack/fuzz.sh redactor sse_stream
@@ -19,7 +21,7 @@ CXX_FUZZ="${CXX_FUZZ:-clang++-14}"
 bash hack/install-deps.sh
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$CXX_FUZZ" \
-  -DOPSCOPILOT_FUZZ=ON -DOPSCOPILOT_BUILD_TESTS=OFF >/dev/null
+  -DOPSCOPILOT_FUZZ=ON -DOPSCOPILOT_BUILD_TESTS=ON >/dev/null
 cmake --build "$BUILD_DIR" --target fuzz_targets -j "$(nproc)"
 
 if (($# > 0)); then

@@ -38,6 +38,45 @@ export CTEST_OUTPUT_ON_FAILURE=1
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 
 ctest_args=(--test-dir "$BUILD_DIR" --timeout 300)
+
+# The integration tests and the e2e suites with the most concurrency and the
+# most untrusted input, against the cluster, with sanitized builds: the
+# ThreadSanitizer tree (build-tsan) and the ASan+UBSan tree (build-fuzz, see
+# the fuzzing phase). Reports go to files, whoever wrote them (a test binary
+# or an operator an e2e script started); any report fails the run.
+sanitized_suites() {
+  local reports="$ROOT/build-sanitizer-reports" failed=0 tree e2e
+  rm -rf "$reports"
+  mkdir -p "$reports"
+  for tree in tsan asan; do
+    local dir="$ROOT/build-$tree" suites=(diagnosticrun_test.sh)
+    [ "$tree" = asan ] && { dir="$ROOT/build-fuzz"; suites=(llm_test.sh approval_forgery_test.sh secrets_test.sh); }
+    [ -x "$dir/opscopilot-operator" ] && [ -x "$dir/tests/integration_tests" ] || {
+      echo "sanitized suites: $dir has no operator or integration tests (TSAN=0 or FUZZ=0?); skipped"
+      continue
+    }
+    phase "integration and e2e tests under $tree ($(basename "$dir"))"
+    export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 log_path=$reports/tsan"
+    export ASAN_OPTIONS="detect_leaks=1 log_path=$reports/asan" UBSAN_OPTIONS="print_stacktrace=1 log_path=$reports/ubsan"
+    "$dir/tests/integration_tests" --gtest_brief=1 || failed=1
+    for e2e in "${suites[@]}"; do
+      OPSCOPILOT_OPERATOR="$dir/opscopilot-operator" bash "tests/e2e/$e2e" >"$reports/$tree-$e2e.log" 2>&1 || {
+        echo "FAIL $e2e with the $tree operator:"; tail -30 "$reports/$tree-$e2e.log"; failed=1
+      }
+      echo "$e2e with the $tree operator: $(tail -1 "$reports/$tree-$e2e.log")"
+    done
+    unset TSAN_OPTIONS
+    export ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1"
+  done
+  if compgen -G "$reports/[atu]*san.*" >/dev/null; then
+    echo "FAIL sanitizer reports:"
+    for f in "$reports"/[atu]*san.*; do echo "--- $f"; head -40 "$f"; done
+    failed=1
+  else
+    echo "PASS no sanitizer report from the integration tests or the sanitized operators"
+  fi
+  [ "$failed" = 0 ]
+}
 if [ -z "$label" ] || [ "$label" = unit ]; then
   phase "unit tests"
   ctest "${ctest_args[@]}" -L unit -j "$(nproc)"
@@ -46,9 +85,11 @@ fi
 if { [ -z "$label" ] || [ "$label" = unit ]; } && [ -z "${SANITIZE:-}" ] && [ "${TSAN:-1}" != 0 ]; then
   # The unit tests again under ThreadSanitizer (workers share analyzers,
   # gateways, queues and caches); any data race report fails the run.
+  # The same tree's operator and integration tests run later against the
+  # cluster (the sanitized suites below).
   phase "unit tests under ThreadSanitizer (TSAN=0 skips)"
   cmake -S . -B "$ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANITIZE=thread >/dev/null
-  cmake --build "$ROOT/build-tsan" --target unit_tests -j "$(nproc)" >/dev/null
+  cmake --build "$ROOT/build-tsan" --target unit_tests integration_tests opscopilot-operator -j "$(nproc)" >/dev/null
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$ROOT/build-tsan/tests/unit_tests" --gtest_brief=1
 fi
 
@@ -57,6 +98,12 @@ if { [ -z "$label" ] || [ "$label" = unit ]; } && [ "${FUZZ:-1}" != 0 ]; then
   # corpus, two at a time; any crash fails the run.
   phase "fuzzing (FUZZ=0 skips)"
   bash hack/fuzz.sh
+  # The fuzz tree's libraries carry ASan and UBSan (clang): the unit tests,
+  # and later the integration tests and an operator for the e2e suites, are
+  # built there too, at the cost of their own files only.
+  phase "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+  cmake --build "$ROOT/build-fuzz" --target unit_tests integration_tests opscopilot-operator -j "$(nproc)" >/dev/null
+  ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" "$ROOT/build-fuzz/tests/unit_tests" --gtest_brief=1
 fi
 
 if [ -z "$label" ] || [ "$label" = integration ] || [ "$label" = e2e ]; then
@@ -84,6 +131,9 @@ if [ -z "$label" ] || [ "$label" = integration ] || [ "$label" = e2e ]; then
   if [ -z "$label" ] || [ "$label" = e2e ]; then
     phase "end-to-end tests (kubectl)"
     ctest "${ctest_args[@]}" -L e2e -E '^e2e_kwok_stability$'
+    if [ -z "${SANITIZE:-}" ] && [ "${SANITIZED_E2E:-1}" != 0 ]; then
+      sanitized_suites
+    fi
     # Last, so that its five minutes overlap the others.
     ctest "${ctest_args[@]}" -R '^e2e_kwok_stability$'
   fi

@@ -5,7 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <regex>
+#include <re2/re2.h>
 
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
@@ -89,8 +89,8 @@ std::string canonicalArgs(const rapidjson::Value* args) {
   return agent::canonicalJson(kube::serializeJson(*args));
 }
 
-const std::regex& recordPattern() {
-  static const std::regex re(R"(^step ([0-9]{1,9}) \([a-z0-9_]*\) waits for ApprovalRequest ([a-z0-9.-]+) \(uid ([A-Za-z0-9-]+)\)$)");
+const re2::RE2& recordPattern() {
+  static const re2::RE2 re(R"(step ([0-9]{1,9}) \([a-z0-9_]*\) waits for ApprovalRequest ([a-z0-9.-]+) \(uid ([A-Za-z0-9-]+)\))");
   return re;
 }
 
@@ -108,8 +108,30 @@ Action actionFor(const kube::Object& run, const agent::Step& step) {
   return a;
 }
 
-std::string requestName(std::string_view runName, int stepID) {
-  return std::string(runName) + "-" + std::to_string(stepID);
+namespace {
+std::string sha256Hex(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int k = 0; k < len; ++k) {
+    out += hex[md[k] >> 4];
+    out += hex[md[k] & 0xf];
+  }
+  return out;
+}
+}  // namespace
+
+std::string requestName(std::string_view runName, std::int64_t generation, int stepID) {
+  const std::string suffix = "-" + std::to_string(generation) + "-" + std::to_string(stepID);
+  constexpr std::size_t kMaxName = 253;  // a DNS subdomain
+  if (runName.size() + suffix.size() <= kMaxName) return std::string(runName) + suffix;
+  // Too long: a prefix of the run's name, then a hash of all of it.
+  const std::string hash = "-" + sha256Hex(runName).substr(0, 10);
+  std::string prefix(runName.substr(0, kMaxName - hash.size() - suffix.size()));
+  while (!prefix.empty() && (prefix.back() == '-' || prefix.back() == '.')) prefix.pop_back();
+  return prefix + hash + suffix;
 }
 
 std::string canonicalActionJson(const Action& action) {
@@ -128,17 +150,8 @@ std::string canonicalActionJson(const Action& action) {
 }
 
 std::string actionDigest(const Action& action) {
-  const std::string text = canonicalActionJson(action);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
-  static const char* hex = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned int k = 0; k < len; ++k) {
-    out += hex[md[k] >> 4];
-    out += hex[md[k] & 0xf];
-  }
-  return out;
+  auto hex = sha256Hex(canonicalActionJson(action));
+  return hex.empty() ? std::string() : "sha256:" + hex;
 }
 
 std::string requestJson(const Action& action, std::string_view reason, std::string_view risk,
@@ -148,7 +161,7 @@ std::string requestJson(const Action& action, std::string_view reason, std::stri
   d.AddMember("apiVersion", "opscopilot.io/v1alpha1", a);
   d.AddMember("kind", "ApprovalRequest", a);
   rapidjson::Value meta(rapidjson::kObjectType), owner(rapidjson::kObjectType), owners(rapidjson::kArrayType);
-  meta.AddMember("name", str(requestName(action.runName, action.stepID), a), a);
+  meta.AddMember("name", str(requestName(action.runName, action.generation, action.stepID), a), a);
   if (!action.ns.empty()) meta.AddMember("namespace", str(action.ns, a), a);
   owner.AddMember("apiVersion", "opscopilot.io/v1alpha1", a);
   owner.AddMember("kind", "DiagnosticRun", a);
@@ -195,12 +208,8 @@ std::optional<Record> recordFrom(const kube::Object& run) {
       continue;
     }
     const std::string message(kube::stringMember(c, "message"));
-    std::smatch m;
-    if (!std::regex_match(message, m, recordPattern())) return std::nullopt;
     Record r;
-    r.stepID = std::stoi(m[1].str());
-    r.name = m[2].str();
-    r.uid = m[3].str();
+    if (!re2::RE2::FullMatch(message, recordPattern(), &r.stepID, &r.name, &r.uid)) return std::nullopt;
     const auto* g = kube::member(c, "observedGeneration");
     if (!g || !g->IsInt64()) return std::nullopt;
     r.generation = g->GetInt64();
@@ -289,7 +298,7 @@ std::vector<std::string> bindingProblems(const Action& action, const rapidjson::
 
 Decision decide(const Action& action, const std::optional<Record>& record, const rapidjson::Value* request,
                 Clock::time_point now) {
-  const std::string name = requestName(action.runName, action.stepID);
+  const std::string name = requestName(action.runName, action.generation, action.stepID);
   const bool recorded = record && record->name == name && record->stepID == action.stepID &&
                         record->generation == action.generation && !record->uid.empty();
   auto rejected = [](std::string why) {

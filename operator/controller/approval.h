@@ -61,8 +61,11 @@ struct Action {
 // The action of run's pending approval step.
 Action actionFor(const kube::Object& run, const agent::Step& step);
 
-// "<run>-<stepID>": the name the controller gives the request.
-std::string requestName(std::string_view runName, int stepID);
+// "<run>-<generation>-<stepID>": the name the controller gives the request
+// for a step of one generation of a run (a spec change gets new names). Read
+// from the right, it is never another run's name for another step. A run
+// name too long for that keeps a prefix and a hash of the whole name.
+std::string requestName(std::string_view runName, std::int64_t generation, int stepID);
 
 // The compact JSON, members sorted by name, of
 // {"args": ..., "generation": N, "runUID": "...", "stepID": N, "tool": "..."}.

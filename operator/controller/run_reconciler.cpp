@@ -259,6 +259,76 @@ kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& 
   }
 }
 
+ReconcileResult RunReconciler::endRefusedRun(const std::string& key, const kube::ObjectPtr& run, agent::RunState state,
+                                             Clock::time_point start, const std::string& targetRef,
+                                             const kube::Error& refused) {
+  const bool tooLarge = refused.isTooLarge();
+  const std::string why = "the API server refused the run's status (" + refused.toString() + ")";
+  const auto uid = std::string(run->uid());
+  const auto generation = run->generation();
+  const EventTarget target{"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()), std::string(run->name()),
+                           uid};
+  const bool prepared = state.phase == "Failed" && (state.reason == "StatusTooLarge" || state.reason == "StatusRejected");
+  if (!prepared) {
+    // The ending (else prepared here before, and its write is retried).
+    state.phase = "Failed";
+    state.reason = tooLarge ? "StatusTooLarge" : "StatusRejected";
+    state.plan.clear();
+    for (auto& step : state.steps) {
+      if (step.state == "AwaitingApproval" || step.state == "Running") {
+        step.state = "Failed";
+        step.error = state.reason + ": the run ended before this step could run";
+      }
+    }
+    std::size_t dropped = 0;
+    for (auto& e : state.evidence) {
+      if (e.excerpt.empty()) continue;
+      e.excerpt = "[excerpt left out: the API server refused the run's status]";
+      e.truncated = true;
+      ++dropped;
+    }
+    state.message = why + "; the run ended here, saved without its " + std::to_string(dropped) + " evidence excerpts";
+    if (state.answer.empty()) state.answer = "The investigation stopped early: " + why + ".";
+  }
+  ++state.usage.apiRequests;  // this status write
+  auto written = writeStatus(run, state, start, targetRef, false);
+  std::size_t steps = state.steps.size();
+  if (!written.ok() && (written.error().isTooLarge() || written.error().isInvalid())) {
+    // Not even that fits: keep the outcome and what it cost.
+    agent::RunState bare;
+    bare.phase = state.phase;
+    bare.reason = state.reason;
+    bare.usage = state.usage;
+    ++bare.usage.apiRequests;
+    bare.message = why + "; the run ended here, saved without its " + std::to_string(state.steps.size()) +
+                   " steps, its evidence and its findings (" + written.error().toString() + ")";
+    bare.answer = "The investigation stopped early and could not be saved: " + why + ".";
+    written = writeStatus(run, bare, start, targetRef, false);
+    steps = 0;
+    state = std::move(bare);
+  }
+  if (!written.ok()) {
+    // Kept until the final write lands: the next reconcile retries only it.
+    std::lock_guard lock(writtenMu_);
+    refusedEnds_[key] = RefusedEnd{uid, generation, state, start, targetRef, refused};
+    logError("cannot write the final status of a run whose status was refused; will retry that write only",
+             {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
+              {"error", written.error().toString()}});
+    if (written.error().isConflict()) return {std::chrono::milliseconds(50), {}, "StatusRefused"};
+    return {{}, written.error(), "StatusRefused"};
+  }
+  {
+    std::lock_guard lock(writtenMu_);
+    refusedEnds_.erase(key);
+  }
+  remember(key, *written, static_cast<int>(steps), true);
+  events_.record(target, "Warning", state.reason, agent::redactText(state.message));
+  logError("run ended: the API server refused its status",
+           {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
+            {"reason", state.reason}, {"error", refused.toString()}});
+  return {{}, {}, state.reason};
+}
+
 ReconcileResult RunReconciler::finishedRun(const kube::ObjectPtr& run) {
   auto ttl = run->intAt({"spec", "ttlSecondsAfterFinished"});
   if (!ttl) return {{}, {}, "Finished"};
@@ -284,7 +354,7 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
   const agent::Step* step = agent::RunGraph::pendingApproval(state);
   if (!step) return std::nullopt;
   const auto action = approval::actionFor(*run, *step);
-  const std::string name = approval::requestName(action.runName, action.stepID);
+  const std::string name = approval::requestName(action.runName, action.generation, action.stepID);
   const std::string stepText = "step " + std::to_string(step->id) + " (" + step->tool + ")";
   const EventTarget target{"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()), std::string(run->name()),
                            std::string(run->uid())};
@@ -305,6 +375,20 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
     run = *fresh;
     record = approval::recordFrom(*run);
   }
+  // A request this process created whose record never reached the status
+  // (the write after the create failed): this process knows its UID, so it
+  // is still the controller's own. It is recorded again below.
+  std::optional<approval::Record> unrecorded;
+  if (!record || record->stepID != action.stepID || record->generation != action.generation) {
+    std::lock_guard lock(writtenMu_);
+    if (auto it = unrecorded_.find(run->key()); it != unrecorded_.end()) {
+      const auto& [runUID, rec] = it->second;
+      if (runUID == run->uid() && rec.name == name && rec.stepID == action.stepID && rec.generation == action.generation) {
+        unrecorded = rec;
+        record = rec;
+      }
+    }
+  }
 
   kube::ObjectPtr request;
   if (auto got = client_->get(kApprovalRequests, run->ns(), name); got.ok()) {
@@ -313,6 +397,23 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
     return ReconcileResult{{}, got.error(), "ApprovalReadFailed"};
   }
   auto decision = approval::decide(action, record, request ? &request->json() : nullptr, Clock::now());
+  if (unrecorded && decision.verdict == approval::Verdict::Wait) {
+    ++state.usage.apiRequests;  // this status write
+    if (auto written = writeStatus(run, state, start, targetRef, false, &*unrecorded); written.ok()) {
+      run = *written;
+      remember(run->key(), run, static_cast<int>(state.steps.size()), false);
+      std::lock_guard lock(writtenMu_);
+      unrecorded_.erase(run->key());
+    } else {
+      logError("cannot record the ApprovalRequest in the run's status yet", {{"controller", "diagnosticrun"},
+               {"namespace", run->ns()}, {"name", run->name()}, {"approvalRequest", name},
+               {"error", written.error().toString()}});
+      if (written.error().isTooLarge() || written.error().isInvalid()) {
+        return endRefusedRun(run->key(), run, state, start, targetRef, written.error());
+      }
+      return ReconcileResult{{}, written.error(), "StatusWriteFailed"};
+    }
+  }
 
   if (decision.verdict == approval::Verdict::Create) {
     const agent::Tool* tool = tools_.find(step->tool);
@@ -328,22 +429,37 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
     if (created.ok()) {
       // Record which request is ours (its UID) before anyone can decide on
       // it; only that object is ever honoured for this step. Should this
-      // write fail, the request stays unrecorded and is refused later:
-      // the failure mode is "not run", never "run without approval".
+      // write fail, this process remembers the UID and records it on the
+      // next reconcile; should the process die first, the request stays
+      // unrecorded and is refused: the failure mode is "not run", never
+      // "run without approval".
       const approval::Record rec{name, std::string((*created)->uid()), action.stepID, action.generation};
       ++state.usage.apiRequests;  // this status write
       auto written = writeStatus(run, state, start, targetRef, false, &rec);
       if (!written.ok()) {
-        logError("cannot record the ApprovalRequest in the run's status; it will be refused",
+        {
+          // Kept in memory, so this process still knows the request as its
+          // own; lost with the process, and then the request is refused.
+          std::lock_guard lock(writtenMu_);
+          unrecorded_[run->key()] = {std::string(run->uid()), rec};
+        }
+        logError("cannot record the ApprovalRequest in the run's status; will record it again",
                  {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
                   {"approvalRequest", name}, {"error", written.error().toString()}});
         if (written.error().isConflict() || written.error().isNotFound()) {
           return ReconcileResult{std::chrono::milliseconds(50), {}, "Superseded"};
         }
+        if (written.error().isTooLarge() || written.error().isInvalid()) {
+          return endRefusedRun(run->key(), run, state, start, targetRef, written.error());
+        }
         return ReconcileResult{{}, written.error(), "StatusWriteFailed"};
       }
       run = *written;
       remember(run->key(), run, static_cast<int>(state.steps.size()), false);
+      {
+        std::lock_guard lock(writtenMu_);
+        unrecorded_.erase(run->key());
+      }
       events_.record(target, "Normal", "AwaitingApproval", agent::redactText(stepText + " waits for ApprovalRequest " + name));
       return ReconcileResult{std::chrono::hours(1) + std::chrono::milliseconds(10), {}, "AwaitingApproval"};
     }
@@ -430,6 +546,8 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   if (!run) {
     std::lock_guard lock(writtenMu_);
     written_.erase(key);
+    refusedEnds_.erase(key);
+    unrecorded_.erase(key);
     return {{}, {}, "Gone"};
   }
   if (cacheIsBehind(key, *run)) {
@@ -438,6 +556,19 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     run = *fresh;
   }
   if (run->isBeingDeleted()) return {{}, {}, "Deleting"};
+
+  std::optional<RefusedEnd> refused;
+  {
+    std::lock_guard lock(writtenMu_);
+    if (auto it = refusedEnds_.find(key); it != refusedEnds_.end()) {
+      if (it->second.uid == run->uid() && it->second.generation == run->generation()) {
+        refused = it->second;
+      } else {
+        refusedEnds_.erase(it);
+      }
+    }
+  }
+  if (refused) return endRefusedRun(key, run, refused->state, refused->start, refused->targetRef, refused->refused);
 
   const auto generation = run->generation();
   const auto observed = run->intAt({"status", "observedGeneration"}).value_or(0);
@@ -526,6 +657,9 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     fresh = false;
     if (!written.ok()) {
       if (written.error().isConflict() || written.error().isNotFound()) return {std::chrono::milliseconds(50), {}, "Superseded"};
+      if (written.error().isTooLarge() || written.error().isInvalid()) {
+        return endRefusedRun(key, run, std::move(state), start, targetRef, written.error());
+      }
       return {{}, written.error(), "StatusWriteFailed"};
     }
     run = *written;

@@ -78,6 +78,17 @@ class RunReconciler {
   // with a fresher copy (after its own status write).
   std::optional<ReconcileResult> awaitApproval(kube::ObjectPtr& run, agent::RunState& state,
                                                std::chrono::system_clock::time_point start, const std::string& targetRef);
+  // Ends a run whose status the API server refused for its size or content
+  // (kube::Error::isTooLarge, isInvalid). Writing it again would be refused
+  // again, and leaving it would re-run, on the next reconcile, every node
+  // whose result the lost write held (a model call is paid for). So the run
+  // ends Failed (StatusTooLarge or StatusRejected) with what fits: its steps,
+  // findings and answer without evidence excerpts; if that is refused too,
+  // only its outcome and usage. Until that final write lands, the ending is
+  // kept in memory, and each reconcile retries only that write.
+  ReconcileResult endRefusedRun(const std::string& key, const kube::ObjectPtr& run, agent::RunState state,
+                                std::chrono::system_clock::time_point start, const std::string& targetRef,
+                                const kube::Error& refused);
   void remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished);
   bool cacheIsBehind(const std::string& key, const kube::Object& run);
 
@@ -102,6 +113,22 @@ class RunReconciler {
   };
   std::mutex writtenMu_;
   std::unordered_map<std::string, Written> written_;
+
+  // Runs whose status was refused and whose final write has not landed yet
+  // (endRefusedRun), per key; guarded by writtenMu_.
+  struct RefusedEnd {
+    std::string uid;
+    std::int64_t generation = 0;
+    agent::RunState state;
+    std::chrono::system_clock::time_point start;
+    std::string targetRef;
+    kube::Error refused;
+  };
+  std::unordered_map<std::string, RefusedEnd> refusedEnds_;
+  // ApprovalRequests this process created whose record the status write
+  // after the create did not store (run UID, record), per key; guarded by
+  // writtenMu_.
+  std::unordered_map<std::string, std::pair<std::string, approval::Record>> unrecorded_;
 };
 
 }  // namespace opscopilot::controller

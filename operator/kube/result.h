@@ -25,10 +25,21 @@ struct Error {
   bool isForbidden() const { return reason == "Forbidden"; }
   bool isGone() const { return httpCode == 410 || reason == "Gone" || reason == "Expired"; }
   bool isTimeout() const { return reason == "Timeout"; }
+  // The body was refused for its size: 413 from the API server (over its
+  // 3 MiB request limit, or from an admission policy), or etcd's "request is
+  // too large" (over its 1.5 MiB default), which the API server passes on as
+  // a 500 (kubernetes/kubernetes#112152). Sending it again fails again.
+  bool isTooLarge() const {
+    return httpCode == 413 || reason == "RequestEntityTooLarge" ||
+           (httpCode == 500 && message.find("request is too large") != std::string::npos);
+  }
+  // The body was refused for what it holds (422 Invalid: schema, CEL rules,
+  // admission). Sending it again fails again.
+  bool isInvalid() const { return httpCode == 422 || reason == "Invalid"; }
   // True for failures that a later attempt may not see: connection errors,
-  // timeouts, 429 and 5xx.
+  // timeouts, 429 and 5xx, except etcd's "request is too large".
   bool isRetryable() const {
-    return httpCode == 0 || httpCode == 429 || httpCode >= 500;
+    return (httpCode == 0 || httpCode == 429 || httpCode >= 500) && !isTooLarge();
   }
   std::string toString() const;
 };

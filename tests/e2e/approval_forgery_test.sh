@@ -5,7 +5,7 @@
 #
 # A run whose question names a ConfigMap (configmap/app-config) pauses on
 # the gated read_configmap_data step, and the controller creates an
-# ApprovalRequest <run>-<step> for it. The controller honours only that very
+# ApprovalRequest <run>-<generation>-<step> for it. The controller honours only that very
 # object. Each forgery below is Approved, yet the gated step must not run
 # (no read_configmap_data tool step, no ConfigMap value anywhere in the
 # status), the run must go on to Succeeded and say why (the approval step is
@@ -15,9 +15,12 @@
 #   1. created before the run, with the name the controller would use;
 #   2. the controller's request deleted and recreated, approved, by alice;
 #   3. the controller's own request, approved, left from generation 1 when
-#      the run's spec changes (generation 2 must not reuse it);
+#      the run's spec changes: generation 2 asks again under its own name and
+#      honours only its own decision;
 #   4. owned by the run and self-consistent, but for other arguments;
 #   5. every field right (digest included) but not owned by the run.
+# And the controller's own request whose record the status write after the
+# create failed to store (6): still honoured once recorded.
 # And the genuine path: the controller's own request patched Approved by the
 # user still runs the step (the ConfigMap value reaches the evidence).
 #
@@ -41,7 +44,7 @@ ALICE=(--kubeconfig "$OPSCOPILOT_CLUSTER_DIR/kubeconfig-alice")
 # A value only read_configmap_data can put into a run's status.
 CANARY="canary-value-$RUN_ID"
 
-trap 'e2e_cleanup "$NS"' EXIT
+trap 'remove_status_refusal "e2e-refuse-status-$RUN_ID"; e2e_cleanup "$NS" "$NS-probe"' EXIT
 
 start_operator() {
   "$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$ROOT/config/operator.yaml" --health-address 127.0.0.1:0 \
@@ -216,7 +219,7 @@ uid="$(new_run genuine)"
 if wait_until 60 awaiting genuine; then
   STEP="$(approval_step genuine)"
   ARGS="$(run_json genuine | jq -cS '[.status.steps[] | select(.node=="approval")] | last | .args')"
-  apr="genuine-$STEP"
+  apr="genuine-1-$STEP"
   aj="$(kubectl -n "$NS" get apr "$apr" -o json)"
   want_digest="$(digest "$uid" 1 "$STEP" read_configmap_data "$ARGS")"
   got="$(echo "$aj" | jq -r --arg uid "$uid" '[
@@ -256,7 +259,7 @@ fi
 # --- 2. deleted and recreated (approved) by alice ---------------------------------
 uid="$(new_run recreated)"
 if wait_until 60 awaiting recreated && [ "$(approval_step recreated)" = "$STEP" ]; then
-  apr="recreated-$STEP"
+  apr="recreated-1-$STEP"
   kubectl "${ALICE[@]}" -n "$NS" get apr "$apr" -o json |
     jq '{apiVersion, kind, metadata: {name: .metadata.name, ownerReferences: [.metadata.ownerReferences[] | del(.blockOwnerDeletion)]},
          spec: (.spec + {decision: "Approved", decidedBy: "alice"})}' >"$WORK/recreated.json"
@@ -284,7 +287,7 @@ fi
 # --- 3. left from an earlier generation ----------------------------------------------
 uid="$(new_run regen)"
 if wait_until 60 awaiting regen; then
-  apr="regen-$(approval_step regen)"
+  apr="regen-1-$(approval_step regen)"
   kubectl -n "$NS" patch apr "$apr" --type merge -p "{\"spec\":{\"decision\":\"Approved\",\"decidedBy\":\"$ME\"}}" >/dev/null
   if wait_until 60 finished_gen regen 1 && [ "$(run_json regen | jq '[.status.steps[] | select(.tool=="read_configmap_data" and .node=="tool")] | length')" = 1 ]; then
     ok "3. generation: generation 1 ran its approved read"
@@ -292,40 +295,93 @@ if wait_until 60 awaiting regen; then
     bad "3. generation: generation 1 did not run its approved read"
   fi
   kubectl -n "$NS" patch dr regen --type merge -p '{"spec":{"question":"What is in configmap/app-config now?"}}' >/dev/null
-  if wait_until 60 finished_gen regen 2; then
-    if [ "regen-$(approval_step regen)" = "$apr" ]; then
-      check_refused "3. generation" regen "" "it is for generation 1 of the run, which is at generation 2"
-      # The decision it recorded for generation 1 stays as it was.
-      expect_phase="$(kubectl -n "$NS" get apr "$apr" -o jsonpath='{.status.phase}')"
-      if [ "$expect_phase" = Approved ]; then ok "3. generation: $apr keeps its generation-1 phase Approved"; else bad "3. generation: $apr phase $expect_phase"; fi
+  awaiting_gen2() { awaiting regen && [ "$(kubectl -n "$NS" get dr regen -o jsonpath='{.status.observedGeneration}')" = 2 ]; }
+  if wait_until 60 awaiting_gen2; then
+    apr2="regen-2-$(approval_step regen)"
+    if [ "$apr2" != "$apr" ] && kubectl -n "$NS" get apr "$apr2" -o json |
+       jq -e '.spec.runGeneration == 2 and (.status.phase // "Pending") == "Pending" and (.spec.decision // "") == ""' >/dev/null; then
+      ok "3. generation: generation 2 asks again with its own request $apr2; $apr, approved for generation 1, is not reused"
     else
-      bad "3. generation: generation 2 paused at another step ($(approval_step regen)), not on $apr"
+      bad "3. generation: generation 2 waits on $apr2: $(kubectl -n "$NS" get apr "$apr2" -o json 2>&1 | jq -c '{spec, status}' 2>/dev/null)"
+    fi
+    # The decision recorded for generation 1 stays as it was.
+    expect_phase="$(kubectl -n "$NS" get apr "$apr" -o jsonpath='{.status.phase}')"
+    if [ "$expect_phase" = Approved ]; then ok "3. generation: $apr keeps its generation-1 phase Approved"; else bad "3. generation: $apr phase $expect_phase"; fi
+    kubectl -n "$NS" patch apr "$apr2" --type merge -p "{\"spec\":{\"decision\":\"Denied\",\"decidedBy\":\"$ME\"}}" >/dev/null
+    if wait_until 60 finished_gen regen 2; then
+      json="$(run_json regen)"
+      if [ "$(echo "$json" | jq '[.status.steps[] | select(.node=="tool" and .tool=="read_configmap_data")] | length')" = 0 ] &&
+         [ "$(echo "$json" | jq -r '[.status.steps[] | select(.node=="approval")] | last | .state')" = Skipped ] &&
+         ! grep -q "$CANARY" <<<"$json"; then
+        ok "3. generation: generation 2 honours only its own decision (Denied): the read did not run, no ConfigMap data"
+      else
+        bad "3. generation: generation 2 $(echo "$json" | jq -c '.status | {phase, steps: [.steps[]? | [.id, .node, .tool, .state, .error]]}')"
+      fi
+    else
+      bad "3. generation: generation 2 did not finish: $(run_json regen | jq -c '.status | {observedGeneration, phase, steps: [.steps[]? | [.id, .node, .tool, .state]]}')"
     fi
   else
-    bad "3. generation: generation 2 did not finish: $(run_json regen | jq -c '.status | {observedGeneration, phase, steps: [.steps[]? | [.id, .node, .tool, .state]]}')"
+    bad "3. generation: generation 2 did not wait: $(run_json regen | jq -c '.status | {observedGeneration, phase, steps: [.steps[]? | [.id, .node, .tool, .state, .error]]}')"
   fi
 else
   bad "3. generation: never waited"
 fi
 
+# --- 6. the write that records the controller's own request is refused ----------------
+# The request is created, then the status write naming its UID fails (403
+# from a policy here; a conflict or a timeout in production). The controller
+# still knows the request as its own, records it once it can, and honours it.
+if install_status_refusal "e2e-refuse-status-$RUN_ID" "$NS-probe"; then
+  kubectl -n "$NS" create -f - >/dev/null <<EOF
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: lostrecord, labels: {e2e.opscopilot.io/refuse: record}}
+spec: {question: "What is in configmap/app-config?"}
+EOF
+  record_refused() { grep '"cannot record the ApprovalRequest in the run' "$WORK/operator.log" | grep -q '"lostrecord"'; }
+  if wait_until 60 record_refused; then
+    ok "6. lost record: the request was created and the status write recording it was refused"
+  else
+    bad "6. lost record: the recording write was never refused: $(run_json lostrecord | jq -c '.status | {phase, conditions}')"
+  fi
+  remove_status_refusal "e2e-refuse-status-$RUN_ID"
+  recorded() { kubectl -n "$NS" annotate dr lostrecord --overwrite "e2e.opscopilot.io/poke=$SECONDS" >/dev/null; awaiting lostrecord; }
+  if wait_until 90 recorded; then
+    apr="$(run_json lostrecord | jq -r '.status.conditions[] | select(.type=="AwaitingApproval") | .message' |
+      sed -n 's/.*waits for ApprovalRequest \([^ ]*\) (uid .*/\1/p')"
+    kubectl -n "$NS" patch apr "$apr" --type merge -p "{\"spec\":{\"decision\":\"Approved\",\"decidedBy\":\"$ME\"}}" >/dev/null
+    if wait_until 60 finished_gen lostrecord 1 &&
+       [ "$(run_json lostrecord | jq '[.status.steps[] | select(.node=="tool" and .tool=="read_configmap_data" and .state=="Succeeded")] | length')" = 1 ] &&
+       [ "$(kubectl -n "$NS" get apr "$apr" -o jsonpath='{.status.phase}')" = Approved ]; then
+      ok "6. lost record: recorded once the write went through; $apr approved by $ME -> read_configmap_data ran"
+    else
+      bad "6. lost record: $(run_json lostrecord | jq -c '.status | {phase, steps: [.steps[]? | [.id, .node, .tool, .state, .error]]}')"
+    fi
+  else
+    bad "6. lost record: never recorded: $(run_json lostrecord | jq -c '.status | {phase, conditions, steps: [.steps[]? | [.id, .node, .tool, .state, .error]]}')"
+  fi
+else
+  bad "6. lost record: the status refusal policy did not take effect"
+fi
+
 # --- 1, 4, 5: forged while the operator is down (no race with the controller) ----
 stop_operator
-forge "early-$STEP" early "" no "$ARGS" && ok "1. early: Approved request early-$STEP created before its run" ||
+forge "early-1-$STEP" early "" no "$ARGS" && ok "1. early: Approved request early-1-$STEP created before its run" ||
   bad "1. early: cannot create the forged request"
 new_run early >/dev/null
 uid="$(new_run args)"
-forge "args-$STEP" args "$uid" yes '{"name":"other-config"}' &&
-  ok "4. args: Approved request args-$STEP owned by the run, digest over other arguments" || bad "4. args: cannot forge"
+forge "args-1-$STEP" args "$uid" yes '{"name":"other-config"}' &&
+  ok "4. args: Approved request args-1-$STEP owned by the run, digest over other arguments" || bad "4. args: cannot forge"
 uid="$(new_run unowned)"
-forge "unowned-$STEP" unowned "$uid" no "$ARGS" &&
-  ok "5. unowned: Approved request unowned-$STEP with every field and the digest right, not owned" || bad "5. unowned: cannot forge"
+forge "unowned-1-$STEP" unowned "$uid" no "$ARGS" &&
+  ok "5. unowned: Approved request unowned-1-$STEP with every field and the digest right, not owned" || bad "5. unowned: cannot forge"
 start_operator
 for run in early args unowned; do
   wait_until 60 finished_gen "$run" 1 || bad "$run: did not finish: $(run_json "$run" | jq -c '.status | {phase, steps: [.steps[]? | [.id, .node, .tool, .state]]}')"
 done
-check_refused "1. early" early "early-$STEP" "was not created by the controller.*not owned by DiagnosticRun early"
-check_refused "4. args" args "args-$STEP" 'spec.action.args \{"name":"other-config"\} differ from the step.s arguments'
-check_refused "5. unowned" unowned "unowned-$STEP" "was not created by the controller.*not owned by DiagnosticRun unowned"
+check_refused "1. early" early "early-1-$STEP" "was not created by the controller.*not owned by DiagnosticRun early"
+check_refused "4. args" args "args-1-$STEP" 'spec.action.args \{"name":"other-config"\} differ from the step.s arguments'
+check_refused "5. unowned" unowned "unowned-1-$STEP" "was not created by the controller.*not owned by DiagnosticRun unowned"
 
 if kill -0 "$OPERATOR_PID" 2>/dev/null; then ok "operator still running"; else bad "operator exited"; fi
 stop_operator

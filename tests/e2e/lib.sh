@@ -66,6 +66,68 @@ EOF
   grep -q "must be your own user name" <<<"$out"
 }
 
+# install_status_refusal NAME PROBE_NS: a ValidatingAdmissionPolicy (and
+# binding) NAME under which the API server refuses status writes of
+# DiagnosticRuns labelled e2e.opscopilot.io/refuse, the way a real cluster
+# refuses them (for tests; deleted by remove_status_refusal NAME):
+#   excerpts  413 while any evidence excerpt is over 100 bytes
+#   steps     413 while the status holds any step
+#   record    403 while the AwaitingApproval condition records a request
+# Returns once it is in force: a status write to a labelled run in PROBE_NS
+# (created here; a namespace no operator under test watches) is refused.
+install_status_refusal() {
+  local name="$1" probe_ns="$2" big
+  kubectl apply -f - >/dev/null <<EOF || return 1
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: $name}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [opscopilot.io], apiVersions: ["*"], operations: [UPDATE], resources: [diagnosticruns/status]}
+  matchConditions:
+  - {name: labelled, expression: "has(object.metadata.labels) && 'e2e.opscopilot.io/refuse' in object.metadata.labels"}
+  validations:
+  - expression: >-
+      object.metadata.labels['e2e.opscopilot.io/refuse'] != 'excerpts' || !has(object.status) ||
+      !has(object.status.evidence) || object.status.evidence.all(e, !has(e.excerpt) || size(e.excerpt) <= 100)
+    reason: RequestEntityTooLarge
+    message: the status is too large for this cluster (e2e policy on excerpts)
+  - expression: >-
+      object.metadata.labels['e2e.opscopilot.io/refuse'] != 'steps' || !has(object.status) ||
+      !has(object.status.steps) || size(object.status.steps) == 0
+    reason: RequestEntityTooLarge
+    message: the status is too large for this cluster (e2e policy on steps)
+  - expression: >-
+      object.metadata.labels['e2e.opscopilot.io/refuse'] != 'record' || !has(object.status) ||
+      !has(object.status.conditions) ||
+      !object.status.conditions.exists(c, c.type == 'AwaitingApproval' && c.status == 'True' && c.message.contains('(uid '))
+    reason: Forbidden
+    message: recording an ApprovalRequest is refused for now (e2e policy on records)
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: $name}
+spec: {policyName: $name, validationActions: [Deny]}
+EOF
+  kubectl create ns "$probe_ns" >/dev/null 2>&1
+  kubectl apply -n "$probe_ns" -f - >/dev/null <<EOF || return 1
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: probe, labels: {e2e.opscopilot.io/refuse: excerpts}}
+spec: {question: "probe", target: {kind: Deployment, name: probe}}
+EOF
+  big="$(printf 'x%.0s' $(seq 150))"
+  STATUS_PROBE=(-n "$probe_ns" patch dr probe --subresource=status --type=merge
+    -p "{\"status\":{\"evidence\":[{\"id\":\"E1\",\"excerpt\":\"$big\"}]}}")
+  wait_until 60 status_refusal_in_force || { echo "the status refusal policy never took effect" >&2; return 1; }
+}
+status_refusal_in_force() { kubectl "${STATUS_PROBE[@]}" 2>&1 | grep -q 'too large for this cluster'; }
+remove_status_refusal() {
+  kubectl delete validatingadmissionpolicybinding,validatingadmissionpolicy "$1" >/dev/null 2>&1
+}
+
 # reader_namespace NS: creates NS with the reader identity the tools
 # impersonate (config/rbac/namespace-reader.yaml, its subject pointed at NS).
 reader_namespace() {

@@ -19,7 +19,8 @@ export OPSCOPILOT_TEST_LLM_KEY="sk-test-$RUN_ID-DoNotLeakThisKey0123456789"
 cleanup() {
   [ -n "$OPERATOR_PID" ] && kill "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
   [ -n "$LLM_PID" ] && kill "$LLM_PID" 2>/dev/null
-  kubectl delete ns "$NS" --wait=false >/dev/null 2>&1
+  kubectl delete ns "$NS" "$NS-probe" --wait=false >/dev/null 2>&1
+  remove_status_refusal "e2e-refuse-status-$RUN_ID"
   kubectl delete clusterlogs "e2e-llm-$RUN_ID" >/dev/null 2>&1
   if [ "$started_cluster" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1; fi
   rm -rf "$WORK"
@@ -256,6 +257,46 @@ if [ "$(echo "$json" | jq -r .status.reason)" = ModelUnavailable ] && [ "$(reque
 else
   bad "circuit: requests=$(requests | jq length) $(echo "$json" | jq -c '[.status.steps[] | .error // empty]')"
 fi
+
+# 7. The API server refuses the run's status as too large (413; here from an
+#    admission policy, in production from its 3 MiB request limit or etcd's
+#    1.5 MiB one). The run must end with a reason, never loop, and never send
+#    a paid model call twice: every model request sent is one the status counts.
+install_status_refusal "e2e-refuse-status-$RUN_ID" "$NS-probe" || bad "the e2e status policy comes into force"
+completed() { [ -n "$(kubectl -n "$NS" get dr "$1" -o jsonpath='{.status.completionTime}' 2>/dev/null)" ]; }
+for label in excerpts steps; do
+  script "{\"turns\": [
+    {\"tool_calls\": [{\"name\": \"get_quotas\", \"arguments\": {}}], $U},
+    {\"content\": \"DONE\", $U},
+    {\"content\": \"checkout crashes: DATABASE_URL is not set [E3].\", $U},
+    {\"content\": \"{\\\"ok\\\": true}\", $U}]}"
+  reset_requests
+  cat <<EOF | kubectl apply -n "$NS" -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: refused-$label, labels: {e2e.opscopilot.io/refuse: $label}}
+spec: {question: "Why is checkout crash-looping?", target: {kind: Deployment, name: checkout}, model: scripted}
+EOF
+  wait_until 90 completed "refused-$label"
+  json="$(kubectl -n "$NS" get dr "refused-$label" -o json)"
+  sent="$(requests | jq length)"
+  counted="$(echo "$json" | jq '.status.usage.llmCalls // -1')"
+  ends="$(grep '"run ended: the API server refused its status"' "$WORK/operator.log" | grep -c "\"refused-$label\"")"
+  if [ "$label" = excerpts ]; then
+    shape="$(echo "$json" | jq '(.status.steps | length) > 0 and .status.stepCount == (.status.steps | length) and
+      (.status.evidence | length) > 0 and all(.status.evidence[]; .excerpt | startswith("[excerpt left out")) and
+      (.status.message | contains("saved without its"))' 2>/dev/null)"
+  else
+    shape="$(echo "$json" | jq '(.status.steps // [] | length) == 0 and (.status.message | test("without its [0-9]+ steps"))' 2>/dev/null)"
+  fi
+  if [ "$(echo "$json" | jq -r '.status.phase + "/" + .status.reason')" = Failed/StatusTooLarge ] && [ "$shape" = true ] &&
+     [ "$sent" -ge 1 ] && [ "$sent" = "$counted" ] && [ "$ends" = 1 ] &&
+     kubectl -n "$NS" get events --field-selector "involvedObject.name=refused-$label,reason=StatusTooLarge" -o name | grep -q .; then
+    ok "status refused as too large ($label): Failed/StatusTooLarge once, $sent model call(s) sent and $counted counted, Event StatusTooLarge"
+  else
+    bad "status refused ($label): sent=$sent counted=$counted ends=$ends shape=$shape $(echo "$json" | jq -c '{p: .status.phase, r: .status.reason, m: .status.message, n: .status.stepCount}')"
+  fi
+done
 
 echo "$pass passed, $fail failed"
 if [ "$fail" -gt 0 ]; then echo "--- operator log (tail) ---"; tail -20 "$WORK/operator.log"; fi

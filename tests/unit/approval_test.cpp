@@ -115,7 +115,7 @@ rapidjson::Document request(const approval::Action& a, const std::function<void(
 }
 
 approval::Record record(const approval::Action& a, std::string uid = kAprUID) {
-  return {approval::requestName(a.runName, a.stepID), std::move(uid), a.stepID, a.generation};
+  return {approval::requestName(a.runName, a.generation, a.stepID), std::move(uid), a.stepID, a.generation};
 }
 
 void setSpec(rapidjson::Document& d, const char* key, rapidjson::Value v) {
@@ -169,7 +169,7 @@ TEST(Approval, CanonicalActionAndDigest) {
 
 TEST(Approval, RequestTheControllerCreatesIsBoundToTheStep) {
   auto d = request(action());
-  EXPECT_STREQ(d["metadata"]["name"].GetString(), "why-config-5");
+  EXPECT_STREQ(d["metadata"]["name"].GetString(), "why-config-2-5");
   const auto& owner = d["metadata"]["ownerReferences"][0];
   EXPECT_STREQ(owner["uid"].GetString(), kRunUID);
   EXPECT_TRUE(owner["controller"].GetBool());
@@ -187,7 +187,7 @@ TEST(Approval, RequestTheControllerCreatesIsBoundToTheStep) {
 TEST(Approval, RecordRoundTripsThroughTheRunsCondition) {
   const auto rec = record(action());
   const std::string msg = approval::recordMessage(rec, "read_configmap_data");
-  EXPECT_EQ(msg, std::string("step 5 (read_configmap_data) waits for ApprovalRequest why-config-5 (uid ") + kAprUID + ")");
+  EXPECT_EQ(msg, std::string("step 5 (read_configmap_data) waits for ApprovalRequest why-config-2-5 (uid ") + kAprUID + ")");
   auto run = kube::Object::parse(std::string(R"({"metadata":{"name":"why-config","uid":")") + kRunUID +
                                  R"(","generation":2},"status":{"conditions":[
       {"type":"Succeeded","status":"Unknown","reason":"Running","message":"x","observedGeneration":2},
@@ -252,7 +252,7 @@ TEST(Approval, CreatedBeforeTheControllerAsked_Rejected) {
   auto d = request(action(), [](auto& x) { decideAs(x, "Approved", "mallory"); });
   auto r = approval::decide(action(), std::nullopt, &d, kNow);
   EXPECT_EQ(r.verdict, Verdict::Rejected);
-  EXPECT_TRUE(mentions(r.why, "why-config-5 was not created by the controller")) << r.why;
+  EXPECT_TRUE(mentions(r.why, "why-config-2-5 was not created by the controller")) << r.why;
   // Pending as well: the controller never adopts a request it did not create.
   auto p = request(action());
   EXPECT_EQ(approval::decide(action(), std::nullopt, &p, kNow).verdict, Verdict::Rejected);
@@ -387,4 +387,22 @@ TEST(Approval, TheRecordSurvivesTheStatusRedaction) {
     const auto msg = approval::recordMessage(rec, "read_configmap_data");
     EXPECT_EQ(agent::redactForSink(msg), msg);
   }
+}
+
+// Each generation of a run asks under its own name, so a spec change never
+// finds the previous generation's request in its way; read from the right,
+// a name belongs to exactly one run, generation and step.
+TEST(Approval, RequestNamesAreUniquePerRunGenerationAndStep) {
+  EXPECT_EQ(approval::requestName("why-config", 1, 3), "why-config-1-3");
+  EXPECT_EQ(approval::requestName("why-config", 2, 3), "why-config-2-3");
+  EXPECT_NE(approval::requestName("a-2", 1, 3), approval::requestName("a", 2, 3));
+  const std::string longName(250, 'r');
+  const auto name = approval::requestName(longName, 12, 7);
+  EXPECT_LE(name.size(), 253u);
+  EXPECT_EQ(name.substr(name.size() - 5), "-12-7");
+  EXPECT_NE(name, approval::requestName(std::string(249, 'r') + "s", 12, 7));
+  // A prefix that would end in a separator is trimmed to a valid name.
+  const auto dotted = approval::requestName(std::string(230, 'r') + "." + std::string(30, 'x'), 1, 1);
+  EXPECT_LE(dotted.size(), 253u);
+  EXPECT_EQ(dotted.find(".-"), std::string::npos);
 }

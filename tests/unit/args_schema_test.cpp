@@ -135,3 +135,31 @@ TEST(ArgsSchema, AMisspeltKeywordEndingInACutUtf8SequenceIsReportedSafely) {
   EXPECT_EQ(schema.error().rfind("schema breaks the supported subset at #/properties/kind/typ", 0), 0u) << schema.error();
   EXPECT_NE(schema.error().find("(keyword additionalProperties)"), std::string::npos) << schema.error();
 }
+
+// Found by tests/fuzz/args_schema: RapidJSON's regex recursed once per state
+// while matching, so nested repetition overflowed the stack. Patterns now
+// run on RE2 (linear time, no recursion, bounded memory).
+TEST(ArgsSchema, APatternWithDeepRepetitionIsMatchedWithoutRecursion) {
+  auto schema = ArgsSchema::compile(R"({"type":"object","properties":{"n":{"type":"string","pattern":"^((a?){100}){10}b$"}}})");
+  ASSERT_EQ(schema.error(), "");
+  EXPECT_EQ(check(schema, R"({"n":"aaaab"})"), "");
+  const std::string longValue = R"({"n":")" + std::string(100000, 'a') + R"("})";
+  EXPECT_EQ(check(schema, longValue.c_str()).rfind("args.n: does not match the pattern", 0), 0u);
+  // Too big to build within the memory bound: refused when compiled.
+  auto huge = ArgsSchema::compile(R"j({"type":"object","properties":{"n":{"pattern":"((((a{1000}){1000}){1000}){1000})"}}})j");
+  EXPECT_EQ(huge.error().rfind("schema #/properties/n/pattern: does not compile", 0), 0u) << huge.error();
+}
+
+TEST(ArgsSchema, APatternIsASearchAndAppliesToArrayItems) {
+  auto schema = ArgsSchema::compile(R"({"type":"object","properties":{
+    "s":{"type":"string","pattern":"b+"},
+    "l":{"type":"array","items":{"type":"string","pattern":"^x"}}}})");
+  ASSERT_EQ(schema.error(), "");
+  EXPECT_EQ(check(schema, R"({"s":"abba"})"), "");
+  EXPECT_EQ(check(schema, R"({"s":"aaa"})"), "args.s: does not match the pattern b+");
+  EXPECT_EQ(check(schema, R"({"l":["x1","y2"]})"), "args.l[1]: does not match the pattern ^x");
+  // A member named "pattern" is a member, not the keyword.
+  auto named = ArgsSchema::compile(R"({"type":"object","properties":{"pattern":{"type":"string"}}})");
+  ASSERT_EQ(named.error(), "");
+  EXPECT_EQ(check(named, R"({"pattern":"anything"})"), "");
+}

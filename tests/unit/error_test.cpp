@@ -56,3 +56,23 @@ TEST(TransportError, DistinguishesTimeouts) {
   EXPECT_EQ(transportError("connect", false).reason, "ConnectionError");
   EXPECT_TRUE(transportError("connect", false).isRetryable());
 }
+
+// What the API server and etcd really answer for a body that is too big
+// (kubernetes/kubernetes#74600, #112152) and for one an admission policy or
+// the CRD schema refuses: never worth sending again.
+TEST(ErrorFromResponse, RefusalsForSizeAndContentAreRecognised) {
+  auto apiserver = errorFromResponse(
+      413, R"({"kind":"Status","status":"Failure","message":"Request entity too large: limit is 3145728","reason":"RequestEntityTooLarge","code":413})");
+  EXPECT_TRUE(apiserver.isTooLarge());
+  EXPECT_FALSE(apiserver.isRetryable());
+  auto etcd = errorFromResponse(500, R"({"kind":"Status","status":"Failure","message":"etcdserver: request is too large","code":500})");
+  EXPECT_TRUE(etcd.isTooLarge());
+  EXPECT_FALSE(etcd.isRetryable());
+  auto invalid = errorFromResponse(
+      422, R"({"kind":"Status","status":"Failure","message":"DiagnosticRun.opscopilot.io \"r\" is invalid: status.steps: Too many: 513: must have at most 512 items","reason":"Invalid","code":422})");
+  EXPECT_TRUE(invalid.isInvalid());
+  EXPECT_FALSE(invalid.isTooLarge());
+  auto other = errorFromResponse(500, R"({"kind":"Status","message":"etcdserver: leader changed","code":500})");
+  EXPECT_FALSE(other.isTooLarge());
+  EXPECT_TRUE(other.isRetryable());
+}
