@@ -70,8 +70,10 @@ EOF
 # binding) NAME under which the API server refuses status writes of
 # DiagnosticRuns labelled e2e.opscopilot.io/refuse, the way a real cluster
 # refuses them (for tests; deleted by remove_status_refusal NAME):
-#   excerpts  413 while any evidence excerpt is over 100 bytes
-#   steps     413 while the status holds any step
+#   excerpts  413 while any evidence excerpt is over 100 bytes, once the
+#             run has made a model call
+#   steps     413 while the status holds any step, once the run has made a
+#             model call
 #   record    403 while the AwaitingApproval condition records a request
 # Returns once it is in force: a status write to a labelled run in PROBE_NS
 # (created here; a namespace no operator under test watches) is refused.
@@ -91,11 +93,13 @@ spec:
   validations:
   - expression: >-
       object.metadata.labels['e2e.opscopilot.io/refuse'] != 'excerpts' || !has(object.status) ||
+      !has(object.status.usage) || !has(object.status.usage.llmCalls) || object.status.usage.llmCalls == 0 ||
       !has(object.status.evidence) || object.status.evidence.all(e, !has(e.excerpt) || size(e.excerpt) <= 100)
     reason: RequestEntityTooLarge
     message: the status is too large for this cluster (e2e policy on excerpts)
   - expression: >-
       object.metadata.labels['e2e.opscopilot.io/refuse'] != 'steps' || !has(object.status) ||
+      !has(object.status.usage) || !has(object.status.usage.llmCalls) || object.status.usage.llmCalls == 0 ||
       !has(object.status.steps) || size(object.status.steps) == 0
     reason: RequestEntityTooLarge
     message: the status is too large for this cluster (e2e policy on steps)
@@ -120,10 +124,14 @@ spec: {question: "probe", target: {kind: Deployment, name: probe}}
 EOF
   big="$(printf 'x%.0s' $(seq 150))"
   STATUS_PROBE=(-n "$probe_ns" patch dr probe --subresource=status --type=merge
-    -p "{\"status\":{\"evidence\":[{\"id\":\"E1\",\"excerpt\":\"$big\"}]}}")
+    -p "{\"status\":{\"usage\":{\"llmCalls\":1},\"evidence\":[{\"id\":\"E1\",\"excerpt\":\"$big\"}]}}")
   wait_until 60 status_refusal_in_force || { echo "the status refusal policy never took effect" >&2; return 1; }
 }
-status_refusal_in_force() { kubectl "${STATUS_PROBE[@]}" 2>&1 | grep -q 'too large for this cluster'; }
+status_refusal_in_force() {  # (the patch fails when refused: no pipe, whatever pipefail says)
+  local out
+  out="$(kubectl "${STATUS_PROBE[@]}" 2>&1)"
+  grep -q 'too large for this cluster' <<<"$out"
+}
 remove_status_refusal() {
   kubectl delete validatingadmissionpolicybinding,validatingadmissionpolicy "$1" >/dev/null 2>&1
 }

@@ -294,7 +294,7 @@ EOF
      kubectl -n "$NS" get events --field-selector "involvedObject.name=refused-$label,reason=StatusTooLarge" -o name | grep -q .; then
     ok "status refused as too large ($label): Failed/StatusTooLarge once, $sent model call(s) sent and $counted counted, Event StatusTooLarge"
   else
-    bad "status refused ($label): sent=$sent counted=$counted ends=$ends shape=$shape $(echo "$json" | jq -c '{p: .status.phase, r: .status.reason, m: .status.message, n: .status.stepCount}')"
+    bad "status refused ($label): sent=$sent counted=$counted ends=$ends shape=$shape $(echo "$json" | jq -c '{p: .status.phase, r: .status.reason, m: .status.message, n: .status.stepCount, u: .status.usage, steps: [.status.steps[]? | [.node, .tool, .state, .summary, .error]]}')"
   fi
 done
 
