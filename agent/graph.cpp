@@ -106,11 +106,13 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
       // A node cut by shutdown is undone, so the run resumes with it later.
       RunState before = state;
       interrupted_ = false;
+      nodeStart_ = &before;
       if (planNext) {
         modelPlan(spec, state, runStart);
       } else {
         modelCritique(spec, state, runStart);
       }
+      nodeStart_ = nullptr;
       if (interrupted_) {
         before.usage = state.usage;
         state = std::move(before);

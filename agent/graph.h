@@ -37,6 +37,11 @@ struct GraphOptions {
   int maxCritiques = 1;          // times the critic may send the run back for more evidence
   std::size_t maxEvidenceBytes = 4096;
   std::size_t maxAnswerBytes = 8192;
+  // Called before each model call, with usage.llmCallsStarted already
+  // counting it: saves the state (the reconciler writes the status), so that
+  // a call the provider may charge is on record before it is sent. false:
+  // not saved; the call is not made and the node is undone (Advance::Interrupted).
+  std::function<bool(RunState&)> beforeModelCall;
 };
 
 // How a run uses a model (profiles other than builtin).
@@ -97,6 +102,9 @@ class RunGraph {
   llm::Gateway* model_ = nullptr;
   ModelOptions modelOptions_;
   bool interrupted_ = false;  // set by callModel when the gateway was shut down
+  // The state before the model node in progress: what beforeModelCall saves
+  // (with the usage so far), never a half-made step.
+  const RunState* nodeStart_ = nullptr;
 };
 
 // True when a model call failed earlier in the run and it continues with the

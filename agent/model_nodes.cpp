@@ -40,6 +40,20 @@ std::optional<llm::GatewayCall> RunGraph::callModel(const RunSpec& spec, RunStat
   const auto remaining = spec.limits.timeout - std::chrono::duration_cast<std::chrono::seconds>(clock_() - runStart);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::milliseconds>(remaining);
 
+  ++state.usage.llmCallsStarted;
+  if (options_.beforeModelCall) {
+    // On record before it is sent: the state before this node, with the
+    // usage so far (this call included).
+    RunState saved = nodeStart_ ? *nodeStart_ : state;
+    saved.usage = state.usage;
+    const bool ok = options_.beforeModelCall(saved);
+    state.usage.apiRequests = saved.usage.apiRequests;  // the save's own requests
+    if (!ok) {
+      --state.usage.llmCallsStarted;
+      interrupted_ = true;
+      return std::nullopt;
+    }
+  }
   auto result = model_->call(request, budget, deadline);
   Step& step = state.steps[static_cast<std::size_t>(stepIndex)];
   if (result.ok()) {

@@ -59,6 +59,10 @@ struct Step {
 
 struct Usage {
   std::int64_t llmCalls = 0;
+  // Model calls started: counted, and saved (GraphOptions::beforeModelCall),
+  // before each call is sent. Above llmCalls by the calls whose answer a
+  // crash or restart lost: the provider may have charged them.
+  std::int64_t llmCallsStarted = 0;
   std::int64_t promptTokens = 0;
   std::int64_t completionTokens = 0;
   std::string costUSD = "0";

@@ -129,6 +129,7 @@ RunState readRunState(const rapidjson::Value& status) {
   if (auto u = status.FindMember("usage"); u != status.MemberEnd() && u->value.IsObject()) {
     const auto& v = u->value;
     st.usage.llmCalls = num(v, "llmCalls");
+    st.usage.llmCallsStarted = num(v, "llmCallsStarted");
     st.usage.promptTokens = num(v, "promptTokens");
     st.usage.completionTokens = num(v, "completionTokens");
     st.usage.costUSD = str(v, "costUSD").empty() ? "0" : str(v, "costUSD");
@@ -225,6 +226,7 @@ void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
 
   rapidjson::Value usage(rapidjson::kObjectType);
   usage.AddMember("llmCalls", st.usage.llmCalls, a);
+  usage.AddMember("llmCallsStarted", st.usage.llmCallsStarted, a);
   usage.AddMember("promptTokens", st.usage.promptTokens, a);
   usage.AddMember("completionTokens", st.usage.completionTokens, a);
   usage.AddMember("costUSD", s(st.usage.costUSD, a), a);

@@ -1,6 +1,5 @@
 #include "operator/controller/approval.h"
 
-#include <openssl/evp.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -9,6 +8,7 @@
 
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
+#include "operator/controller/digest.h"
 
 namespace opscopilot::controller {
 
@@ -108,30 +108,9 @@ Action actionFor(const kube::Object& run, const agent::Step& step) {
   return a;
 }
 
-namespace {
-std::string sha256Hex(std::string_view text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int k = 0; k < len; ++k) {
-    out += hex[md[k] >> 4];
-    out += hex[md[k] & 0xf];
-  }
-  return out;
-}
-}  // namespace
 
 std::string requestName(std::string_view runName, std::int64_t generation, int stepID) {
-  const std::string suffix = "-" + std::to_string(generation) + "-" + std::to_string(stepID);
-  constexpr std::size_t kMaxName = 253;  // a DNS subdomain
-  if (runName.size() + suffix.size() <= kMaxName) return std::string(runName) + suffix;
-  // Too long: a prefix of the run's name, then a hash of all of it.
-  const std::string hash = "-" + sha256Hex(runName).substr(0, 10);
-  std::string prefix(runName.substr(0, kMaxName - hash.size() - suffix.size()));
-  while (!prefix.empty() && (prefix.back() == '-' || prefix.back() == '.')) prefix.pop_back();
-  return prefix + hash + suffix;
+  return boundedName(runName, "-" + std::to_string(generation) + "-" + std::to_string(stepID));
 }
 
 std::string canonicalActionJson(const Action& action) {

@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include "agent/graph.h"
+#include "operator/controller/digest.h"
 #include "operator/controller/json_log.h"
 
 namespace opscopilot::controller {
@@ -27,8 +28,14 @@ void EventRecorder::record(const EventTarget& t, const std::string& type, const 
   auto now = agent::formatTime(std::chrono::system_clock::now());
   d.AddMember("apiVersion", "v1", a);
   d.AddMember("kind", "Event", a);
+  const std::string text(message.view().substr(0, 1000));
+  // Named by what it says: an Event recorded again (the same run, type,
+  // reason and message; e.g. by an operator restarted before its status
+  // write) is the same object, so a replay never duplicates it.
+  std::string key = t.uid;
+  for (const std::string* part : {&type, &reason, &text}) key += '\0' + *part;
   rapidjson::Value meta(rapidjson::kObjectType);
-  meta.AddMember("generateName", str(t.name + "."), a);
+  meta.AddMember("name", str(boundedName(t.name, "." + sha256Hex(key).substr(0, 16))), a);
   meta.AddMember("namespace", str(t.ns), a);
   d.AddMember("metadata", meta, a);
   rapidjson::Value involved(rapidjson::kObjectType);
@@ -40,7 +47,7 @@ void EventRecorder::record(const EventTarget& t, const std::string& type, const 
   d.AddMember("involvedObject", involved, a);
   d.AddMember("type", str(type), a);
   d.AddMember("reason", str(reason), a);
-  d.AddMember("message", str(std::string(message.view().substr(0, 1000))), a);
+  d.AddMember("message", str(text), a);
   rapidjson::Value source(rapidjson::kObjectType);
   source.AddMember("component", str(component_), a);
   d.AddMember("source", source, a);
@@ -69,7 +76,10 @@ void EventRecorder::loop() {
     kube::RequestOptions opts;
     opts.timeout = std::chrono::seconds(5);
     auto r = client_->create(kube::resources::kEvents, ns, body, opts);
-    if (!r.ok()) logError("cannot record event", {{"namespace", ns}, {"error", r.error().toString()}});
+    // AlreadyExists: recorded before (see record), nothing to add.
+    if (!r.ok() && r.error().reason != "AlreadyExists") {
+      logError("cannot record event", {{"namespace", ns}, {"error", r.error().toString()}});
+    }
     lock.lock();
   }
 }

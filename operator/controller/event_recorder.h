@@ -1,6 +1,8 @@
 // EventRecorder: posts core/v1 Events about objects from a background
 // thread, so that recording an Event never delays a reconcile. Failures are
-// logged and dropped (Events are best effort, as in client-go).
+// logged and dropped (Events are best effort, as in client-go). An Event is
+// named by a hash of its object's UID, type, reason and message, so the same
+// Event recorded twice (a run resumed after a crash) is one object.
 #pragma once
 
 #include <condition_variable>

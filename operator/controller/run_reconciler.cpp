@@ -630,8 +630,24 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
                              {"steps", std::to_string(state.steps.size())}});
   }
 
+  bool fresh = freshRun;
+  // Before each model call, the status records it (usage.llmCallsStarted):
+  // a call the provider may charge is on record before it is sent.
+  std::optional<kube::Error> checkpointFailed;
   agent::GraphOptions gopts;
   gopts.maxEvidenceBytes = config_.maxExcerptBytes;
+  gopts.beforeModelCall = [&](agent::RunState& saved) {
+    ++saved.usage.apiRequests;  // this status write
+    auto w = writeStatus(run, saved, start, targetRef, fresh);
+    if (!w.ok()) {
+      checkpointFailed = w.error();
+      return false;
+    }
+    fresh = false;
+    run = *w;
+    remember(key, run, static_cast<int>(saved.steps.size()), false);
+    return true;
+  };
   agent::RunGraph graph(tools_, analyzers_, planner_, gopts);
   if (const auto& profile = config_.models.at(spec->model); profile.provider != "builtin") {
     agent::llm::Gateway* gateway = nullptr;
@@ -645,7 +661,6 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   if (auto waiting = awaitApproval(run, state, start, targetRef)) return *waiting;
   const auto wallStart = std::chrono::steady_clock::now();
   const auto durationBefore = state.usage.durationMs;
-  bool fresh = freshRun;
   while (true) {
     if (stopping_.load()) return {{}, {}, "Checkpointed"};
     auto adv = graph.advance(*spec, state, start);
@@ -664,7 +679,12 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     }
     run = *written;
     remember(key, run, static_cast<int>(state.steps.size()), state.finished());
-    if (adv == agent::Advance::Interrupted) return {{}, {}, "Checkpointed"};
+    if (adv == agent::Advance::Interrupted) {
+      // Shutdown; or the save before a model call failed, and the call was
+      // not made: try again.
+      if (checkpointFailed) return {{}, *checkpointFailed, "CheckpointFailed"};
+      return {{}, {}, "Checkpointed"};
+    }
     if (adv == agent::Advance::Finished) break;
     if (adv == agent::Advance::AwaitingApproval) {
       if (auto waiting = awaitApproval(run, state, start, targetRef)) return *waiting;

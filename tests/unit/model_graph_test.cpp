@@ -195,3 +195,58 @@ TEST(ModelGraph, ShutdownDuringAModelCallLeavesNoStepSoTheRunResumesIt) {
   EXPECT_EQ(st.answer, "web crash-loops [E1].");
   EXPECT_EQ(st.usage.llmCalls, 3);
 }
+
+// Each model call is counted and saved before it is sent: what is saved is
+// the state before the node (no half-made step) with the usage so far; a
+// save that fails means the call is not made and the node is undone.
+TEST(ModelGraph, EachModelCallIsSavedBeforeItIsSent) {
+  ModelHarness h;
+  h.provider->say("DONE");
+  h.provider->say("web crash-loops [E1].");
+  h.provider->say(R"({"ok": true})");
+  std::vector<RunState> saved;
+  GraphOptions opts;
+  opts.beforeModelCall = [&](RunState& s) {
+    EXPECT_EQ(static_cast<std::size_t>(s.usage.llmCallsStarted), h.provider->seen.size() + 1) << "counted before it is sent";
+    ++s.usage.apiRequests;
+    saved.push_back(s);
+    return true;
+  };
+  RunGraph g(h.tools, h.analyzers, h.planner, opts, [&] { return h.now; });
+  g.useModel(h.gateway.get(), {"scripted", {}, 3});
+  RunState st;
+  for (int i = 0; i < 30 && g.advance(h.spec, st, h.now) == Advance::Continue; ++i) {}
+  ASSERT_EQ(st.reason, "Completed");
+  ASSERT_EQ(saved.size(), 3u);
+  EXPECT_EQ(st.usage.llmCallsStarted, 3);
+  EXPECT_EQ(st.usage.llmCalls, 3);
+  EXPECT_EQ(st.usage.apiRequests, 3) << "the saves' own writes are counted";
+  for (const auto& s : saved) {
+    ASSERT_FALSE(s.steps.empty());
+    EXPECT_NE(s.steps.back().state, "") << "no half-made step is saved";
+  }
+  // The critic's review is saved after its draft call was counted: a crash
+  // between them loses no charge.
+  EXPECT_EQ(saved[2].usage.llmCalls, 2);
+  EXPECT_EQ(saved[2].usage.llmCallsStarted, 3);
+  EXPECT_EQ(saved[2].steps.size(), saved[1].steps.size()) << "the critic step is not saved half-made";
+}
+
+TEST(ModelGraph, AModelCallWhoseSaveFailsIsNotMade) {
+  ModelHarness h;
+  h.provider->say("DONE");
+  GraphOptions opts;
+  opts.beforeModelCall = [](RunState&) { return false; };
+  RunGraph g(h.tools, h.analyzers, h.planner, opts, [&] { return h.now; });
+  g.useModel(h.gateway.get(), {"scripted", {}, 3});
+  RunState st, before;
+  Advance adv = Advance::Continue;
+  for (int i = 0; i < 30 && adv == Advance::Continue; ++i) {
+    before = st;
+    adv = g.advance(h.spec, st, h.now);
+  }
+  ASSERT_EQ(adv, Advance::Interrupted);
+  EXPECT_TRUE(h.provider->seen.empty()) << "nothing was sent";
+  EXPECT_EQ(st.usage.llmCallsStarted, 0);
+  EXPECT_EQ(st.steps.size(), before.steps.size()) << "the node is undone";
+}
