@@ -51,6 +51,8 @@ struct ModelOptions {
   int maxPlannerRounds = 3;  // model planner calls when the plan runs dry
 };
 
+// Thread safety: none needed; a RunGraph lives in one reconcile of one run
+// (the tools, analyzers, planner and gateway it uses are shared and safe).
 class RunGraph {
  public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;

@@ -9,6 +9,8 @@
 
 namespace opscopilot::agent {
 
+// Thread safety: one instance serves every worker; initialPlan() is called
+// concurrently and keeps no state between calls.
 class Planner {
  public:
   virtual ~Planner() = default;

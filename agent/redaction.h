@@ -8,6 +8,9 @@
 
 namespace opscopilot::agent {
 
+// Thread safety: every function here may be called concurrently (the
+// patterns are compiled once, RE2 matching is const).
+
 struct Redacted {
   std::string text;
   int redactions = 0;

@@ -58,6 +58,9 @@ struct ToolContext {
   std::string runUID;  // scopes the requester's cached access decisions to this run
 };
 
+// Thread safety: one instance serves every worker, so run() is called
+// concurrently for different runs; implementations keep nothing between calls
+// but what they were built with (shared caches lock, as AccessReviewer does).
 class Tool {
  public:
   virtual ~Tool() = default;

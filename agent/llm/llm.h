@@ -119,6 +119,8 @@ struct HttpReply {
 
 // The HTTP the providers need. The operator implements it on its Beast
 // transport; tests implement it with a fake.
+// Thread safety: send() is called concurrently by every worker using the
+// provider that holds it.
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
@@ -174,6 +176,9 @@ class RedactedChatRequest {
   ChatRequest request_;
 };
 
+// Thread safety: one instance per model profile, behind its Gateway, which
+// calls chat() concurrently from every worker; providers keep no per-call
+// state in members.
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -230,6 +235,8 @@ std::int64_t estimateTokens(const ChatRequest& request);
 // default Sleep.
 bool interruptibleWait(std::chrono::milliseconds d, const std::stop_token& stop);
 
+// Thread safety: one per model profile, shared by every worker; every member
+// function may be called concurrently (the breaker and limiters lock).
 class Gateway {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;

@@ -20,6 +20,8 @@ struct LeaderElectionOptions {
   std::chrono::seconds retryPeriod{2};
 };
 
+// Thread safety: used by one thread (the manager's election loop); not safe
+// to share.
 class LeaderElector {
  public:
   LeaderElector(std::shared_ptr<kube::Client> client, std::string ns, std::string name, std::string identity,
