@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -91,13 +92,16 @@ int main(int argc, char** argv) {
   }
   controller::logInfo("connected", {{"server", cfg->server}});
 
-  net::Cancellation stop;
-  std::thread signalThread([&] {
+  // Shared with the signal thread, which is detached (it may sit in sigwait
+  // forever) and may still be inside cancel() when main returns: found by
+  // ThreadSanitizer on the e2e suite when `stop` lived on main's stack.
+  auto stop = std::make_shared<net::Cancellation>();
+  std::thread signalThread([stop, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
     controller::logInfo("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    stop.cancel();
+    stop->cancel();
   });
   signalThread.detach();
-  return controller::runManager(*client, config, stop);
+  return controller::runManager(*client, config, *stop);
 }
