@@ -5,7 +5,8 @@
 #   hack/cluster.sh down               stop it and remove its state
 #   hack/cluster.sh env                print eval-able exports (KUBECONFIG, PATH, ...)
 #   hack/cluster.sh status             show what runs; exit status 0 only when up
-#   hack/cluster.sh restart-apiserver  restart kube-apiserver (same flags, same port)
+#   hack/cluster.sh restart-apiserver  restart kube-apiserver (same flags, same port), then
+#                                      the controller-manager, scheduler and kwok
 #   hack/cluster.sh import-image FILE  load an OCI or Docker image archive onto the real node
 #
 #   eval "$(hack/cluster.sh env)"; kubectl get nodes
@@ -718,7 +719,22 @@ cmd_restart_apiserver() {
   CURRENT=kube-apiserver
   launch kube-apiserver
   wait_for kube-apiserver "$T_APISERVER" "kube-apiserver /readyz" apiserver_ready
-  log "kube-apiserver restarted in $((SECONDS - t0))s (pid $(pid_of kube-apiserver), port $APISERVER_PORT)"
+  # The controllers' and kwok's informers meet "forbidden" from a
+  # kube-apiserver whose authorizer has not synced yet and back off for about
+  # a minute, during which no Deployment gets a ReplicaSet and kwok serves no
+  # new logs; restarted, they start afresh.
+  stop kube-controller-manager kube-scheduler kwok
+  export KWOK_WORKDIR="$STATE_DIR/kwok"
+  local c
+  for c in kube-controller-manager kube-scheduler kwok; do
+    CURRENT="$c"
+    launch "$c"
+  done
+  wait_for kube-controller-manager "$T_COMPONENT" "kube-controller-manager /healthz" component_healthy "$CONTROLLER_MANAGER_PORT"
+  wait_for kube-scheduler "$T_COMPONENT" "kube-scheduler /healthz" component_healthy "$SCHEDULER_PORT"
+  wait_for kwok "$T_COMPONENT" "kwok /healthz" kwok_healthy
+  CURRENT=""
+  log "kube-apiserver restarted in $((SECONDS - t0))s (pid $(pid_of kube-apiserver), port $APISERVER_PORT), then the controllers and kwok"
 }
 
 cmd_import_image() {

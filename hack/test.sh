@@ -47,7 +47,7 @@ ctest_args=(--test-dir "$BUILD_DIR" --timeout 300)
 sanitized_suites() {
   local reports="$ROOT/build-sanitizer-reports" failed=0 tree e2e
   rm -rf "$reports"
-  mkdir -p "$reports"
+  mkdir -p "$reports/logs"
   for tree in tsan asan; do
     local dir="$ROOT/build-$tree" suites=(diagnosticrun_test.sh)
     [ "$tree" = asan ] && { dir="$ROOT/build-fuzz"; suites=(llm_test.sh approval_forgery_test.sh secrets_test.sh); }
@@ -57,15 +57,20 @@ sanitized_suites() {
     }
     phase "integration and e2e tests under $tree ($(basename "$dir"))"
     export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 log_path=$reports/tsan"
-    export ASAN_OPTIONS="detect_leaks=1 log_path=$reports/asan" UBSAN_OPTIONS="print_stacktrace=1 log_path=$reports/ubsan"
+    # Full stacks at malloc (OpenSSL has no frame pointers), so that the
+    # suppressions of OpenSSL's per-thread state match (tests/lsan-suppressions.txt).
+    export ASAN_OPTIONS="detect_leaks=1 fast_unwind_on_malloc=0 log_path=$reports/asan"
+    export UBSAN_OPTIONS="print_stacktrace=1 log_path=$reports/ubsan"
+    export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan-suppressions.txt print_suppressions=0"
     "$dir/tests/integration_tests" --gtest_brief=1 || failed=1
     for e2e in "${suites[@]}"; do
-      OPSCOPILOT_OPERATOR="$dir/opscopilot-operator" bash "tests/e2e/$e2e" >"$reports/$tree-$e2e.log" 2>&1 || {
-        echo "FAIL $e2e with the $tree operator:"; tail -30 "$reports/$tree-$e2e.log"; failed=1
+      local log="$reports/logs/$tree-$e2e.log"
+      OPSCOPILOT_OPERATOR="$dir/opscopilot-operator" bash "tests/e2e/$e2e" >"$log" 2>&1 || {
+        echo "FAIL $e2e with the $tree operator:"; tail -30 "$log"; failed=1
       }
-      echo "$e2e with the $tree operator: $(tail -1 "$reports/$tree-$e2e.log")"
+      echo "$e2e with the $tree operator: $(tail -1 "$log")"
     done
-    unset TSAN_OPTIONS
+    unset TSAN_OPTIONS LSAN_OPTIONS
     export ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1"
   done
   if compgen -G "$reports/[atu]*san.*" >/dev/null; then

@@ -149,6 +149,8 @@ TEST_F(ToolsTest, GetWorkloadReadsTheDeploymentAndItsReplicaSet) {
   ASSERT_TRUE(out.ok) << everything(out);
   const auto& d = *out.data;
   ASSERT_EQ(d["items"].Size(), 1u);
+  ASSERT_EQ(d["replicaSets"].Size(), 1u) << everything(out);
+  ASSERT_GE(out.evidence.size(), 2u) << everything(out);
   EXPECT_STREQ(d["items"][0]["kind"].GetString(), "Deployment");
   EXPECT_FALSE(d["items"][0]["metadata"].HasMember("managedFields"));
   EXPECT_FALSE(d["items"][0]["metadata"].HasMember("annotations") &&
