@@ -7,6 +7,8 @@
 #include <rapidjson/writer.h>
 
 #include <map>
+#include <optional>
+#include <set>
 #include <string_view>
 
 namespace opscopilot::agent {
@@ -152,6 +154,27 @@ std::unique_ptr<re2::RE2> compilePattern(std::string_view pattern) {
   return std::make_unique<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), o);
 }
 
+// The first member name that appears twice in one object of v, if any. A
+// schema with one is refused: which of the two counts is up to the reader
+// (RapidJSON's validator takes the first, other tools the last), and a
+// second "pattern" slipped past the renaming below (found by
+// tests/fuzz/args_schema).
+std::optional<std::string> duplicateName(const rapidjson::Value& v) {
+  if (v.IsObject()) {
+    std::set<std::string_view> seen;
+    for (const auto& m : v.GetObject()) {
+      const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+      if (!seen.insert(name).second) return std::string(name);
+      if (auto d = duplicateName(m.value)) return d;
+    }
+  } else if (v.IsArray()) {
+    for (const auto& item : v.GetArray()) {
+      if (auto d = duplicateName(item)) return d;
+    }
+  }
+  return std::nullopt;
+}
+
 // Renames every "pattern" to kPatternKey. The meta-schema has already fixed
 // where sub-schemas sit: under properties and items.
 void hidePatterns(rapidjson::Value& schema, rapidjson::Document::AllocatorType& alloc) {
@@ -248,6 +271,10 @@ ArgsSchema ArgsSchema::compile(const std::string& schemaJson) {
       at += "/" + printable(std::string_view(pointer.GetTokens()[i].name, pointer.GetTokens()[i].length));
     }
     out.error_ = "schema breaks the supported subset at " + at + " (keyword " + meta.GetInvalidSchemaKeyword() + ")";
+    return out;
+  }
+  if (auto d = duplicateName(doc)) {
+    out.error_ = "schema has the member " + printable(*d) + " twice in one object";
     return out;
   }
   if (keywordValue(&doc, "type") != "object") {

@@ -71,6 +71,7 @@ TEST(ArgsSchema, AMalformedSchemaFailsClosed) {
            R"({"type":"object","properties":{"n":{"type":"strin"}}})",          // unknown type
            R"({"type":"object","properties":{"n":{"minLength":-1}}})",          // bad bound
            R"({"type":"object","properties":{"n":{"pattern":"[a-"}}})",         // pattern does not compile
+           R"({"type":"object","properties":{"n":{"pattern":"a","pattern":"(*a?){20}"}}})",  // a member twice
            R"({"type":"object","additionalProperties":{"type":"string"}})",     // outside the subset
            R"({"type":"array"})",                                                // root is not an object schema
            R"({"properties":{}})",                                               // root without a type
