@@ -29,20 +29,13 @@ MODEL_EVERY=5  # every fifth run uses the model
 RANDOM="${CHAOS_SEED:-$$}"
 
 cleanup() {
-  [ -n "$OPERATOR_PID" ] && kill -9 "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
-  [ -n "$LLM_PID" ] && kill "$LLM_PID" 2>/dev/null
-  kubectl delete ns "$NS" --wait=false >/dev/null 2>&1
   kubectl delete clusterlogs "e2e-chaos-$RUN_ID" >/dev/null 2>&1
-  if [ "$started_cluster" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1; fi
-  rm -rf "$WORK"
+  e2e_cleanup "$NS"
 }
 trap cleanup EXIT
 
 # --- the model server: every call answers after 150 ms -------------------------------
-python3 "$ROOT/tests/llm_server/scripted_llm.py" --port 0 --port-file "$WORK/llm.port" >"$WORK/llm.log" 2>&1 &
-LLM_PID=$!
-wait_until 20 test -s "$WORK/llm.port" || { bad "scripted model server starts"; exit 1; }
-LLM="http://127.0.0.1:$(cat "$WORK/llm.port")"
+start_model_server || { bad "scripted model server starts"; exit 1; }
 curl -sf -X POST "$LLM/_script" -H 'content-type: application/json' --data-binary \
   '{"turns": [], "default": {"content": "DONE", "delay_ms": 150, "usage": {"prompt_tokens": 1000, "completion_tokens": 10}}}' >/dev/null
 

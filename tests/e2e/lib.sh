@@ -146,10 +146,20 @@ reader_namespace() {
     -p "[{\"op\":\"replace\",\"path\":\"/subjects/0/namespace\",\"value\":\"$ns\"}]" >/dev/null 2>&1 || true
 }
 
-# e2e_cleanup [NAMESPACES...]: stops $OPERATOR_PID, deletes the namespaces,
+# start_model_server: the scripted model server (tests/llm_server) on a free
+# port; sets LLM_PID and LLM (its URL). Its log is $WORK/llm.log.
+start_model_server() {
+  python3 "$ROOT/tests/llm_server/scripted_llm.py" --port 0 --port-file "$WORK/llm.port" >"$WORK/llm.log" 2>&1 &
+  LLM_PID=$!
+  wait_until 20 test -s "$WORK/llm.port" || { cat "$WORK/llm.log" >&2; return 1; }
+  LLM="http://127.0.0.1:$(cat "$WORK/llm.port")"
+}
+
+# e2e_cleanup [NAMESPACES...]: stops $OPERATOR_PID and $LLM_PID, deletes the namespaces,
 # takes the cluster down if e2e_setup brought it up, removes $WORK.
 e2e_cleanup() {
   [ -n "${OPERATOR_PID:-}" ] && kill "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
+  [ -n "${LLM_PID:-}" ] && kill "$LLM_PID" 2>/dev/null
   local ns
   for ns in "$@"; do kubectl delete ns "$ns" --wait=false >/dev/null 2>&1; done
   if [ "$started_cluster" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1; fi

@@ -17,22 +17,15 @@ LLM_PID=""
 export OPSCOPILOT_TEST_LLM_KEY="sk-test-$RUN_ID-DoNotLeakThisKey0123456789"
 
 cleanup() {
-  [ -n "$OPERATOR_PID" ] && kill "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
-  [ -n "$LLM_PID" ] && kill "$LLM_PID" 2>/dev/null
-  kubectl delete ns "$NS" "$NS-probe" --wait=false >/dev/null 2>&1
   remove_status_refusal "e2e-refuse-status-$RUN_ID"
   kubectl delete clusterlogs "e2e-llm-$RUN_ID" >/dev/null 2>&1
-  if [ "$started_cluster" = 1 ] && [ -z "${KEEP_CLUSTER:-}" ]; then bash "$ROOT/hack/cluster.sh" down >/dev/null 2>&1; fi
-  rm -rf "$WORK"
+  e2e_cleanup "$NS" "$NS-probe"
 }
 trap cleanup EXIT
 
 
 # --- the scripted model server -------------------------------------------------------
-python3 "$ROOT/tests/llm_server/scripted_llm.py" --port 0 --port-file "$WORK/llm.port" >"$WORK/llm.log" 2>&1 &
-LLM_PID=$!
-wait_until 20 test -s "$WORK/llm.port" || { bad "scripted model server starts"; cat "$WORK/llm.log"; exit 1; }
-LLM="http://127.0.0.1:$(cat "$WORK/llm.port")"
+start_model_server || { bad "scripted model server starts"; exit 1; }
 script() { curl -sf -X POST "$LLM/_script" -H 'content-type: application/json' --data-binary "$1" >/dev/null; }
 requests() { curl -sf "$LLM/_requests" | jq '.requests'; }
 reset_requests() { curl -sf -X POST "$LLM/_reset" >/dev/null; }
