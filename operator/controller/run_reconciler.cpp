@@ -23,6 +23,11 @@ namespace {
 using Clock = std::chrono::system_clock;
 using Alloc = rapidjson::Document::AllocatorType;
 
+// What the Events about a run point at.
+EventTarget eventTarget(const kube::Object& run) {
+  return {"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run.ns()), std::string(run.name()), std::string(run.uid())};
+}
+
 std::string randomTraceID() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[33];
@@ -259,6 +264,14 @@ kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& 
   }
 }
 
+ReconcileResult RunReconciler::statusWriteFailed(const std::string& key, const kube::ObjectPtr& run,
+                                                 agent::RunState state, Clock::time_point start,
+                                                 const std::string& targetRef, const kube::Error& error) {
+  if (error.isConflict() || error.isNotFound()) return {std::chrono::milliseconds(50), {}, "Superseded"};
+  if (error.isTooLarge() || error.isInvalid()) return endRefusedRun(key, run, std::move(state), start, targetRef, error);
+  return {{}, error, "StatusWriteFailed"};
+}
+
 ReconcileResult RunReconciler::endRefusedRun(const std::string& key, const kube::ObjectPtr& run, agent::RunState state,
                                              Clock::time_point start, const std::string& targetRef,
                                              const kube::Error& refused) {
@@ -266,8 +279,7 @@ ReconcileResult RunReconciler::endRefusedRun(const std::string& key, const kube:
   const std::string why = "the API server refused the run's status (" + refused.toString() + ")";
   const auto uid = std::string(run->uid());
   const auto generation = run->generation();
-  const EventTarget target{"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()), std::string(run->name()),
-                           uid};
+  const EventTarget target = eventTarget(*run);
   const bool prepared = state.phase == "Failed" && (state.reason == "StatusTooLarge" || state.reason == "StatusRejected");
   if (!prepared) {
     // The ending (else prepared here before, and its write is retried).
@@ -356,8 +368,7 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
   const auto action = approval::actionFor(*run, *step);
   const std::string name = approval::requestName(action.runName, action.generation, action.stepID);
   const std::string stepText = "step " + std::to_string(step->id) + " (" + step->tool + ")";
-  const EventTarget target{"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()), std::string(run->name()),
-                           std::string(run->uid())};
+  const EventTarget target = eventTarget(*run);
 
   auto record = approval::recordFrom(*run);
   if (!record || record->stepID != action.stepID || record->generation != action.generation) {
@@ -408,10 +419,7 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
       logError("cannot record the ApprovalRequest in the run's status yet", {{"controller", "diagnosticrun"},
                {"namespace", run->ns()}, {"name", run->name()}, {"approvalRequest", name},
                {"error", written.error().toString()}});
-      if (written.error().isTooLarge() || written.error().isInvalid()) {
-        return endRefusedRun(run->key(), run, state, start, targetRef, written.error());
-      }
-      return ReconcileResult{{}, written.error(), "StatusWriteFailed"};
+      return statusWriteFailed(run->key(), run, state, start, targetRef, written.error());
     }
   }
 
@@ -446,13 +454,7 @@ std::optional<ReconcileResult> RunReconciler::awaitApproval(kube::ObjectPtr& run
         logError("cannot record the ApprovalRequest in the run's status; will record it again",
                  {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
                   {"approvalRequest", name}, {"error", written.error().toString()}});
-        if (written.error().isConflict() || written.error().isNotFound()) {
-          return ReconcileResult{std::chrono::milliseconds(50), {}, "Superseded"};
-        }
-        if (written.error().isTooLarge() || written.error().isInvalid()) {
-          return endRefusedRun(run->key(), run, state, start, targetRef, written.error());
-        }
-        return ReconcileResult{{}, written.error(), "StatusWriteFailed"};
+        return statusWriteFailed(run->key(), run, state, start, targetRef, written.error());
       }
       run = *written;
       remember(run->key(), run, static_cast<int>(state.steps.size()), false);
@@ -576,8 +578,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   const bool sameGeneration = observed == generation;
   if ((phase == "Succeeded" || phase == "Failed") && sameGeneration) return finishedRun(run);
 
-  const EventTarget target{"opscopilot.io/v1alpha1", "DiagnosticRun", std::string(run->ns()),
-                                 std::string(run->name()), std::string(run->uid())};
+  const EventTarget target = eventTarget(*run);
   const bool freshRun = !sameGeneration;
   agent::RunState state;
   if (!freshRun) {
@@ -670,13 +671,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     ++state.usage.apiRequests;  // this status write
     auto written = writeStatus(run, state, start, targetRef, fresh);
     fresh = false;
-    if (!written.ok()) {
-      if (written.error().isConflict() || written.error().isNotFound()) return {std::chrono::milliseconds(50), {}, "Superseded"};
-      if (written.error().isTooLarge() || written.error().isInvalid()) {
-        return endRefusedRun(key, run, std::move(state), start, targetRef, written.error());
-      }
-      return {{}, written.error(), "StatusWriteFailed"};
-    }
+    if (!written.ok()) return statusWriteFailed(key, run, std::move(state), start, targetRef, written.error());
     run = *written;
     remember(key, run, static_cast<int>(state.steps.size()), state.finished());
     if (adv == agent::Advance::Interrupted) {

@@ -78,6 +78,12 @@ class RunReconciler {
   // with a fresher copy (after its own status write).
   std::optional<ReconcileResult> awaitApproval(kube::ObjectPtr& run, agent::RunState& state,
                                                std::chrono::system_clock::time_point start, const std::string& targetRef);
+  // What a reconcile does after a status write failed: another writer got
+  // there first (conflict, gone): look again shortly; refused for size or
+  // content: endRefusedRun; else retry with backoff.
+  ReconcileResult statusWriteFailed(const std::string& key, const kube::ObjectPtr& run, agent::RunState state,
+                                    std::chrono::system_clock::time_point start, const std::string& targetRef,
+                                    const kube::Error& error);
   // Ends a run whose status the API server refused for its size or content
   // (kube::Error::isTooLarge, isInvalid). Writing it again would be refused
   // again, and leaving it would re-run, on the next reconcile, every node
