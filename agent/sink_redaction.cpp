@@ -3,20 +3,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "agent/json_writer.h"
 #include "agent/redaction.h"
 
 namespace opscopilot::agent {
-
-namespace {
-
-std::string serialize(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  v.Accept(w);
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
-}  // namespace
 
 int redactJsonStrings(rapidjson::Value& v, rapidjson::Document::AllocatorType& alloc) {
   int count = 0;
@@ -61,7 +51,7 @@ RedactedText redactJsonBody(std::string_view json) {
 
 RedactedText redactJson(rapidjson::Document& doc) {
   redactJsonStrings(doc, doc.GetAllocator());
-  return RedactedText(serialize(doc));
+  return RedactedText(jsonText(doc));
 }
 
 }  // namespace opscopilot::agent

@@ -5,6 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "agent/json_writer.h"
+
 namespace opscopilot::kube {
 
 // The pool allocator's default chunk is 64 KiB, far more than a typical
@@ -50,12 +52,7 @@ std::string_view stringMember(const rapidjson::Value& v, std::string_view name) 
   return m && m->IsString() ? std::string_view(m->GetString(), m->GetStringLength()) : std::string_view();
 }
 
-std::string serializeJson(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  v.Accept(w);
-  return std::string(buf.GetString(), buf.GetSize());
-}
+std::string serializeJson(const rapidjson::Value& v) { return agent::jsonText(v); }
 
 const rapidjson::Value* Object::at(std::initializer_list<std::string_view> path) const {
   const rapidjson::Value* v = &impl_->doc;
