@@ -230,6 +230,17 @@ if out="$(helm upgrade "$RELEASE" "$ROOT/charts/opscopilot" -n "$SYSTEM_NS" -f "
 else
   bad "helm upgrade: $out"
 fi
+# `helm upgrade --wait` returns once the new Pods are ready; an old Pod (old
+# config) may still be terminating and leading. The run is created once only
+# new Pods are left and one of them holds the Lease.
+upgraded_leads() {
+  local pods l
+  pods="$(kubectl -n "$SYSTEM_NS" get pods -l app.kubernetes.io/name=opscopilot -o json)" || return 1
+  echo "$pods" | jq -e 'all(.items[]; .metadata.deletionTimestamp == null)' >/dev/null || return 1
+  l="$(leader)"
+  [ -n "$l" ] && echo "$pods" | jq -e --arg l "$l" 'any(.items[]; .metadata.name == $l)' >/dev/null
+}
+wait_until 120 upgraded_leads || bad "after upgrade: no new operator Pod leads: $(leader)"
 cat <<EOF | kubectl apply -n "$APPS_NS" -f - >/dev/null
 apiVersion: opscopilot.io/v1alpha1
 kind: DiagnosticRun
