@@ -159,6 +159,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   std::atomic<bool> stopping{false};
   RequesterPolicy requesterPolicy(client, config.requesterPolicyBinding);
   RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping, requesterPolicy, &gateways);
+  reconciler.onNodeDone([&](const std::string& key) { queue.add(key); });
 
   std::unique_ptr<HealthServer> health;
   if (!config.healthAddress.empty()) {
@@ -237,11 +238,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
           } else {
             reconcileOk.Increment();
           }
-          if (r.outcome != "Finished" && r.outcome != "Gone" && r.outcome != "WaitingForTTL" && !r.outcome.empty() &&
-              r.outcome != "Checkpointed" && r.outcome != "Superseded" && r.outcome != "Refetch" &&
-              r.outcome != "Deleting" && r.outcome != "DeletedAfterTTL") {
-            metrics.finished.Add({{"reason", r.outcome}}).Increment();
-          }
+          if (!r.finishedReason.empty()) metrics.finished.Add({{"reason", r.finishedReason}}).Increment();
         }
         queue.done(*key);
       }
@@ -256,10 +253,17 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   auto joined = std::async(std::launch::async, [&] {
     for (auto& w : workers) w.join();
   });
-  if (joined.wait_for(shutdownDeadline) != std::future_status::ready) {
-    logError("workers did not stop within the shutdown deadline; exiting anyway");
+  // Then the nodes in flight end, and each run in progress writes what it
+  // has not written yet.
+  auto checkpointed = std::async(std::launch::async, [&] {
+    joined.wait();
+    return reconciler.checkpointAll();
+  });
+  if (checkpointed.wait_for(shutdownDeadline) != std::future_status::ready) {
+    logError("runs in progress were not checkpointed within the shutdown deadline; exiting anyway");
     std::_Exit(1);
   }
+  logInfo("checkpointed runs in progress", {{"runs", std::to_string(checkpointed.get())}});
   if (renewer.joinable()) renewer.join();
   if (elector && !lostLeadership.load()) elector->release();
   runs.stop();

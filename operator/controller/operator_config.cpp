@@ -71,7 +71,8 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
   if (root.IsNull()) return cfg;
   if (!root.IsMap()) return invalid(source, "must be a YAML mapping");
   static const std::vector<std::string> known = {"workers", "defaultModel", "models", "limits", "tools",
-                                                 "watchNamespace", "health", "leaderElection", "requester"};
+                                                 "watchNamespace", "health", "leaderElection", "requester",
+                                                 "concurrency", "statusWriteIntervalMilliseconds"};
   for (const auto& kv : root) {
     // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
     if (!kv.first.IsScalar()) return invalid(source, "a field name must be a plain string");
@@ -88,6 +89,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         unknownKey(child(child(root, "limits"), "max"), "limits.max", {"maxSteps", "timeoutSeconds", "maxTokens", "maxCostUSD"}),
         unknownKey(child(root, "tools"), "tools", {"readerUser", "maxExcerptBytes", "logTailLines", "disabled"}),
         unknownKey(child(root, "health"), "health", {"address"}),
+        unknownKey(child(root, "concurrency"), "concurrency", {"maxNodes", "maxNodesPerNamespace"}),
         unknownKey(child(root, "leaderElection"), "leaderElection", {"enabled", "namespace", "name"}),
         unknownKey(child(root, "requester"), "requester", {"policyBinding", "whenUnverified"}),
     };
@@ -98,7 +100,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
                                      {"provider", "baseURL", "model", "apiVersion", "apiKeyEnv", "apiKeySecret", "stream",
                                       "timeoutSeconds", "maxAttempts", "requestsPerMinute", "tokensPerMinute",
                                       "breakerFailures", "breakerCooldownSeconds", "maxToolResultTokens",
-                                      "maxPromptTokens", "price"}));
+                                      "maxPromptTokens", "price", "maxConcurrentCalls"}));
         unknown.push_back(unknownKey(child(kv.second, "apiKeySecret"), where + ".apiKeySecret", {"namespace", "name", "key"}));
         unknown.push_back(unknownKey(child(kv.second, "price"), where + ".price", {"inputPerMTok", "outputPerMTok"}));
       }
@@ -108,11 +110,25 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
     }
     if (root["workers"]) cfg.workers = root["workers"].as<int>();
     if (cfg.workers < 1 || cfg.workers > 64) return invalid(source, "workers must be between 1 and 64");
+    if (auto c = root["concurrency"]) {
+      if (c["maxNodes"]) cfg.maxNodes = c["maxNodes"].as<int>();
+      if (c["maxNodesPerNamespace"]) cfg.maxNodesPerNamespace = c["maxNodesPerNamespace"].as<int>();
+      if (cfg.maxNodes < 1 || cfg.maxNodes > 1024) return invalid(source, "concurrency.maxNodes must be between 1 and 1024");
+      if (cfg.maxNodesPerNamespace < 1 || cfg.maxNodesPerNamespace > cfg.maxNodes) {
+        return invalid(source, "concurrency.maxNodesPerNamespace must be between 1 and concurrency.maxNodes");
+      }
+    }
+    if (auto i = root["statusWriteIntervalMilliseconds"]) {
+      const int ms = i.as<int>();
+      if (ms < 0 || ms > 10000) return invalid(source, "statusWriteIntervalMilliseconds must be between 0 and 10000");
+      cfg.statusWriteInterval = std::chrono::milliseconds(ms);
+    }
     if (auto models = root["models"]) {
       if (!models.IsMap()) return invalid(source, "models must be a mapping of profile name to settings");
       for (const auto& kv : models) {
         ModelProfile p;
         p.name = kv.first.as<std::string>();
+        if (kv.second["provider"] && kv.second["provider"].as<std::string>() == "builtin") p.maxConcurrentCalls = 0;
         const auto& m = kv.second;
         const std::string where = "models." + p.name;
         p.provider = m["provider"] ? m["provider"].as<std::string>() : "";
@@ -142,6 +158,8 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         if (m["breakerCooldownSeconds"]) p.breakerCooldownSeconds = m["breakerCooldownSeconds"].as<int>();
         if (m["maxToolResultTokens"]) p.maxToolResultTokens = m["maxToolResultTokens"].as<int>();
         if (m["maxPromptTokens"]) p.maxPromptTokens = m["maxPromptTokens"].as<int>();
+        if (m["maxConcurrentCalls"]) p.maxConcurrentCalls = m["maxConcurrentCalls"].as<int>();
+        if (p.maxConcurrentCalls < 0) return invalid(source, where + ".maxConcurrentCalls must be 0 (no limit) or more");
         if (auto price = m["price"]) {
           for (auto [key, out] : {std::pair{"inputPerMTok", &p.inputMicroUSDPerMTok}, {"outputPerMTok", &p.outputMicroUSDPerMTok}}) {
             if (!price[key]) continue;

@@ -2,6 +2,7 @@
 // field and what is wrong; the operator refuses to start on any of them.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,12 +31,30 @@ struct ModelProfile {
   std::int64_t outputMicroUSDPerMTok = 0;
   int maxToolResultTokens = 2000;
   int maxPromptTokens = 6000;
+  // Nodes of this profile's runs in flight at once (each model call is one
+  // node); 0: no limit of its own (builtin), the operator's alone.
+  int maxConcurrentCalls = 16;
 };
 
+inline ModelProfile builtinProfile() {
+  ModelProfile p;
+  p.name = p.provider = "builtin";
+  p.maxConcurrentCalls = 0;
+  return p;
+}
+
 struct OperatorConfig {
-  int workers = 4;
+  int workers = 4;  // reconcile workers: they advance runs; calls run in the node pool
+  // Investigation nodes (a tool or model call each) in flight at once, all
+  // runs together, and of one namespace's runs; the rest wait their turn,
+  // namespaces taking turns.
+  int maxNodes = 64;
+  int maxNodesPerNamespace = 32;
+  // Steps other than model calls and phase changes are written at most once
+  // per interval per run (run_reconciler.h says what is written when).
+  std::chrono::milliseconds statusWriteInterval{250};
   std::string defaultModel = "builtin";
-  std::map<std::string, ModelProfile> models{{"builtin", {"builtin", "builtin"}}};
+  std::map<std::string, ModelProfile> models{{"builtin", builtinProfile()}};
   agent::Limits defaultLimits;
   agent::Limits maxLimits{50, std::chrono::seconds(3600), 1000000, 100000000};
   std::string readerUser = "system:serviceaccount:{namespace}:opscopilot-reader";

@@ -1,15 +1,24 @@
 // RunReconciler: the DiagnosticRun reconciler. Level-based: it reads the run
-// and its status and converges, running the investigation one graph node at
-// a time and writing the status (through the status subresource, with
-// optimistic concurrency) after every node, so a restarted operator resumes
-// where the last write left off.
+// and its status and converges. A worker advances a run by one graph node at
+// a time and hands the node itself (a tool or model call) to the NodePool,
+// so a worker never waits on a call; when the node is done, the run's key is
+// queued again and a worker takes the next step.
 //
-// A spec change after a run finished (a new metadata.generation) starts a
-// fresh run for that generation; the previous steps and answer are replaced.
+// What is written, and when (docs/DESIGN.md, "The run graph"): a phase
+// change at once; a model call before it is sent (usage.llmCallsStarted) and
+// its result and charge as soon as it returns, before anything uses them;
+// other steps (tool reads, which are idempotent) at most once per
+// statusInterval, even while the next call is still out. A restarted
+// operator resumes from the last write: it may read again what a lost write
+// held, but never repeats a model call on record or charges one twice.
+//
+// A spec change (a new metadata.generation) starts a fresh run for that
+// generation; the previous steps and answer are replaced.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,8 +34,11 @@
 #include "agent/tool.h"
 #include "operator/controller/approval.h"
 #include "operator/controller/event_recorder.h"
+#include "operator/controller/node_pool.h"
 #include "operator/controller/operator_config.h"
 #include "operator/controller/requester.h"
+#include "operator/controller/run_spec_from.h"
+#include "operator/controller/run_status.h"
 #include "operator/kube/client.h"
 #include "operator/kube/informer.h"
 
@@ -38,19 +50,12 @@ extern const kube::ResourceRef kApprovalRequests;
 struct ReconcileResult {
   std::chrono::milliseconds requeueAfter{0};  // > 0: look again after this long
   std::optional<kube::Error> error;           // retry with backoff
-  std::string outcome;                        // for logs and metrics: Completed, Resumed, Requeued, ...
+  std::string outcome;                        // for logs: Completed, Advanced, InFlight, Requeued, ...
+  std::string finishedReason;                 // the run ended in this reconcile, with this reason
 };
 
-// Builds a RunSpec from a DiagnosticRun and the operator config, applying
-// defaults and caps. Returns an Error with reason InvalidSpec (and a message
-// a person understands) for what admission could not catch.
-kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const OperatorConfig& config);
-
-// What the informer keeps of a DiagnosticRun: never metadata.managedFields;
-// for a finished run only what reconciling it still needs (spec, metadata,
-// phase, reason, generations and times), not its steps, evidence, findings or
-// answer. Keeps the operator small with thousands of finished runs cached.
-kube::ObjectPtr slimForCache(const kube::ObjectPtr& run);
+// What the Events about a run point at.
+EventTarget eventTargetFor(const kube::Object& run);
 
 class RunReconciler {
  public:
@@ -58,8 +63,22 @@ class RunReconciler {
                 const std::vector<std::unique_ptr<agent::Analyzer>>& analyzers, const OperatorConfig& config,
                 EventRecorder& events, const std::atomic<bool>& stopping, RequesterPolicy& requesterPolicy,
                 const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways = nullptr);
+  ~RunReconciler();
+
+  // Where a run's key goes when its node is done (the work queue's add).
+  // Set before the first reconcile.
+  void onNodeDone(std::function<void(const std::string&)> requeue) { requeue_ = std::move(requeue); }
 
   ReconcileResult reconcile(const std::string& key);
+
+  // On shutdown, after the workers stopped: lets the nodes in flight end
+  // (model calls end at once once the gateways are shut down), then writes
+  // what each run in progress has not written yet. Returns the runs written.
+  int checkpointAll();
+
+  // Runs in progress in memory, and nodes in flight (for metrics).
+  std::size_t activeRuns() const;
+  std::size_t nodesInFlight() const { return pool_.running(); }
 
   // Status writes since start (for metrics and benchmarks).
   std::uint64_t statusWrites() const { return statusWrites_.load(); }
@@ -69,6 +88,25 @@ class RunReconciler {
                                             std::chrono::system_clock::time_point start, const std::string& targetRef,
                                             bool freshRun, const approval::Record* record = nullptr);
   ReconcileResult finishedRun(const kube::ObjectPtr& run);
+
+  // A run in progress: its state lives here between nodes; the status holds
+  // it as of the last write.
+  struct ActiveRun;
+  using ActivePtr = std::shared_ptr<ActiveRun>;
+  ActivePtr findActive(const std::string& key);
+  void dropActive(const std::string& key, const ActivePtr& active);
+  // Starts (or resumes, after an approval) the run's nodes from state.
+  ReconcileResult activate(const std::string& key, kube::ObjectPtr run, agent::RunState state, agent::RunSpec spec,
+                           std::chrono::system_clock::time_point start, const std::string& targetRef, bool fresh);
+  // A worker's turn with a run in progress.
+  ReconcileResult step(const std::string& key, const ActivePtr& active);
+  // Writes the run's state if it changed since the last write; the caller
+  // holds active->writeMu.
+  kube::Result<bool> flush(const ActivePtr& active);
+  void submitNode(const ActivePtr& active);
+  // On a NodePool thread: runs one node of the run.
+  void runNode(const ActivePtr& active);
+  ReconcileResult runFinished(const std::string& key, const kube::ObjectPtr& run, const agent::RunState& state);
   // For a run whose last step waits for approval: creates its
   // ApprovalRequest (and records its UID in the run's status), or reads it
   // back and applies the decision to state, honouring only the request the
@@ -109,6 +147,10 @@ class RunReconciler {
   const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways_;
   agent::BuiltinPlanner planner_;
   std::atomic<std::uint64_t> statusWrites_{0};
+  std::function<void(const std::string&)> requeue_;
+  mutable std::mutex activeMu_;
+  std::unordered_map<std::string, ActivePtr> active_;  // by key
+  NodePool pool_;  // last: its threads stop before the rest goes
 
   // What this process last wrote per run, to notice a cache that has not
   // caught up with our own writes yet.

@@ -1,30 +1,72 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): N DiagnosticRuns at once against the operator on the
-# local control plane. Prints latency, throughput, RSS and requests per run.
-#   tests/bench/bench.sh [RUNS]     (default 200)
+# Benchmark (not a test): DiagnosticRuns against the operator on the local
+# control plane, in three phases printed one after the other:
+#   1. one run alone, built-in model: create -> Succeeded;
+#   2. RUNS runs at once, built-in model;
+#   3. RUNS runs at once on a model (the scripted model server answering
+#      each call after MODEL_DELAY_MS), 4 workers, the profile allowing 64
+#      calls at once.
+# Each prints latency, throughput, the operator's RSS, its API requests and
+# status writes per run, and the CPU seconds of the operator, kube-apiserver
+# and etcd (and kube-apiserver CPU per run).
+#   tests/bench/bench.sh [RUNS]     (default 200; MODEL_DELAY_MS=2000)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUNS="${1:-200}"
+MODEL_DELAY_MS="${MODEL_DELAY_MS:-2000}"
 cd "$ROOT"
 source tests/e2e/lib.sh
 bench_setup opscopilot-operator run_bench
 NS="bench-$$"
+WORK="$(mktemp -d)"
+OP="" LLM=""
+trap 'kill $OP $LLM 2>/dev/null; kubectl delete ns "$NS" --wait=false >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 kubectl create ns "$NS" >/dev/null
 kubectl apply -n "$NS" -f config/rbac/namespace-reader.yaml >/dev/null
 kubectl apply -n "$NS" -f tests/e2e/scenarios/crashloop.yaml >/dev/null
 wait_until 60 scenario_ready "$NS" crashloop
-PORT=$(free_port)
-./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --config "${BENCH_CONFIG:-config/operator.yaml}" --namespace "$NS" \
-  --health-address "127.0.0.1:$PORT" >/tmp/opscopilot-bench-operator.log 2>&1 &
-OP=$!
-trap 'kill $OP 2>/dev/null; kubectl delete ns "$NS" --wait=false >/dev/null 2>&1' EXIT
-wait_until 60 curl -sf "http://127.0.0.1:$PORT/readyz"
-sleep 1  # let the idle RSS settle after start-up
-echo "OpsCopilot benchmark: $RUNS runs, builtin model, $(nproc) cores, loopback control plane"
+
+# The model phase's server: every turn answers "DONE [E1]" after the delay.
+echo "{\"turns\": [], \"default\": {\"content\": \"DONE [E1]\", \"delay_ms\": $MODEL_DELAY_MS}}" >"$WORK/script.json"
+python3 tests/llm_server/scripted_llm.py --port 0 --port-file "$WORK/port" --script "$WORK/script.json" >/dev/null 2>&1 &
+LLM=$!
+wait_until 20 test -s "$WORK/port"
+cat >"$WORK/operator.yaml" <<YAML
+workers: 4
+concurrency: {maxNodes: 256, maxNodesPerNamespace: 256}
+models:
+  builtin: {provider: builtin}
+  bench: {provider: openai, baseURL: "http://127.0.0.1:$(cat "$WORK/port")/v1", model: bench, maxConcurrentCalls: 64,
+          timeoutSeconds: 60, requestsPerMinute: 0}
+YAML
+
 apiserver_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/kube-apiserver.pid")"
 etcd_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/etcd.pid")"
 cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
-before="$(cpu $OP) $(cpu "$apiserver_pid") $(cpu "$etcd_pid")"
-./build/tests/bench/run_bench --runs "$RUNS" --namespace "$NS" --operator-pid "$OP" --metrics-port "$PORT"
-after="$(cpu $OP) $(cpu "$apiserver_pid") $(cpu "$etcd_pid")"
-echo "$before $after" | awk '{printf "CPU seconds during the run: operator %.1f, kube-apiserver %.1f, etcd %.1f\n", $4-$1, $5-$2, $6-$3}'
+
+# phase TITLE RUNS [run_bench args...]: a fresh operator for each phase.
+phase() {
+  local title="$1" runs="$2"
+  shift 2
+  local port
+  port=$(free_port)
+  ./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --config "${BENCH_CONFIG:-$WORK/operator.yaml}" --namespace "$NS" \
+    --health-address "127.0.0.1:$port" >>"$WORK/operator.log" 2>&1 &
+  OP=$!
+  wait_until 60 curl -sf "http://127.0.0.1:$port/readyz"
+  sleep 1  # let the idle RSS settle after start-up
+  echo
+  echo "== $title: $runs run(s), $(nproc) cores, loopback control plane"
+  local before after
+  before="$(cpu $OP) $(cpu "$apiserver_pid") $(cpu "$etcd_pid")"
+  ./build/tests/bench/run_bench --runs "$runs" --namespace "$NS" --operator-pid "$OP" --metrics-port "$port" "$@" || true
+  after="$(cpu $OP) $(cpu "$apiserver_pid") $(cpu "$etcd_pid")"
+  echo "$before $after $runs" | awk '{printf "CPU seconds: operator %.1f, kube-apiserver %.1f (%.1f ms per run), etcd %.1f\n", $4-$1, $5-$2, ($5-$2)*1000/$7, $6-$3}'
+  kill "$OP"
+  wait "$OP" 2>/dev/null || true
+  OP=""
+}
+
+phase "one run alone, builtin" 1
+phase "runs at once, builtin" "$RUNS"
+phase "runs at once, model answering in ${MODEL_DELAY_MS} ms (4 workers, 64 calls at once)" "$RUNS" --model bench

@@ -56,7 +56,7 @@ double metric(net::HttpTransport& t, const std::string& name) {
 
 int main(int argc, char** argv) {
   int runs = 200, pid = 0, metricsPort = 0, threads = 8;
-  std::string ns = "bench", target = "checkout";
+  std::string ns = "bench", target = "checkout", model;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--runs") runs = std::stoi(v);
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     if (a == "--metrics-port") metricsPort = std::stoi(v);
     if (a == "--target") target = v;
     if (a == "--threads") threads = std::stoi(v);
+    if (a == "--model") model = v;
   }
   auto cfg = kube::loadDefaultConfig("", "");
   if (!cfg.ok()) {
@@ -113,7 +114,8 @@ int main(int argc, char** argv) {
         std::string name = "bench-" + stamp + "-" + std::to_string(i);
         std::string body = R"({"apiVersion":"opscopilot.io/v1alpha1","kind":"DiagnosticRun","metadata":{"name":")" + name +
                            R"("},"spec":{"question":"Why is )" + target + R"( failing?","target":{"kind":"Deployment","name":")" +
-                           target + R"("},"ttlSecondsAfterFinished":600}})";
+                           target + R"("},)" + (model.empty() ? "" : R"("model":")" + model + R"(",)") +
+                           R"("ttlSecondsAfterFinished":600}})";
         auto before = Clock::now();
         {
           std::lock_guard l(mu);

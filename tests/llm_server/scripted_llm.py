@@ -783,6 +783,9 @@ class ScriptedLLMServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # Benchmarks open a hundred connections at once; the default backlog of 5
+    # would refuse some.
+    request_queue_size = 256
 
     def __init__(self, host="127.0.0.1", port=0, script=None, chunk_size=8, verbose=False):
         self.lock = threading.Lock()

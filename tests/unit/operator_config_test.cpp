@@ -130,3 +130,30 @@ TEST(OperatorConfig, AKeyThatIsNotAPlainStringIsRefusedNotThrown) {
     EXPECT_NE(c.error().message.find("a field name must be a plain string"), std::string::npos) << c.error().message;
   }
 }
+
+TEST(OperatorConfig, ConcurrencyAndTheStatusIntervalAreReadAndChecked) {
+  auto c = parseOperatorConfig(
+      "concurrency: {maxNodes: 128, maxNodesPerNamespace: 16}\nstatusWriteIntervalMilliseconds: 100\n"
+      "models: {gpt: {provider: openai, baseURL: 'http://127.0.0.1:1/v1', model: m, maxConcurrentCalls: 64},\n"
+      "         slow: {provider: openai, baseURL: 'http://127.0.0.1:1/v1', model: m}}",
+      "operator.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->maxNodes, 128);
+  EXPECT_EQ(c->maxNodesPerNamespace, 16);
+  EXPECT_EQ(c->statusWriteInterval, std::chrono::milliseconds(100));
+  EXPECT_EQ(c->models.at("gpt").maxConcurrentCalls, 64);
+  EXPECT_EQ(c->models.at("slow").maxConcurrentCalls, 16) << "a model profile has a limit unless told otherwise";
+  EXPECT_EQ(c->models.at("builtin").maxConcurrentCalls, 0) << "builtin waits on nothing but the API server";
+
+  auto err = [](const std::string& yaml) {
+    auto r = parseOperatorConfig(yaml, "operator.yaml");
+    return r.ok() ? std::string("accepted") : r.error().message;
+  };
+  EXPECT_NE(err("concurrency: {maxNodes: 0}").find("concurrency.maxNodes must be between 1 and 1024"), std::string::npos);
+  EXPECT_NE(err("concurrency: {maxNodes: 8, maxNodesPerNamespace: 9}").find("maxNodesPerNamespace"), std::string::npos);
+  EXPECT_NE(err("concurrency: {maxNode: 8}").find("unknown field \"concurrency.maxNode\""), std::string::npos);
+  EXPECT_NE(err("statusWriteIntervalMilliseconds: -1").find("statusWriteIntervalMilliseconds"), std::string::npos);
+  EXPECT_NE(err("models: {gpt: {provider: openai, baseURL: 'http://x/v1', model: m, maxConcurrentCalls: -2}}")
+                .find("models.gpt.maxConcurrentCalls"),
+            std::string::npos);
+}

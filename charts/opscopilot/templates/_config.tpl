@@ -9,6 +9,10 @@ unknown top-level keys and bad values at start).
 {{- $secret := include "opscopilot.modelKeySecret" . -}}
 # Rendered by the opscopilot Helm chart from its values; edit the values, not this file.
 workers: {{ int64 $cfg.workers }}
+concurrency:
+  maxNodes: {{ int64 $cfg.concurrency.maxNodes }}
+  maxNodesPerNamespace: {{ int64 $cfg.concurrency.maxNodesPerNamespace }}
+statusWriteIntervalMilliseconds: {{ int64 $cfg.statusWriteIntervalMilliseconds }}
 defaultModel: {{ $cfg.defaultModel | toJson }}
 models:
   builtin:
@@ -34,7 +38,7 @@ models:
     {{- if hasKey $p "stream" }}
     stream: {{ $p.stream }}
     {{- end }}
-    {{- range $k := list "timeoutSeconds" "maxAttempts" "requestsPerMinute" "tokensPerMinute" "breakerFailures" "breakerCooldownSeconds" "maxToolResultTokens" "maxPromptTokens" }}
+    {{- range $k := list "timeoutSeconds" "maxAttempts" "requestsPerMinute" "tokensPerMinute" "breakerFailures" "breakerCooldownSeconds" "maxToolResultTokens" "maxPromptTokens" "maxConcurrentCalls" }}
     {{- if hasKey $p $k }}
     {{ $k }}: {{ int64 (index $p $k) }}
     {{- end }}

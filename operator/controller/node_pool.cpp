@@ -1,0 +1,115 @@
+#include "operator/controller/node_pool.h"
+
+#include <algorithm>
+
+namespace opscopilot::controller {
+
+NodePool::NodePool(NodeLimits limits) : limits_(std::move(limits)) {}
+
+NodePool::~NodePool() { shutdown(); }
+
+bool NodePool::submit(const std::string& ns, const std::string& profile, std::function<void()> task) {
+  std::lock_guard lock(mu_);
+  if (stopped_) return false;
+  auto& q = waiting_[ns];
+  if (q.empty()) turn_.push_back(ns);
+  q.push_back(Task{ns, profile, std::move(task)});
+  ++waitingCount_;
+  // Threads start as they are needed, never more than maxNodes.
+  if (idle_ == 0 && static_cast<int>(threads_.size()) < limits_.maxNodes) {
+    threads_.emplace_back([this] { threadLoop(); });
+  } else {
+    cv_.notify_one();
+  }
+  return true;
+}
+
+bool NodePool::startable(const Task& t) const {
+  if (auto it = runningByNs_.find(t.ns); it != runningByNs_.end() && it->second >= limits_.perNamespace) return false;
+  if (auto lim = limits_.perProfile.find(t.profile); lim != limits_.perProfile.end()) {
+    if (auto it = runningByProfile_.find(t.profile); it != runningByProfile_.end() && it->second >= lim->second) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool NodePool::takeLocked(Task& out) {
+  if (static_cast<int>(running_) >= limits_.maxNodes) return false;
+  for (std::size_t i = 0; i < turn_.size(); ++i) {
+    const std::string ns = turn_[i];
+    auto& q = waiting_[ns];
+    // The namespace's oldest task that may start (one of another profile may
+    // pass one held by its profile's limit).
+    auto it = std::find_if(q.begin(), q.end(), [&](const Task& t) { return startable(t); });
+    if (it == q.end()) continue;
+    out = std::move(*it);
+    q.erase(it);
+    --waitingCount_;
+    turn_.erase(turn_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (q.empty()) {
+      waiting_.erase(ns);
+    } else {
+      turn_.push_back(ns);  // its next task waits for the others' turn
+    }
+    ++running_;
+    ++runningByNs_[out.ns];
+    ++runningByProfile_[out.profile];
+    return true;
+  }
+  return false;
+}
+
+void NodePool::threadLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    Task task;
+    if (!stopped_ && takeLocked(task)) {
+      lock.unlock();
+      task.run();
+      task.run = nullptr;  // what it captured goes before the counts drop
+      lock.lock();
+      --running_;
+      if (--runningByNs_[task.ns] == 0) runningByNs_.erase(task.ns);
+      if (--runningByProfile_[task.profile] == 0) runningByProfile_.erase(task.profile);
+      // A finished task may let a task of its namespace or profile start.
+      cv_.notify_all();
+      continue;
+    }
+    if (stopped_) return;
+    ++idle_;
+    cv_.wait(lock);
+    --idle_;
+  }
+}
+
+std::size_t NodePool::shutdown() {
+  std::vector<std::thread> threads;
+  std::size_t dropped = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopped_) {
+      stopped_ = true;
+      dropped = waitingCount_;
+      waiting_.clear();
+      turn_.clear();
+      waitingCount_ = 0;
+    }
+    threads.swap(threads_);
+    cv_.notify_all();
+  }
+  for (auto& t : threads) t.join();
+  return dropped;
+}
+
+std::size_t NodePool::running() const {
+  std::lock_guard lock(mu_);
+  return running_;
+}
+
+std::size_t NodePool::waiting() const {
+  std::lock_guard lock(mu_);
+  return waitingCount_;
+}
+
+}  // namespace opscopilot::controller

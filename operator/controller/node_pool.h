@@ -1,0 +1,73 @@
+// NodePool: where investigation nodes run, off the reconcile workers. A node
+// (one tool call, one model call, the planner, the critic or the finalizer)
+// is a task tagged with its run's namespace and model profile. At most
+// maxNodes run at once, at most perNamespace of one namespace and at most a
+// profile's limit of one model profile; waiting tasks start in turn across
+// namespaces (round-robin), so a namespace with hundreds of runs cannot keep
+// another's waiting. A worker that hands a node here is free at once: a model
+// answering in 2 s holds a pool thread, never a worker.
+//
+// Thread safety: every member may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace opscopilot::controller {
+
+struct NodeLimits {
+  int maxNodes = 64;      // in flight at once, all runs together
+  int perNamespace = 32;  // of one namespace's runs
+  // Of one model profile's runs; a profile not named here has no limit of
+  // its own (builtin: its nodes wait on nothing but the API server).
+  std::map<std::string, int> perProfile;
+};
+
+class NodePool {
+ public:
+  explicit NodePool(NodeLimits limits);
+  ~NodePool();
+  NodePool(const NodePool&) = delete;
+  NodePool& operator=(const NodePool&) = delete;
+
+  // Queues the task. false after shutdown (the task will not run).
+  bool submit(const std::string& ns, const std::string& profile, std::function<void()> task);
+
+  // Takes no more tasks, drops those still waiting, and waits for the
+  // running ones to return. Returns the number dropped.
+  std::size_t shutdown();
+
+  std::size_t running() const;
+  std::size_t waiting() const;
+
+ private:
+  struct Task {
+    std::string ns, profile;
+    std::function<void()> run;
+  };
+  bool startable(const Task& t) const;
+  // The next task to start, in turn across namespaces; false when none may.
+  bool takeLocked(Task& out);
+  void threadLoop();
+
+  const NodeLimits limits_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, std::deque<Task>> waiting_;  // by namespace
+  std::deque<std::string> turn_;                              // namespaces with waiting tasks, next first
+  std::unordered_map<std::string, int> runningByNs_, runningByProfile_;
+  std::size_t running_ = 0, waitingCount_ = 0;
+  int idle_ = 0;
+  bool stopped_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace opscopilot::controller
