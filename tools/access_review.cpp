@@ -14,11 +14,11 @@ using Alloc = rapidjson::Document::AllocatorType;
 
 rapidjson::Value str(const std::string& s, Alloc& a) { return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a); }
 
-std::string cacheKey(const agent::Requester& who, const std::string& runUID, const AccessAttributes& at) {
-  // The requester is part of the key: two runs never share a UID, but the key
-  // must not let one identity's decision answer for another's.
+std::string cacheKey(const agent::Requester& who, const AccessAttributes& at) {
+  // The whole identity is the key (name, UID, groups, extra): one identity's
+  // decision never answers for another's.
   std::string k;
-  for (const std::string* s : {&runUID, &who.username, &who.uid, &at.verb, &at.group, &at.resource, &at.subresource,
+  for (const std::string* s : {&who.username, &who.uid, &at.verb, &at.group, &at.resource, &at.subresource,
                                &at.ns, &at.name}) {
     k.append(*s).push_back('\x1f');
   }
@@ -72,10 +72,10 @@ std::uint64_t AccessReviewer::reviewsSent() const {
   return sent_;
 }
 
-kube::Result<AccessVerdict> AccessReviewer::review(const agent::Requester& who, const std::string& runUID,
-                                                   const AccessAttributes& attrs, std::chrono::milliseconds timeout) {
+kube::Result<AccessVerdict> AccessReviewer::review(const agent::Requester& who, const AccessAttributes& attrs,
+                                                   std::chrono::milliseconds timeout) {
   if (who.username.empty()) return kube::Error{0, "Forbidden", "the run has no requester to check", "requester"};
-  const auto key = cacheKey(who, runUID, attrs);
+  const auto key = cacheKey(who, attrs);
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);

@@ -1,9 +1,11 @@
 // AccessReviewer: may the run's requester make this read? Asks the API
 // server with a SubjectAccessReview (authorization.k8s.io/v1) for the exact
 // verb, resource, subresource, namespace and name, as the operator's own
-// identity (it needs `create subjectaccessreviews`). Decisions are cached per
-// run and for a short time, so a run re-reading the same pod costs one
-// review, and a permission revoked mid-run takes effect within the TTL.
+// identity (it needs `create subjectaccessreviews`). Decisions are cached for
+// a short time by the whole identity (name, UID, groups, extra) and the exact
+// request, as the API server's own webhook authorizer caches them: a run
+// re-reading the same pod, or a requester's next runs, cost no new review,
+// and a permission granted or revoked takes effect within the TTL.
 //
 // Thread-safe: one reviewer serves every worker.
 #pragma once
@@ -46,11 +48,11 @@ class AccessReviewer {
   AccessReviewer(std::shared_ptr<kube::Client> client, Options options);
   explicit AccessReviewer(std::shared_ptr<kube::Client> client) : AccessReviewer(std::move(client), Options{}) {}
 
-  // The decision for `who` making the request described by `attrs`, within
-  // run `runUID` (the cache's scope). An error when the review itself could
-  // not be made (the caller must then treat the read as refused: fail closed).
-  kube::Result<AccessVerdict> review(const agent::Requester& who, const std::string& runUID,
-                                     const AccessAttributes& attrs, std::chrono::milliseconds timeout);
+  // The decision for `who` making the request described by `attrs`. An
+  // error when the review itself could not be made (the caller must then
+  // treat the read as refused: fail closed).
+  kube::Result<AccessVerdict> review(const agent::Requester& who, const AccessAttributes& attrs,
+                                     std::chrono::milliseconds timeout);
 
   // SubjectAccessReviews sent since creation (for tests and benchmarks).
   std::uint64_t reviewsSent() const;

@@ -41,7 +41,7 @@ std::optional<kube::Error> ToolCall::refusedForRequester(std::string_view verb, 
   if (!opts) return deadlinePassed();
   AccessAttributes at{std::string(verb), kind.ref.group, kind.ref.resource, std::string(subresource),
                       kind.ref.namespaced ? ns_ : std::string(), std::string(name)};
-  auto verdict = requester_->reviewer->review(requester_->who, requester_->runUID, at, opts->timeout);
+  auto verdict = requester_->reviewer->review(requester_->who, at, opts->timeout);
   if (verdict.ok() && !verdict->cached) ++requests_;
   if (!verdict.ok()) ++requests_;
   std::string what = std::string(verb) + " " + kind.ref.resource;

@@ -8,12 +8,13 @@ NodePool::NodePool(NodeLimits limits) : limits_(std::move(limits)) {}
 
 NodePool::~NodePool() { shutdown(); }
 
-bool NodePool::submit(const std::string& ns, const std::string& profile, std::function<void()> task) {
+bool NodePool::submit(const std::string& ns, const std::string& profile, std::function<void()> task,
+                      Clock::time_point since) {
   std::lock_guard lock(mu_);
   if (stopped_) return false;
   auto& q = waiting_[ns];
   if (q.empty()) turn_.push_back(ns);
-  q.push_back(Task{ns, profile, std::move(task)});
+  q.emplace(since, Task{ns, profile, std::move(task)});
   ++waitingCount_;
   // Threads start as they are needed, never more than maxNodes.
   if (idle_ == 0 && static_cast<int>(threads_.size()) < limits_.maxNodes) {
@@ -41,9 +42,9 @@ bool NodePool::takeLocked(Task& out) {
     auto& q = waiting_[ns];
     // The namespace's oldest task that may start (one of another profile may
     // pass one held by its profile's limit).
-    auto it = std::find_if(q.begin(), q.end(), [&](const Task& t) { return startable(t); });
+    auto it = std::find_if(q.begin(), q.end(), [&](const auto& entry) { return startable(entry.second); });
     if (it == q.end()) continue;
-    out = std::move(*it);
+    out = std::move(it->second);
     q.erase(it);
     --waitingCount_;
     turn_.erase(turn_.begin() + static_cast<std::ptrdiff_t>(i));

@@ -4,12 +4,15 @@
 // maxNodes run at once, at most perNamespace of one namespace and at most a
 // profile's limit of one model profile; waiting tasks start in turn across
 // namespaces (round-robin), so a namespace with hundreds of runs cannot keep
-// another's waiting. A worker that hands a node here is free at once: a model
+// another's waiting. Within a namespace the task of the oldest run goes
+// first: runs finish in about the order they came, each soon, rather than
+// all of them late. A worker that hands a node here is free at once: a model
 // answering in 2 s holds a pool thread, never a worker.
 //
 // Thread safety: every member may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -38,8 +41,11 @@ class NodePool {
   NodePool(const NodePool&) = delete;
   NodePool& operator=(const NodePool&) = delete;
 
-  // Queues the task. false after shutdown (the task will not run).
-  bool submit(const std::string& ns, const std::string& profile, std::function<void()> task);
+  using Clock = std::chrono::steady_clock;
+  // Queues the task; `since` orders it within its namespace (its run's start:
+  // older first). false after shutdown (the task will not run).
+  bool submit(const std::string& ns, const std::string& profile, std::function<void()> task,
+              Clock::time_point since = Clock::now());
 
   // Takes no more tasks, drops those still waiting, and waits for the
   // running ones to return. Returns the number dropped.
@@ -61,7 +67,7 @@ class NodePool {
   const NodeLimits limits_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::unordered_map<std::string, std::deque<Task>> waiting_;  // by namespace
+  std::unordered_map<std::string, std::multimap<Clock::time_point, Task>> waiting_;  // by namespace, oldest first
   std::deque<std::string> turn_;                              // namespaces with waiting tasks, next first
   std::unordered_map<std::string, int> runningByNs_, runningByProfile_;
   std::size_t running_ = 0, waitingCount_ = 0;

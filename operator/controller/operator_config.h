@@ -50,8 +50,9 @@ struct OperatorConfig {
   // namespaces taking turns.
   int maxNodes = 64;
   int maxNodesPerNamespace = 32;
-  // Steps other than model calls and phase changes are written at most once
-  // per interval per run (run_reconciler.h says what is written when).
+  // Steps other than model calls and phase changes are written once the call
+  // after them has been out this long, at the latest 4 intervals after
+  // (run_reconciler.h says what is written when).
   std::chrono::milliseconds statusWriteInterval{250};
   std::string defaultModel = "builtin";
   std::map<std::string, ModelProfile> models{{"builtin", builtinProfile()}};

@@ -36,7 +36,8 @@ struct RunReconciler::ActiveRun {
   std::string profile;
   Clock::time_point start;  // status.startTime
   std::string targetRef;
-  std::chrono::steady_clock::time_point since;  // when this process took the run up
+  std::chrono::steady_clock::time_point since;   // when this process took the run up
+  std::chrono::steady_clock::time_point queued;  // its place among the namespace's runs in the pool
   std::int64_t durationBefore = 0;              // usage.durationMs then
 
   // Held for a status write; guards run, fresh and lastWrite. Taken before mu.
@@ -47,8 +48,10 @@ struct RunReconciler::ActiveRun {
 
   std::mutex mu;  // guards what follows
   agent::RunState state;  // after the last node done
-  bool inFlight = false;  // a node runs in the pool
+  bool inFlight = false;  // a node is in the pool (waiting for a slot, or running)
+  std::optional<std::chrono::steady_clock::time_point> nodeStarted;  // when the node in flight began to run
   bool dirty = false;     // state holds more than the last write
+  std::chrono::steady_clock::time_point dirtySince;  // the oldest change not written
   bool abandoned = false; // no longer this process's to advance: a node in flight is discarded
   agent::Advance last = agent::Advance::Continue;
   bool modelCalled = false;  // the last node called the model
@@ -257,6 +260,10 @@ ReconcileResult RunReconciler::activate(const std::string& key, kube::ObjectPtr 
   a->start = start;
   a->targetRef = targetRef;
   a->since = std::chrono::steady_clock::now();
+  // A run keeps its place after an approval; a run this process resumes
+  // (restarted) goes by when it started.
+  a->queued = a->since - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::max(Clock::duration::zero(), Clock::now() - start));
   a->durationBefore = state.usage.durationMs;
   // A phase change is written at once: the run shows Running as soon as a
   // worker took it up (and again after an approval).
@@ -264,6 +271,7 @@ ReconcileResult RunReconciler::activate(const std::string& key, kube::ObjectPtr 
   state.phase = "Running";
   a->state = std::move(state);
   a->dirty = phaseChange;
+  a->dirtySince = a->since;
   a->fresh = fresh;
   a->run = std::move(run);
   {
@@ -295,6 +303,7 @@ kube::Result<bool> RunReconciler::flush(const ActivePtr& a) {
   auto written = writeStatus(a->run, snapshot, a->start, a->targetRef, a->fresh);
   if (!written.ok()) {
     std::lock_guard lock(a->mu);
+    if (!a->dirty) a->dirtySince = std::chrono::steady_clock::now();
     a->dirty = true;
     return written.error();
   }
@@ -310,7 +319,7 @@ void RunReconciler::submitNode(const ActivePtr& a) {
     std::lock_guard lock(a->mu);
     a->inFlight = true;
   }
-  if (!pool_.submit(a->spec.ns, a->profile, [this, a] { runNode(a); })) {
+  if (!pool_.submit(a->spec.ns, a->profile, [this, a] { runNode(a); }, a->queued)) {
     std::lock_guard lock(a->mu);  // shutting down: checkpointAll writes what it has
     a->inFlight = false;
     a->last = agent::Advance::Interrupted;
@@ -326,6 +335,7 @@ void RunReconciler::runNode(const ActivePtr& a) {
       return;
     }
     work = a->state;
+    a->nodeStarted = std::chrono::steady_clock::now();
   }
   // Before each model call, the status records it (usage.llmCallsStarted):
   // a call the provider may charge is on record before it is sent.
@@ -370,11 +380,13 @@ void RunReconciler::runNode(const ActivePtr& a) {
   {
     std::lock_guard lock(a->mu);
     a->inFlight = false;
+    a->nodeStarted.reset();
     if (a->abandoned) return;
     work.usage.apiRequests += a->writesDuringNode;
     a->writesDuringNode = 0;
     a->modelCalled = work.usage.llmCallsStarted != callsBefore;
     a->state = std::move(work);
+    if (!a->dirty) a->dirtySince = std::chrono::steady_clock::now();
     a->dirty = true;
     a->last = adv;
     a->checkpointFailed = std::move(checkpointFailed);
@@ -383,16 +395,27 @@ void RunReconciler::runNode(const ActivePtr& a) {
 }
 
 ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) {
+  using std::chrono::ceil;
+  using Ms = std::chrono::milliseconds;
+  // When steps other than model calls are written (run_reconciler.h): once
+  // the call after them has run for an interval (the run waits on something
+  // slow: show what it did before), and at the latest 4 intervals after the
+  // oldest unwritten change (a run of many quick steps still shows them).
   const auto interval = config_.statusWriteInterval;
+  const auto maxUnwritten = 4 * interval;
   const auto now = std::chrono::steady_clock::now();
   std::unique_lock w(a->writeMu);
   bool inFlight = false, dirty = false, modelCalled = false;
   agent::Advance adv = agent::Advance::Continue;
   std::optional<kube::Error> checkpointFailed;
+  std::optional<std::chrono::steady_clock::time_point> nodeStarted;
+  std::chrono::steady_clock::time_point dirtySince;
   {
     std::lock_guard lock(a->mu);
     inFlight = a->inFlight;
     dirty = a->dirty;
+    dirtySince = a->dirtySince;
+    nodeStarted = a->nodeStarted;
     adv = a->last;
     modelCalled = a->modelCalled;
     if (!inFlight) {
@@ -411,14 +434,16 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
     dropActive(key, a);
     return statusWriteFailed(key, a->run, std::move(state), a->start, a->targetRef, e);
   };
-  const auto sinceWrite = now - a->lastWrite;
+  // When to look again for unwritten steps while a node is out.
+  auto lookAgain = [&](std::chrono::steady_clock::time_point from) {
+    auto next = dirtySince + maxUnwritten;
+    next = std::min(next, nodeStarted ? *nodeStarted + interval : from + interval);
+    return std::max(ceil<Ms>(next - from), Ms(1));
+  };
   if (inFlight) {
-    // A node is out (a slow read, a model call): write the steps done
-    // before it once the interval has passed, so the run shows them.
     if (!dirty) return {{}, {}, "InFlight"};
-    if (sinceWrite < interval) {
-      return {std::chrono::ceil<std::chrono::milliseconds>(interval - sinceWrite), {}, "InFlight"};
-    }
+    const bool slowNode = nodeStarted && now - *nodeStarted >= interval;
+    if (!slowNode && now - dirtySince < maxUnwritten) return {lookAgain(now), {}, "InFlight"};
     if (auto written = flush(a); !written.ok()) return failed(written.error());
     return {{}, {}, "Written"};
   }
@@ -429,9 +454,9 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
     return {{}, *checkpointFailed, "CheckpointFailed"};
   }
   // A model call's result and charge are written before anything uses
-  // them; a phase change at once; other steps once per interval.
+  // them; a phase change at once.
   const bool stopping = stopping_.load();
-  if (dirty && (adv != agent::Advance::Continue || modelCalled || sinceWrite >= interval || stopping)) {
+  if (dirty && (adv != agent::Advance::Continue || modelCalled || now - dirtySince >= maxUnwritten || stopping)) {
     if (auto written = flush(a); !written.ok()) return failed(written.error());
     dirty = false;
   }
@@ -456,9 +481,11 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
   }
   w.unlock();
   submitNode(a);
-  // Unwritten steps: look again when the interval is up, in case the next
-  // node is slow.
-  if (dirty) return {std::chrono::ceil<std::chrono::milliseconds>(interval - sinceWrite), {}, "Advanced"};
+  // Unwritten steps: look again in an interval, in case the next node is slow.
+  if (dirty) {
+    nodeStarted.reset();
+    return {lookAgain(now), {}, "Advanced"};
+  }
   return {{}, {}, "Advanced"};
 }
 

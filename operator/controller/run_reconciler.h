@@ -4,13 +4,15 @@
 // so a worker never waits on a call; when the node is done, the run's key is
 // queued again and a worker takes the next step.
 //
-// What is written, and when (docs/DESIGN.md, "The run graph"): a phase
-// change at once; a model call before it is sent (usage.llmCallsStarted) and
-// its result and charge as soon as it returns, before anything uses them;
-// other steps (tool reads, which are idempotent) at most once per
-// statusInterval, even while the next call is still out. A restarted
-// operator resumes from the last write: it may read again what a lost write
-// held, but never repeats a model call on record or charges one twice.
+// What is written, and when (docs/DESIGN.md, "The run graph"): a phase change
+// at once; a model call before it is sent (usage.llmCallsStarted) and its
+// result and charge as soon as it returns, before anything uses them; other
+// steps (tool reads, which are idempotent) once the call after them has been
+// out for statusWriteInterval (the run waits on something slow: it shows what
+// it did before), and at the latest 4 intervals after they happened. A fast
+// built-in run writes twice: Running, and its answer. A restarted operator
+// resumes from the last write: it may read again what a lost write held, but
+// never repeats a model call on record or charges one twice.
 //
 // A spec change (a new metadata.generation) starts a fresh run for that
 // generation; the previous steps and answer are replaced.

@@ -5,6 +5,8 @@
 #   - the DiagnosticRun CRD as shipped (PUT of the whole object, and a merge
 #     patch of the status alone);
 #   - a copy without its CEL rules (x-kubernetes-validations);
+#   - a copy whose status is one atomic field for field management
+#     (x-kubernetes-map-type: atomic: managedFields stops at status);
 #   - a copy whose status is schemaless (x-kubernetes-preserve-unknown-fields);
 #   - a ConfigMap holding the same status as one string.
 # The status is a real one: a built-in run on the crashloop scenario.
@@ -22,7 +24,8 @@ OP=""
 cleanup() {
   [ -n "$OP" ] && kill "$OP" 2>/dev/null
   kubectl delete ns "$NS" --wait=false >/dev/null 2>&1
-  kubectl delete crd diagnosticrunnocels.bench.opscopilot.io diagnosticrunbares.bench.opscopilot.io >/dev/null 2>&1
+  kubectl delete crd diagnosticrunnocels.bench.opscopilot.io diagnosticrunatomics.bench.opscopilot.io \
+    diagnosticrunbares.bench.opscopilot.io >/dev/null 2>&1
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -51,10 +54,12 @@ variant() {  # variant KIND PLURAL JQ-FILTER
       | del(.spec.names.shortNames) | '"$3" | kubectl apply -f - >/dev/null
 }
 variant DiagnosticRunNoCel diagnosticrunnocels 'walk(if type == "object" then del(."x-kubernetes-validations") else . end)'
+variant DiagnosticRunAtomic diagnosticrunatomics \
+  '.spec.versions[0].schema.openAPIV3Schema.properties.status["x-kubernetes-map-type"] = "atomic"'
 variant DiagnosticRunBare diagnosticrunbares \
   '.spec.versions[0].schema.openAPIV3Schema.properties.status = {type: "object", "x-kubernetes-preserve-unknown-fields": true}'
 kubectl wait --for=condition=Established crd/diagnosticrunnocels.bench.opscopilot.io \
-  crd/diagnosticrunbares.bench.opscopilot.io --timeout=60s >/dev/null
+  crd/diagnosticrunatomics.bench.opscopilot.io crd/diagnosticrunbares.bench.opscopilot.io --timeout=60s >/dev/null
 
 apiserver_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/kube-apiserver.pid")"
 echo "API-server cost per write: $OBJECTS objects x $WRITES writes, 4 clients, $(nproc) cores, loopback control plane"
@@ -64,7 +69,9 @@ bench() {
     --objects "$OBJECTS" --writes "$WRITES" "$@"
 }
 bench --mode configmap --name cm
+bench --mode status-put --resource opscopilot.io/v1alpha1/diagnosticruns --kind DiagnosticRun --name warm >/dev/null  # warms up
 bench --mode status-put --resource opscopilot.io/v1alpha1/diagnosticruns --kind DiagnosticRun --name dr
 bench --mode status-patch --resource opscopilot.io/v1alpha1/diagnosticruns --kind DiagnosticRun --name drp
 bench --mode status-put --resource bench.opscopilot.io/v1alpha1/diagnosticrunnocels --kind DiagnosticRunNoCel --name nocel
+bench --mode status-put --resource bench.opscopilot.io/v1alpha1/diagnosticrunatomics --kind DiagnosticRunAtomic --name atomic
 bench --mode status-put --resource bench.opscopilot.io/v1alpha1/diagnosticrunbares --kind DiagnosticRunBare --name bare

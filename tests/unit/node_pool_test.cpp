@@ -136,3 +136,20 @@ TEST(NodePool, ShutdownDropsWaitingTasksAndRefusesNewOnes) {
   EXPECT_FALSE(pool.submit("ns", "p", gate.task("late")));
   EXPECT_EQ(gate.started(), std::vector<std::string>{"running"});
 }
+
+TEST(NodePool, WithinANamespaceTheOldestRunGoesFirst) {
+  NodePool pool({1, 1, {}});
+  Gate gate;
+  const auto t0 = NodePool::Clock::now();
+  pool.submit("ns", "p", gate.task("first"), t0);
+  ASSERT_TRUE(gate.waitStarted(1));
+  // A later node of an old run passes the first nodes of newer runs.
+  pool.submit("ns", "p", gate.task("new run"), t0 + std::chrono::seconds(2));
+  pool.submit("ns", "p", gate.task("newer run"), t0 + std::chrono::seconds(3));
+  pool.submit("ns", "p", gate.task("old run"), t0 + std::chrono::seconds(1));
+  gate.release(4);
+  ASSERT_TRUE(gate.waitStarted(4));
+  pool.shutdown();
+  const std::vector<std::string> want = {"first", "old run", "new run", "newer run"};
+  EXPECT_EQ(gate.started(), want);
+}
