@@ -46,6 +46,10 @@ struct Metrics {
       prometheus::BuildGauge().Name("opscopilot_status_writes").Help("Status writes since start").Register(*registry);
   prometheus::Family<prometheus::Gauge>& apiRequests =
       prometheus::BuildGauge().Name("opscopilot_api_requests").Help("Kubernetes API requests since start").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& activeRuns =
+      prometheus::BuildGauge().Name("opscopilot_runs_active").Help("Runs in progress in this process").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& nodes =
+      prometheus::BuildGauge().Name("opscopilot_nodes").Help("Investigation nodes in the node pool, by state (running, waiting)").Register(*registry);
 };
 
 // The API key of a model profile: from its environment variable, or from
@@ -167,6 +171,9 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
                                                           depth.Set(static_cast<double>(queue.depth()));
                                                           metrics.statusWrites.Add({}).Set(static_cast<double>(reconciler.statusWrites()));
                                                           metrics.apiRequests.Add({}).Set(static_cast<double>(client->requestCount()));
+                                                          metrics.activeRuns.Add({}).Set(static_cast<double>(reconciler.activeRuns()));
+                                                          metrics.nodes.Add({{"state", "running"}}).Set(static_cast<double>(reconciler.nodesInFlight()));
+                                                          metrics.nodes.Add({{"state", "waiting"}}).Set(static_cast<double>(reconciler.nodesWaiting()));
                                                           return prometheus::TextSerializer().Serialize(metrics.registry->Collect());
                                                         }});
     if (!h.ok()) {

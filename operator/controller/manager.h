@@ -12,8 +12,9 @@
 namespace opscopilot::controller {
 
 // Runs the controller until stop fires. On stop it takes no new work, lets
-// each worker checkpoint the run it is on (the status is written after every
-// node), and returns within shutdownDeadline. Returns the process exit code.
+// the nodes in flight end (model calls end at once), writes what each run in
+// progress has not written yet (RunReconciler::checkpointAll), and returns
+// within shutdownDeadline. Returns the process exit code.
 int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& config, net::Cancellation& stop,
                std::chrono::seconds shutdownDeadline = std::chrono::seconds(25));
 

@@ -72,7 +72,8 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
   if (!root.IsMap()) return invalid(source, "must be a YAML mapping");
   static const std::vector<std::string> known = {"workers", "defaultModel", "models", "limits", "tools",
                                                  "watchNamespace", "health", "leaderElection", "requester",
-                                                 "concurrency", "statusWriteIntervalMilliseconds"};
+                                                 "concurrency", "statusWriteIntervalMilliseconds",
+                                                 "statusProgressWritesPerSecond"};
   for (const auto& kv : root) {
     // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
     if (!kv.first.IsScalar()) return invalid(source, "a field name must be a plain string");
@@ -122,6 +123,12 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
       const int ms = i.as<int>();
       if (ms < 0 || ms > 10000) return invalid(source, "statusWriteIntervalMilliseconds must be between 0 and 10000");
       cfg.statusWriteInterval = std::chrono::milliseconds(ms);
+    }
+    if (auto r = root["statusProgressWritesPerSecond"]) {
+      cfg.statusProgressWritesPerSecond = r.as<double>();
+      if (cfg.statusProgressWritesPerSecond < 0 || cfg.statusProgressWritesPerSecond > 10000) {
+        return invalid(source, "statusProgressWritesPerSecond must be between 0 (no limit) and 10000");
+      }
     }
     if (auto models = root["models"]) {
       if (!models.IsMap()) return invalid(source, "models must be a mapping of profile name to settings");

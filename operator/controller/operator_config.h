@@ -54,6 +54,10 @@ struct OperatorConfig {
   // after them has been out this long, at the latest 4 intervals after
   // (run_reconciler.h says what is written when).
   std::chrono::milliseconds statusWriteInterval{250};
+  // Writes that only show progress (not a phase change, not a model call),
+  // all runs together, at most this many a second: under a burst the API
+  // server's capacity goes to what must be written. 0: no limit.
+  double statusProgressWritesPerSecond = 20;
   std::string defaultModel = "builtin";
   std::map<std::string, ModelProfile> models{{"builtin", builtinProfile()}};
   agent::Limits defaultLimits;

@@ -50,6 +50,8 @@ struct RunReconciler::ActiveRun {
   agent::RunState state;  // after the last node done
   bool inFlight = false;  // a node is in the pool (waiting for a slot, or running)
   std::optional<std::chrono::steady_clock::time_point> nodeStarted;  // when the node in flight began to run
+  bool writeFirst = false; // a phase change to write before the next node
+  std::optional<kube::Error> writeFailed;  // a node's status write failed
   bool dirty = false;     // state holds more than the last write
   std::chrono::steady_clock::time_point dirtySince;  // the oldest change not written
   bool abandoned = false; // no longer this process's to advance: a node in flight is discarded
@@ -265,26 +267,19 @@ ReconcileResult RunReconciler::activate(const std::string& key, kube::ObjectPtr 
   a->queued = a->since - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                              std::max(Clock::duration::zero(), Clock::now() - start));
   a->durationBefore = state.usage.durationMs;
-  // A phase change is written at once: the run shows Running as soon as a
-  // worker took it up (and again after an approval).
+  // A phase change is written at once, before the first node: the run shows
+  // Running as soon as it is taken up (and again after an approval).
   const bool phaseChange = fresh || run->stringAt({"status", "phase"}) != "Running";
   state.phase = "Running";
   a->state = std::move(state);
   a->dirty = phaseChange;
+  a->writeFirst = phaseChange;
   a->dirtySince = a->since;
   a->fresh = fresh;
   a->run = std::move(run);
   {
     std::lock_guard lock(activeMu_);
     active_[key] = a;
-  }
-  if (phaseChange) {
-    std::unique_lock w(a->writeMu);
-    if (auto written = flush(a); !written.ok()) {
-      w.unlock();
-      dropActive(key, a);
-      return statusWriteFailed(key, a->run, a->state, a->start, a->targetRef, written.error());
-    }
   }
   submitNode(a);
   return {{}, {}, "Started"};
@@ -296,7 +291,7 @@ kube::Result<bool> RunReconciler::flush(const ActivePtr& a) {
     std::lock_guard lock(a->mu);
     if (!a->dirty || a->abandoned) return false;
     ++a->state.usage.apiRequests;  // this status write
-    if (a->inFlight) ++a->writesDuringNode;
+    if (a->nodeStarted) ++a->writesDuringNode;  // the node's copy of usage lacks it
     snapshot = a->state;
     a->dirty = false;
   }
@@ -314,6 +309,19 @@ kube::Result<bool> RunReconciler::flush(const ActivePtr& a) {
   return true;
 }
 
+bool RunReconciler::takeProgressWrite() {
+  const double rate = config_.statusProgressWritesPerSecond;
+  if (rate <= 0) return true;
+  std::lock_guard lock(progressMu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (progressLast_ == std::chrono::steady_clock::time_point{}) progressTokens_ = rate;
+  progressTokens_ = std::min(rate, progressTokens_ + rate * std::chrono::duration<double>(now - progressLast_).count());
+  progressLast_ = now;
+  if (progressTokens_ < 1) return false;
+  progressTokens_ -= 1;
+  return true;
+}
+
 void RunReconciler::submitNode(const ActivePtr& a) {
   {
     std::lock_guard lock(a->mu);
@@ -327,13 +335,35 @@ void RunReconciler::submitNode(const ActivePtr& a) {
 }
 
 void RunReconciler::runNode(const ActivePtr& a) {
-  agent::RunState work;
+  // Ends the node's turn: the run's key goes back to the workers.
+  auto done = [&](std::optional<kube::Error> writeFailed) {
+    {
+      std::lock_guard lock(a->mu);
+      a->inFlight = false;
+      a->nodeStarted.reset();
+      if (writeFailed) a->writeFailed = std::move(writeFailed);
+    }
+    if (requeue_) requeue_(a->key);
+  };
+  bool writeFirst = false;
   {
     std::lock_guard lock(a->mu);
     if (a->abandoned) {
       a->inFlight = false;
       return;
     }
+    writeFirst = a->writeFirst;
+    a->writeFirst = false;
+  }
+  if (writeFirst) {
+    // The phase change, before the node runs.
+    std::lock_guard w(a->writeMu);
+    if (auto written = flush(a); !written.ok()) return done(written.error());
+  }
+  agent::RunState work;
+  {
+    std::lock_guard lock(a->mu);
+    if (a->abandoned) return done(std::nullopt);
     work = a->state;
     a->nodeStarted = std::chrono::steady_clock::now();
   }
@@ -374,40 +404,55 @@ void RunReconciler::runNode(const ActivePtr& a) {
   }
   const auto callsBefore = work.usage.llmCallsStarted;
   const auto adv = graph.advance(a->spec, work, a->start);
-  work.usage.durationMs = a->durationBefore + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  std::chrono::steady_clock::now() - a->since)
-                                                  .count();
+  const auto now = std::chrono::steady_clock::now();
+  work.usage.durationMs =
+      a->durationBefore + std::chrono::duration_cast<std::chrono::milliseconds>(now - a->since).count();
+  bool modelCalled = false;
+  std::chrono::steady_clock::time_point dirtySince;
   {
     std::lock_guard lock(a->mu);
-    a->inFlight = false;
     a->nodeStarted.reset();
-    if (a->abandoned) return;
+    if (a->abandoned) {
+      a->inFlight = false;
+      return;
+    }
     work.usage.apiRequests += a->writesDuringNode;
     a->writesDuringNode = 0;
-    a->modelCalled = work.usage.llmCallsStarted != callsBefore;
+    modelCalled = work.usage.llmCallsStarted != callsBefore;
+    a->modelCalled = modelCalled;
     a->state = std::move(work);
-    if (!a->dirty) a->dirtySince = std::chrono::steady_clock::now();
+    if (!a->dirty) a->dirtySince = now;
     a->dirty = true;
+    dirtySince = a->dirtySince;
     a->last = adv;
     a->checkpointFailed = std::move(checkpointFailed);
   }
-  if (requeue_) requeue_(a->key);
+  // Written here, before the workers see the node done: a phase change or a
+  // model call's result and charge at once; other steps when the oldest
+  // has waited 4 intervals unwritten, as the progress budget allows.
+  const bool mustWrite = adv != agent::Advance::Continue || modelCalled || stopping_.load();
+  if (mustWrite || (now - dirtySince >= 4 * config_.statusWriteInterval && takeProgressWrite())) {
+    std::lock_guard w(a->writeMu);
+    if (auto written = flush(a); !written.ok()) return done(written.error());
+  }
+  done(std::nullopt);
 }
 
 ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) {
   using std::chrono::ceil;
   using Ms = std::chrono::milliseconds;
-  // When steps other than model calls are written (run_reconciler.h): once
-  // the call after them has run for an interval (the run waits on something
-  // slow: show what it did before), and at the latest 4 intervals after the
-  // oldest unwritten change (a run of many quick steps still shows them).
+  // A node's own writes happen on its pool thread (runNode). Here: steps
+  // done before a call that is still out, once the call has run for an
+  // interval (the run waits on something slow: show what it did before) or
+  // the oldest has waited 4 intervals unwritten, as the progress budget
+  // allows; and what follows a node: the next node, the end, an approval.
   const auto interval = config_.statusWriteInterval;
   const auto maxUnwritten = 4 * interval;
   const auto now = std::chrono::steady_clock::now();
   std::unique_lock w(a->writeMu);
-  bool inFlight = false, dirty = false, modelCalled = false;
+  bool inFlight = false, dirty = false;
   agent::Advance adv = agent::Advance::Continue;
-  std::optional<kube::Error> checkpointFailed;
+  std::optional<kube::Error> checkpointFailed, writeFailed;
   std::optional<std::chrono::steady_clock::time_point> nodeStarted;
   std::chrono::steady_clock::time_point dirtySince;
   {
@@ -417,11 +462,11 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
     dirtySince = a->dirtySince;
     nodeStarted = a->nodeStarted;
     adv = a->last;
-    modelCalled = a->modelCalled;
     if (!inFlight) {
       checkpointFailed = std::move(a->checkpointFailed);
       a->checkpointFailed.reset();
-      a->modelCalled = false;
+      writeFailed = std::move(a->writeFailed);
+      a->writeFailed.reset();
     }
   }
   auto failed = [&](const kube::Error& e) {
@@ -435,37 +480,35 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
     return statusWriteFailed(key, a->run, std::move(state), a->start, a->targetRef, e);
   };
   // When to look again for unwritten steps while a node is out.
-  auto lookAgain = [&](std::chrono::steady_clock::time_point from) {
-    auto next = dirtySince + maxUnwritten;
-    next = std::min(next, nodeStarted ? *nodeStarted + interval : from + interval);
-    return std::max(ceil<Ms>(next - from), Ms(1));
+  auto lookAgain = [&] {
+    auto next = std::min(dirtySince + maxUnwritten, nodeStarted ? *nodeStarted + interval : now + interval);
+    return std::max(ceil<Ms>(next - now), Ms(1));
   };
   if (inFlight) {
     if (!dirty) return {{}, {}, "InFlight"};
     const bool slowNode = nodeStarted && now - *nodeStarted >= interval;
-    if (!slowNode && now - dirtySince < maxUnwritten) return {lookAgain(now), {}, "InFlight"};
+    if (!slowNode && now - dirtySince < maxUnwritten) return {lookAgain(), {}, "InFlight"};
+    if (!takeProgressWrite()) return {interval, {}, "InFlight"};
     if (auto written = flush(a); !written.ok()) return failed(written.error());
     return {{}, {}, "Written"};
   }
+  if (writeFailed) return failed(*writeFailed);
   if (checkpointFailed) {
     // The save before a model call failed and the call was not made.
     w.unlock();
     dropActive(key, a);
     return {{}, *checkpointFailed, "CheckpointFailed"};
   }
-  // A model call's result and charge are written before anything uses
-  // them; a phase change at once.
   const bool stopping = stopping_.load();
-  if (dirty && (adv != agent::Advance::Continue || modelCalled || now - dirtySince >= maxUnwritten || stopping)) {
-    if (auto written = flush(a); !written.ok()) return failed(written.error());
-    dirty = false;
-  }
   if (adv == agent::Advance::Interrupted || stopping) {
+    if (auto written = flush(a); !written.ok()) return failed(written.error());
     w.unlock();
     dropActive(key, a);
     return {{}, {}, "Checkpointed"};
   }
   if (adv == agent::Advance::Finished || adv == agent::Advance::AwaitingApproval) {
+    // Written by the node already, unless a worker got here first.
+    if (auto written = flush(a); !written.ok()) return failed(written.error());
     agent::RunState state;
     {
       std::lock_guard lock(a->mu);
@@ -484,7 +527,7 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
   // Unwritten steps: look again in an interval, in case the next node is slow.
   if (dirty) {
     nodeStarted.reset();
-    return {lookAgain(now), {}, "Advanced"};
+    return {lookAgain(), {}, "Advanced"};
   }
   return {{}, {}, "Advanced"};
 }

@@ -81,6 +81,7 @@ class RunReconciler {
   // Runs in progress in memory, and nodes in flight (for metrics).
   std::size_t activeRuns() const;
   std::size_t nodesInFlight() const { return pool_.running(); }
+  std::size_t nodesWaiting() const { return pool_.waiting(); }
 
   // Status writes since start (for metrics and benchmarks).
   std::uint64_t statusWrites() const { return statusWrites_.load(); }
@@ -106,6 +107,8 @@ class RunReconciler {
   // holds active->writeMu.
   kube::Result<bool> flush(const ActivePtr& active);
   void submitNode(const ActivePtr& active);
+  // A token for a write that only shows progress (statusProgressWritesPerSecond).
+  bool takeProgressWrite();
   // On a NodePool thread: runs one node of the run.
   void runNode(const ActivePtr& active);
   ReconcileResult runFinished(const std::string& key, const kube::ObjectPtr& run, const agent::RunState& state);
@@ -152,6 +155,9 @@ class RunReconciler {
   std::function<void(const std::string&)> requeue_;
   mutable std::mutex activeMu_;
   std::unordered_map<std::string, ActivePtr> active_;  // by key
+  std::mutex progressMu_;
+  double progressTokens_ = 0;
+  std::chrono::steady_clock::time_point progressLast_;
   NodePool pool_;  // last: its threads stop before the rest goes
 
   // What this process last wrote per run, to notice a cache that has not

@@ -153,6 +153,8 @@ TEST(OperatorConfig, ConcurrencyAndTheStatusIntervalAreReadAndChecked) {
   EXPECT_NE(err("concurrency: {maxNodes: 8, maxNodesPerNamespace: 9}").find("maxNodesPerNamespace"), std::string::npos);
   EXPECT_NE(err("concurrency: {maxNode: 8}").find("unknown field \"concurrency.maxNode\""), std::string::npos);
   EXPECT_NE(err("statusWriteIntervalMilliseconds: -1").find("statusWriteIntervalMilliseconds"), std::string::npos);
+  EXPECT_NE(err("statusProgressWritesPerSecond: -1").find("statusProgressWritesPerSecond must be between"), std::string::npos);
+  EXPECT_EQ(parseOperatorConfig("statusProgressWritesPerSecond: 2.5", "x")->statusProgressWritesPerSecond, 2.5);
   EXPECT_NE(err("models: {gpt: {provider: openai, baseURL: 'http://x/v1', model: m, maxConcurrentCalls: -2}}")
                 .find("models.gpt.maxConcurrentCalls"),
             std::string::npos);

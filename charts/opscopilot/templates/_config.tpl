@@ -13,6 +13,7 @@ concurrency:
   maxNodes: {{ int64 $cfg.concurrency.maxNodes }}
   maxNodesPerNamespace: {{ int64 $cfg.concurrency.maxNodesPerNamespace }}
 statusWriteIntervalMilliseconds: {{ int64 $cfg.statusWriteIntervalMilliseconds }}
+statusProgressWritesPerSecond: {{ $cfg.statusProgressWritesPerSecond }}
 defaultModel: {{ $cfg.defaultModel | toJson }}
 models:
   builtin:
