@@ -99,7 +99,7 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
     const Step& last = state.steps.back();
     const int rounds = static_cast<int>(std::count_if(state.steps.begin(), state.steps.end(),
                                                       [](const Step& s) { return s.node == "planner"; })) - 1;
-    const bool criticWantsMore = last.node == "critic" && last.summary.rfind("needs more evidence", 0) == 0;
+    const bool criticWantsMore = last.node == "critic" && last.verdict == Verdict::NeedsEvidence;
     const bool plannerDone = last.node == "planner" && rounds > 0;
     const bool planNext = criticWantsMore || (!plannerDone && last.node != "critic" && rounds < modelOptions_.maxPlannerRounds);
     if (planNext || last.node != "critic") {
@@ -261,6 +261,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   step.summary = redactSecrets(out.summary).text;
   if (!out.ok) {
     step.error = out.errorReason;
+    step.reason = out.errorReason;
     finishStep("Failed");
     if (firstToolStep && (out.errorReason == "NotFound" || out.errorReason == "Forbidden")) {
       const std::string reason = out.errorReason == "NotFound" ? "TargetNotFound" : "Forbidden";
@@ -325,6 +326,8 @@ void RunGraph::critique(const RunSpec& spec, RunState& state) {
     }
   }
   step.state = "Succeeded";
+  step.verdict = replanned ? Verdict::NeedsEvidence : Verdict::Accepted;
+  if (replanned) step.need = "the log of a crashed container";
   step.summary = std::to_string(state.findings.size()) + " findings checked";
   if (dropped) step.summary += ", " + std::to_string(dropped) + " citations of missing evidence removed";
   if (unsupported) step.summary += ", " + std::to_string(unsupported) + " unsupported findings downgraded";

@@ -13,13 +13,11 @@ namespace {
 
 constexpr std::string_view kUnavailable = "ModelUnavailable";
 
-bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 }  // namespace
 
 bool degradedToBuiltin(const RunState& state) {
-  return std::any_of(state.steps.begin(), state.steps.end(),
-                     [](const Step& s) { return startsWith(s.error, kUnavailable); });
+  return std::any_of(state.steps.begin(), state.steps.end(), [](const Step& s) { return s.reason == kUnavailable; });
 }
 
 void RunGraph::useModel(llm::Gateway* gateway, ModelOptions options) {
@@ -81,12 +79,14 @@ std::optional<llm::GatewayCall> RunGraph::callModel(const RunSpec& spec, RunStat
   if (e.kind == llm::LlmError::Kind::BudgetExceeded) {
     step.state = "Failed";
     step.error = "BudgetExceeded: " + e.message;
+    step.reason = "BudgetExceeded";
     step.summary = "the model call would exceed the run's budget";
     finalize(spec, state, "Succeeded", "BudgetExceeded", "the run's token or cost budget is spent");
     return std::nullopt;
   }
   step.state = "Failed";
   step.error = std::string(kUnavailable) + ": " + e.message;
+  step.reason = std::string(kUnavailable);
   step.summary = "model " + modelOptions_.profile + " unavailable (" + e.message +
                  "); continuing with the built-in planner and analyzers";
   return std::nullopt;
@@ -97,8 +97,8 @@ void RunGraph::modelPlan(const RunSpec& spec, RunState& state, std::chrono::syst
   const int index = static_cast<int>(state.steps.size()) - 1;
   std::string feedback;
   for (auto it = state.steps.rbegin(); it != state.steps.rend(); ++it) {
-    if (it->node == "critic" && startsWith(it->summary, "needs more evidence: ")) {
-      feedback = it->summary.substr(std::string_view("needs more evidence: ").size());
+    if (it->node == "critic" && it->verdict == Verdict::NeedsEvidence) {
+      feedback = it->need;
       break;
     }
   }
@@ -184,10 +184,13 @@ void RunGraph::modelCritique(const RunSpec& spec, RunState& state, std::chrono::
   step.state = "Succeeded";
   if (!ok && state.critiques <= options_.maxCritiques) {
     if (need.empty()) need = dangling ? "the draft cites evidence that does not exist" : "the draft cites no evidence";
-    step.summary = "needs more evidence: " + need.substr(0, 300);
+    step.verdict = Verdict::NeedsEvidence;
+    step.need = need.substr(0, 300);
+    step.summary = "needs more evidence: " + step.need;
     return;
   }
   state.answer = answer;
+  step.verdict = ok ? Verdict::Accepted : Verdict::Kept;
   step.summary = ok ? "draft answer accepted: its citations exist and support it"
                     : "draft answer kept after " + std::to_string(state.critiques) + " reviews; unknown citations are marked";
 }

@@ -35,4 +35,20 @@ bool RunState::alreadyCalled(const PlannedCall& call) const {
   return false;
 }
 
+std::string_view toString(Verdict v) {
+  switch (v) {
+    case Verdict::Accepted: return "Accepted";
+    case Verdict::NeedsEvidence: return "NeedsEvidence";
+    case Verdict::Kept: return "Kept";
+    default: return "";
+  }
+}
+
+Verdict verdictFrom(std::string_view s) {
+  if (s == "Accepted") return Verdict::Accepted;
+  if (s == "NeedsEvidence") return Verdict::NeedsEvidence;
+  if (s == "Kept") return Verdict::Kept;
+  return Verdict::None;
+}
+
 }  // namespace opscopilot::agent

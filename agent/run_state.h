@@ -43,6 +43,11 @@ struct PlannedCall {
   bool operator==(const PlannedCall& o) const { return tool == o.tool && argsJson == o.argsJson; }
 };
 
+// What a critic step decided about the draft answer.
+enum class Verdict { None, Accepted, NeedsEvidence, Kept };
+std::string_view toString(Verdict v);          // "", Accepted, NeedsEvidence, Kept
+Verdict verdictFrom(std::string_view s);       // unknown -> None
+
 struct Step {
   int id = 0;
   std::string node;   // planner, tool, critic, finalizer, approval
@@ -54,7 +59,10 @@ struct Step {
   std::string startedAt;  // RFC 3339
   std::int64_t durationMs = 0;
   std::int64_t tokens = 0;
-  std::string error;
+  std::string error;   // what went wrong, for a person
+  std::string reason;  // why the step failed, CamelCase (ModelUnavailable, BudgetExceeded, ...): what the graph reads
+  Verdict verdict = Verdict::None;  // critic steps
+  std::string need;    // critic steps that send the run back: the evidence still missing
 };
 
 struct Usage {

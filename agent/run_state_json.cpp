@@ -98,6 +98,18 @@ RunState readRunState(const rapidjson::Value& status) {
     s.durationMs = num(v, "durationMs");
     s.tokens = num(v, "tokens");
     s.error = str(v, "error");
+    s.reason = str(v, "reason");
+    s.verdict = verdictFrom(str(v, "verdict"));
+    s.need = str(v, "need");
+    // A status written before steps had a reason and a verdict (operator
+    // 0.1 before issue 9) said both in its text only.
+    if (s.reason.empty() && s.error.rfind("ModelUnavailable:", 0) == 0) s.reason = "ModelUnavailable";
+    if (s.reason.empty() && s.error.rfind("BudgetExceeded:", 0) == 0) s.reason = "BudgetExceeded";
+    constexpr std::string_view kNeeds = "needs more evidence: ";
+    if (s.node == "critic" && s.verdict == Verdict::None && s.summary.rfind(kNeeds, 0) == 0) {
+      s.verdict = Verdict::NeedsEvidence;
+      s.need = s.summary.substr(kNeeds.size());
+    }
     st.steps.push_back(std::move(s));
   });
   eachObject(status, "evidence", [&](const rapidjson::Value& v) {
@@ -166,6 +178,9 @@ void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
     v.AddMember("durationMs", x.durationMs, a);
     v.AddMember("tokens", x.tokens, a);
     if (!x.error.empty()) v.AddMember("error", s(x.error, a), a);
+    if (!x.reason.empty()) v.AddMember("reason", s(x.reason.substr(0, 128), a), a);
+    if (x.verdict != Verdict::None) v.AddMember("verdict", s(std::string(toString(x.verdict)), a), a);
+    if (!x.need.empty()) v.AddMember("need", s(x.need, a), a);
     steps.PushBack(v, a);
   }
   set(status, "steps", std::move(steps), a);
@@ -219,7 +234,7 @@ void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
     rapidjson::Value v(rapidjson::kObjectType);
     v.AddMember("tool", s(x.tool, a), a);
     v.AddMember("args", object(x.argsJson, a), a);
-    if (!x.reason.empty()) v.AddMember("reason", s(x.reason, a), a);
+    if (!x.reason.empty()) v.AddMember("reason", s(x.reason.substr(0, 128), a), a);
     plan.PushBack(v, a);
   }
   set(status, "plan", std::move(plan), a);

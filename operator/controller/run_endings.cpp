@@ -22,13 +22,12 @@ ReconcileResult RunReconciler::statusWriteFailed(const std::string& key, const k
 
 ReconcileResult RunReconciler::endRefusedRun(const std::string& key, const kube::ObjectPtr& run, agent::RunState state,
                                              Clock::time_point start, const std::string& targetRef,
-                                             const kube::Error& refused) {
+                                             const kube::Error& refused, bool prepared) {
   const bool tooLarge = refused.isTooLarge();
   const std::string why = "the API server refused the run's status (" + refused.toString() + ")";
   const auto uid = std::string(run->uid());
   const auto generation = run->generation();
   const EventTarget target = eventTargetFor(*run);
-  const bool prepared = state.phase == "Failed" && (state.reason == "StatusTooLarge" || state.reason == "StatusRejected");
   if (!prepared) {
     // The ending (else prepared here before, and its write is retried).
     state.phase = "Failed";

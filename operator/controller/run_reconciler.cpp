@@ -50,8 +50,7 @@ struct RunReconciler::ActiveRun {
   agent::RunState state;  // after the last node done
   bool inFlight = false;  // a node is in the pool (waiting for a slot, or running)
   std::optional<std::chrono::steady_clock::time_point> nodeStarted;  // when the node in flight began to run
-  bool writeFirst = false; // a phase change to write before the next node
-  std::optional<kube::Error> writeFailed;  // a node's status write failed
+  std::optional<kube::Error> writeFailed;  // a status write on a pool thread failed
   bool dirty = false;     // state holds more than the last write
   std::chrono::steady_clock::time_point dirtySince;  // the oldest change not written
   bool abandoned = false; // no longer this process's to advance: a node in flight is discarded
@@ -161,7 +160,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
       }
     }
   }
-  if (refused) return endRefusedRun(key, run, refused->state, refused->start, refused->targetRef, refused->refused);
+  if (refused) return endRefusedRun(key, run, refused->state, refused->start, refused->targetRef, refused->refused, true);
 
   const auto generation = run->generation();
   const auto observed = run->intAt({"status", "observedGeneration"}).value_or(0);
@@ -267,19 +266,32 @@ ReconcileResult RunReconciler::activate(const std::string& key, kube::ObjectPtr 
   a->queued = a->since - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                              std::max(Clock::duration::zero(), Clock::now() - start));
   a->durationBefore = state.usage.durationMs;
-  // A phase change is written at once, before the first node: the run shows
-  // Running as soon as it is taken up (and again after an approval).
+  // A phase change is written at once: the run shows Running as soon as it
+  // is taken up (and again after an approval). The write goes beside the
+  // first node, not before it; should the node be done first, the write
+  // holds it too.
   const bool phaseChange = fresh || run->stringAt({"status", "phase"}) != "Running";
   state.phase = "Running";
   a->state = std::move(state);
   a->dirty = phaseChange;
-  a->writeFirst = phaseChange;
   a->dirtySince = a->since;
   a->fresh = fresh;
   a->run = std::move(run);
   {
     std::lock_guard lock(activeMu_);
     active_[key] = a;
+  }
+  if (phaseChange) {
+    pool_.submit(
+        a->spec.ns, a->profile,
+        [this, a] {
+          std::lock_guard w(a->writeMu);
+          if (auto written = flush(a); !written.ok()) {
+            std::lock_guard lock(a->mu);
+            a->writeFailed = written.error();  // the worker's next turn ends the run's turn here
+          }
+        },
+        a->queued);
   }
   submitNode(a);
   return {{}, {}, "Started"};
@@ -345,21 +357,6 @@ void RunReconciler::runNode(const ActivePtr& a) {
     }
     if (requeue_) requeue_(a->key);
   };
-  bool writeFirst = false;
-  {
-    std::lock_guard lock(a->mu);
-    if (a->abandoned) {
-      a->inFlight = false;
-      return;
-    }
-    writeFirst = a->writeFirst;
-    a->writeFirst = false;
-  }
-  if (writeFirst) {
-    // The phase change, before the node runs.
-    std::lock_guard w(a->writeMu);
-    if (auto written = flush(a); !written.ok()) return done(written.error());
-  }
   agent::RunState work;
   {
     std::lock_guard lock(a->mu);

@@ -135,9 +135,11 @@ class RunReconciler {
   // findings and answer without evidence excerpts; if that is refused too,
   // only its outcome and usage. Until that final write lands, the ending is
   // kept in memory, and each reconcile retries only that write.
+  // prepared: state is the ending made by an earlier call (from
+  // refusedEnds_), whose write is retried as it is.
   ReconcileResult endRefusedRun(const std::string& key, const kube::ObjectPtr& run, agent::RunState state,
                                 std::chrono::system_clock::time_point start, const std::string& targetRef,
-                                const kube::Error& refused);
+                                const kube::Error& refused, bool prepared = false);
   void remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished);
   bool cacheIsBehind(const std::string& key, const kube::Object& run);
 

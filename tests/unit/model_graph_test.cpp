@@ -4,7 +4,12 @@
 #include <deque>
 #include <functional>
 
+#include <rapidjson/document.h>
+
+#include <algorithm>
+
 #include "agent/graph.h"
+#include "agent/run_state_json.h"
 
 using namespace opscopilot::agent;
 
@@ -140,6 +145,42 @@ TEST(ModelGraph, CriticSendsTheRunBackOnceForMoreEvidence) {
   int critics = 0;
   for (const auto& s : st.steps) critics += s.node == "critic";
   EXPECT_EQ(critics, 2);
+  // The critic's decision is a field the graph reads, not a sentence.
+  std::vector<Verdict> verdicts;
+  for (const auto& s : st.steps) {
+    if (s.node == "critic") verdicts.push_back(s.verdict);
+  }
+  EXPECT_EQ(verdicts, (std::vector<Verdict>{Verdict::NeedsEvidence, Verdict::Accepted}));
+  const auto critic = std::find_if(st.steps.begin(), st.steps.end(), [](const Step& s) { return s.node == "critic"; });
+  EXPECT_EQ(critic->need, "the quota usage");
+  // The planner asked again with what the critic found missing.
+  ASSERT_GE(h.provider->seen.size(), 4u);
+  bool told = false;
+  for (const auto& m : h.provider->seen[3].messages) told = told || m.content.find("the quota usage") != std::string::npos;
+  EXPECT_TRUE(told) << "the planner's second call carries what the critic found missing";
+}
+
+TEST(ModelGraph, AStatusFromAnOlderOperatorResumesWithItsVerdictsAndReasons) {
+  // Written before steps had reason, verdict and need: the same facts were in
+  // their text only.
+  rapidjson::Document status;
+  status.Parse(R"({"phase": "Running", "steps": [
+      {"id": 1, "node": "planner", "state": "Failed", "summary": "model unavailable",
+       "error": "ModelUnavailable: connection refused"},
+      {"id": 2, "node": "critic", "state": "Succeeded", "summary": "needs more evidence: the quota usage"},
+      {"id": 3, "node": "planner", "state": "Failed", "summary": "over budget", "error": "BudgetExceeded: spent"}]})");
+  auto st = readRunState(status);
+  EXPECT_EQ(st.steps[0].reason, "ModelUnavailable");
+  EXPECT_TRUE(degradedToBuiltin(st));
+  EXPECT_EQ(st.steps[1].verdict, Verdict::NeedsEvidence);
+  EXPECT_EQ(st.steps[1].need, "the quota usage");
+  EXPECT_EQ(st.steps[2].reason, "BudgetExceeded");
+  // And written back with the explicit fields.
+  rapidjson::Document out(rapidjson::kObjectType);
+  writeRunState(st, out, out.GetAllocator());
+  EXPECT_STREQ(out["steps"][1]["verdict"].GetString(), "NeedsEvidence");
+  EXPECT_STREQ(out["steps"][0]["reason"].GetString(), "ModelUnavailable");
+  EXPECT_EQ(readRunState(out).steps[1].need, "the quota usage");
 }
 
 TEST(ModelGraph, UnavailableModelDegradesToTheBuiltinAnswer) {
