@@ -82,18 +82,25 @@ RunReconciler::RunReconciler(std::shared_ptr<kube::Client> client, const kube::I
       pool_(nodeLimits(config)) {}
 
 void RunReconciler::remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished) {
+  kube::ObjectPtr final = finished ? slimForCache(run) : nullptr;
   std::lock_guard lock(writtenMu_);
-  written_[key] = Written{std::string(run->uid()), steps, finished};
+  written_[key] = Written{std::string(run->uid()), steps, finished, std::move(final)};
 }
 
-bool RunReconciler::cacheIsBehind(const std::string& key, const kube::Object& run) {
+bool RunReconciler::cacheIsBehind(const std::string& key, const kube::Object& run, kube::ObjectPtr* mine) {
   std::lock_guard lock(writtenMu_);
   auto it = written_.find(key);
   if (it == written_.end() || it->second.uid != run.uid()) return false;
   auto steps = run.intAt({"status", "stepCount"}).value_or(0);
   auto phase = run.stringAt({"status", "phase"});
   const bool finished = phase == "Succeeded" || phase == "Failed";
-  return steps < it->second.steps || (it->second.finished && !finished);
+  const bool behind = steps < it->second.steps || (it->second.finished && !finished);
+  if (!behind) {
+    it->second.final.reset();  // the cache has it now
+  } else if (mine) {
+    *mine = it->second.final;
+  }
+  return behind;
 }
 
 kube::Result<kube::ObjectPtr> RunReconciler::writeStatus(const kube::ObjectPtr& run, const agent::RunState& state,
@@ -142,10 +149,14 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
       return step(key, active);
     }
   }
-  if (cacheIsBehind(key, *run)) {
-    auto fresh = client_->get(kDiagnosticRuns, run->ns(), run->name());
-    if (!fresh.ok()) return {{}, fresh.error().isNotFound() ? std::nullopt : std::optional(fresh.error()), "Refetch"};
-    run = *fresh;
+  if (kube::ObjectPtr mine; cacheIsBehind(key, *run, &mine)) {
+    if (mine) {
+      run = mine;  // our own final write: nothing newer can be behind an event older than it
+    } else {
+      auto fresh = client_->get(kDiagnosticRuns, run->ns(), run->name());
+      if (!fresh.ok()) return {{}, fresh.error().isNotFound() ? std::nullopt : std::optional(fresh.error()), "Refetch"};
+      run = *fresh;
+    }
   }
   if (run->isBeingDeleted()) return {{}, {}, "Deleting"};
 

@@ -141,7 +141,9 @@ class RunReconciler {
                                 std::chrono::system_clock::time_point start, const std::string& targetRef,
                                 const kube::Error& refused, bool prepared = false);
   void remember(const std::string& key, const kube::ObjectPtr& run, int steps, bool finished);
-  bool cacheIsBehind(const std::string& key, const kube::Object& run);
+  // True when the cache has not caught up with this process's last write of
+  // the run; then *mine is that write's object when it was the final one.
+  bool cacheIsBehind(const std::string& key, const kube::Object& run, kube::ObjectPtr* mine = nullptr);
 
   std::shared_ptr<kube::Client> client_;
   const kube::Informer& cache_;
@@ -168,6 +170,10 @@ class RunReconciler {
     std::string uid;
     int steps = 0;
     bool finished = false;
+    // The run as this process's final write left it (slim), kept only until
+    // the cache has caught up: a reconcile woken by an older event reads it
+    // instead of asking the API server.
+    kube::ObjectPtr final;
   };
   std::mutex writtenMu_;
   std::unordered_map<std::string, Written> written_;
