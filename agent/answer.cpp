@@ -76,7 +76,7 @@ std::string composeAnswer(const RunSpec& spec, const RunState& state, const std:
 
   std::set<std::string> tools;
   for (const auto& s : state.steps) {
-    if (s.node == "tool" && s.state == "Succeeded") tools.insert(s.tool);
+    if (s.node == Node::Tool && s.state == StepState::Succeeded) tools.insert(s.tool);
   }
   int flagged = static_cast<int>(std::count_if(state.evidence.begin(), state.evidence.end(),
                                                [](const EvidenceItem& e) { return e.injectionSuspected; }));

@@ -23,7 +23,7 @@ std::string formatTime(std::chrono::system_clock::time_point t) {
 namespace {
 
 int toolSteps(const RunState& s) {
-  return static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(), [](const Step& st) { return st.node == "tool"; }));
+  return static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(), [](const Step& st) { return st.node == Node::Tool; }));
 }
 
 }  // namespace
@@ -32,7 +32,7 @@ RunGraph::RunGraph(const ToolRegistry& tools, const std::vector<std::unique_ptr<
                    Planner& planner, GraphOptions options, Clock clock)
     : tools_(tools), analyzers_(analyzers), planner_(planner), options_(options), clock_(std::move(clock)) {}
 
-Step& RunGraph::addStep(RunState& state, const std::string& node) {
+Step& RunGraph::addStep(RunState& state, Node node) {
   Step s;
   s.id = static_cast<int>(state.steps.size()) + 1;
   s.node = node;
@@ -65,7 +65,7 @@ std::string RunGraph::limitReached(const RunSpec& spec, const RunState& state,
 
 Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
   if (state.finished()) return Advance::Finished;
-  if (state.phase.empty() || state.phase == "Pending") state.phase = "Running";
+  if (state.phase == Phase::Pending) state.phase = Phase::Running;
 
   if (state.steps.empty()) {
     plan(spec, state);
@@ -73,7 +73,7 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
   }
   std::string limitMessage;
   if (auto reason = limitReached(spec, state, runStart, &limitMessage); !reason.empty()) {
-    finalize(spec, state, "Succeeded", reason, limitMessage);
+    finalize(spec, state, Phase::Succeeded, reason, limitMessage);
     return Advance::Finished;
   }
   if (pendingApproval(state)) return Advance::AwaitingApproval;
@@ -81,15 +81,15 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
     const PlannedCall& next = state.plan.front();
     const Tool* tool = tools_.find(next.tool);
     const Step& last = state.steps.back();
-    const bool approved = last.node == "approval" && last.state == "Succeeded" && last.tool == next.tool &&
+    const bool approved = last.node == Node::Approval && last.state == StepState::Succeeded && last.tool == next.tool &&
                           last.argsJson == next.argsJson;
     if (tool && tool->spec().gated && spec.toolAllowed(next.tool) && !approved && !state.alreadyCalled(next)) {
-      auto& step = addStep(state, "approval");
+      auto& step = addStep(state, Node::Approval);
       step.tool = next.tool;
       step.argsJson = next.argsJson;
-      step.state = "AwaitingApproval";
+      step.state = StepState::AwaitingApproval;
       step.summary = next.tool + " needs a person's approval (risk " + tool->spec().risk + "): " + next.reason;
-      state.phase = "AwaitingApproval";
+      state.phase = Phase::AwaitingApproval;
       return Advance::AwaitingApproval;
     }
     runTool(spec, state, runStart);
@@ -98,11 +98,11 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
   if (modelMode(state)) {
     const Step& last = state.steps.back();
     const int rounds = static_cast<int>(std::count_if(state.steps.begin(), state.steps.end(),
-                                                      [](const Step& s) { return s.node == "planner"; })) - 1;
-    const bool criticWantsMore = last.node == "critic" && last.verdict == Verdict::NeedsEvidence;
-    const bool plannerDone = last.node == "planner" && rounds > 0;
-    const bool planNext = criticWantsMore || (!plannerDone && last.node != "critic" && rounds < modelOptions_.maxPlannerRounds);
-    if (planNext || last.node != "critic") {
+                                                      [](const Step& s) { return s.node == Node::Planner; })) - 1;
+    const bool criticWantsMore = last.node == Node::Critic && last.verdict == Verdict::NeedsEvidence;
+    const bool plannerDone = last.node == Node::Planner && rounds > 0;
+    const bool planNext = criticWantsMore || (!plannerDone && last.node != Node::Critic && rounds < modelOptions_.maxPlannerRounds);
+    if (planNext || last.node != Node::Critic) {
       // A node cut by shutdown is undone, so the run resumes with it later.
       RunState before = state;
       interrupted_ = false;
@@ -120,39 +120,39 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
       }
       return state.finished() ? Advance::Finished : Advance::Continue;
     }
-    finalize(spec, state, "Succeeded", "Completed", "");
+    finalize(spec, state, Phase::Succeeded, "Completed", "");
     return Advance::Finished;
   }
-  const bool critiqued = !state.steps.empty() && state.steps.back().node == "critic";
+  const bool critiqued = !state.steps.empty() && state.steps.back().node == Node::Critic;
   if (spec.critic && !critiqued && state.critiques < options_.maxCritiques + 1) {
     critique(spec, state);
     return Advance::Continue;
   }
-  finalize(spec, state, "Succeeded", "Completed", "");
+  finalize(spec, state, Phase::Succeeded, "Completed", "");
   return Advance::Finished;
 }
 
 const Step* RunGraph::pendingApproval(const RunState& state) {
   if (state.steps.empty()) return nullptr;
   const Step& last = state.steps.back();
-  return last.node == "approval" && last.state == "AwaitingApproval" ? &last : nullptr;
+  return last.node == Node::Approval && last.state == StepState::AwaitingApproval ? &last : nullptr;
 }
 
 bool RunGraph::decide(RunState& state, const ApprovalDecision& d) {
   if (!pendingApproval(state)) return false;
   Step& step = state.steps.back();
-  state.phase = "Running";
+  state.phase = Phase::Running;
   switch (d.outcome) {
     case ApprovalDecision::Outcome::Approved:
-      step.state = "Succeeded";
+      step.state = StepState::Succeeded;
       step.summary = "approved by " + d.decidedBy + (d.comment.empty() ? "" : ": " + d.comment);
       return true;
     case ApprovalDecision::Outcome::Denied:
-      step.state = "Skipped";
+      step.state = StepState::Skipped;
       step.summary = "denied by " + d.decidedBy + (d.comment.empty() ? "" : ": " + d.comment);
       break;
     case ApprovalDecision::Outcome::Expired:
-      step.state = "Skipped";
+      step.state = StepState::Skipped;
       step.summary = "the approval request expired without a decision";
       break;
   }
@@ -164,7 +164,7 @@ bool RunGraph::decide(RunState& state, const ApprovalDecision& d) {
 }
 
 void RunGraph::plan(const RunSpec& spec, RunState& state) {
-  auto& step = addStep(state, "planner");
+  auto& step = addStep(state, Node::Planner);
   auto calls = planner_.initialPlan(spec);
   std::string names;
   for (auto c : calls) {
@@ -173,7 +173,7 @@ void RunGraph::plan(const RunSpec& spec, RunState& state) {
     names += (names.empty() ? "" : ", ") + c.tool;
     state.plan.push_back(c);
   }
-  step.state = "Succeeded";
+  step.state = StepState::Succeeded;
   step.summary = calls.empty() ? "nothing to investigate with the allowed tools"
                                : "investigating " + spec.targetDescription() + ": " + names;
 }
@@ -184,12 +184,12 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   const bool firstToolStep = toolSteps(state) == 0;
   const bool repeated = state.alreadyCalled(call);
 
-  auto& step = addStep(state, "tool");
+  auto& step = addStep(state, Node::Tool);
   step.tool = call.tool;
   step.argsJson = call.argsJson;
   const auto started = clock_();
   const auto steadyStart = std::chrono::steady_clock::now();
-  auto finishStep = [&](const std::string& s) {
+  auto finishStep = [&](StepState s) {
     step.state = s;
     step.durationMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - steadyStart).count();
     (void)started;
@@ -201,25 +201,25 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   if (!tool || !spec.toolAllowed(call.tool)) {
     step.error = tool ? "tool " + call.tool + " is not allowed for this run" : "unknown tool " + call.tool;
     step.summary = "refused: " + step.error;
-    finishStep("Skipped");
+    finishStep(StepState::Skipped);
     return;
   }
   if (repeated) {
     step.error = "repeated identical call refused";
     step.summary = "refused: " + call.tool + " was already called with these arguments";
-    finishStep("Skipped");
+    finishStep(StepState::Skipped);
     return;
   }
   if (args.HasParseError() || !args.IsObject()) {
     step.error = "arguments are not a JSON object";
     step.summary = "refused: " + step.error;
-    finishStep("Failed");
+    finishStep(StepState::Failed);
     return;
   }
   if (auto err = tools_.checkArgs(call.tool, args); !err.empty()) {
     step.error = err;
     step.summary = "refused: invalid arguments: " + err;
-    finishStep("Failed");
+    finishStep(StepState::Failed);
     return;
   }
 
@@ -262,7 +262,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   if (!out.ok) {
     step.error = out.errorReason;
     step.reason = out.errorReason;
-    finishStep("Failed");
+    finishStep(StepState::Failed);
     if (firstToolStep && (out.errorReason == "NotFound" || out.errorReason == "Forbidden")) {
       const std::string reason = out.errorReason == "NotFound" ? "TargetNotFound" : "Forbidden";
       std::string message =
@@ -273,11 +273,11 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
                     " in namespace " + spec.ns + "; a run reads only what its requester may read"
               : "the reader identity may not read " + spec.targetDescription() + " in namespace " + spec.ns +
                     "; grant it the opscopilot-reader role";
-      finalize(spec, state, "Failed", reason, message);
+      finalize(spec, state, Phase::Failed, reason, message);
       return;
     }
   } else {
-    finishStep("Succeeded");
+    finishStep(StepState::Succeeded);
   }
 
   RunStateSink sink(spec, state);
@@ -285,7 +285,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
 }
 
 void RunGraph::critique(const RunSpec& spec, RunState& state) {
-  auto& step = addStep(state, "critic");
+  auto& step = addStep(state, Node::Critic);
   ++state.critiques;
   int dropped = 0, unsupported = 0;
   for (auto& f : state.findings) {
@@ -325,7 +325,7 @@ void RunGraph::critique(const RunSpec& spec, RunState& state) {
       }
     }
   }
-  step.state = "Succeeded";
+  step.state = StepState::Succeeded;
   step.verdict = replanned ? Verdict::NeedsEvidence : Verdict::Accepted;
   if (replanned) step.need = "the log of a crashed container";
   step.summary = std::to_string(state.findings.size()) + " findings checked";
@@ -335,7 +335,7 @@ void RunGraph::critique(const RunSpec& spec, RunState& state) {
   if (!dropped && !unsupported && !replanned) step.summary += ": every finding cites evidence that exists";
 }
 
-void RunGraph::finalize(const RunSpec& spec, RunState& state, const std::string& phase, const std::string& reason_,
+void RunGraph::finalize(const RunSpec& spec, RunState& state, Phase phase, const std::string& reason_,
                         const std::string& message_) {
   std::string reason = reason_, message = message_;
   // A run that lost its model finishes on the built-in answer and says so.
@@ -344,7 +344,7 @@ void RunGraph::finalize(const RunSpec& spec, RunState& state, const std::string&
     message = "model profile " + modelOptions_.profile +
               " was unavailable; answered with the built-in analyzers";
   }
-  auto& step = addStep(state, "finalizer");
+  auto& step = addStep(state, Node::Finalizer);
   const bool modelAnswer = reason == "Completed" && model_ && !state.answer.empty();
   if (modelAnswer) {
     // Citations must name evidence that exists; unknown ones are marked.
@@ -379,10 +379,10 @@ void RunGraph::finalize(const RunSpec& spec, RunState& state, const std::string&
                                         " found in " + spec.targetDescription();
   } else {
     state.message = message.empty() ? reason : message;
-    if (phase == "Succeeded") state.message = "Partial answer: " + state.message;
+    if (phase == Phase::Succeeded) state.message = "Partial answer: " + state.message;
   }
   state.plan.clear();
-  step.state = "Succeeded";
+  step.state = StepState::Succeeded;
   step.summary = state.message;
 }
 

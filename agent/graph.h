@@ -80,12 +80,12 @@ class RunGraph {
   void plan(const RunSpec& spec, RunState& state);
   void runTool(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
   void critique(const RunSpec& spec, RunState& state);
-  void finalize(const RunSpec& spec, RunState& state, const std::string& phase, const std::string& reason,
+  void finalize(const RunSpec& spec, RunState& state, Phase phase, const std::string& reason,
                 const std::string& message);
   // The reason a limit stops the run now, or "".
   std::string limitReached(const RunSpec& spec, const RunState& state,
                            std::chrono::system_clock::time_point runStart, std::string* message) const;
-  Step& addStep(RunState& state, const std::string& node);
+  Step& addStep(RunState& state, Node node);
   bool modelMode(const RunState& state) const;
   void modelPlan(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
   void modelCritique(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);

@@ -77,14 +77,14 @@ std::optional<llm::GatewayCall> RunGraph::callModel(const RunSpec& spec, RunStat
     step.tokens += e.chargedUsage.promptTokens + e.chargedUsage.completionTokens;
   }
   if (e.kind == llm::LlmError::Kind::BudgetExceeded) {
-    step.state = "Failed";
+    step.state = StepState::Failed;
     step.error = "BudgetExceeded: " + e.message;
     step.reason = "BudgetExceeded";
     step.summary = "the model call would exceed the run's budget";
-    finalize(spec, state, "Succeeded", "BudgetExceeded", "the run's token or cost budget is spent");
+    finalize(spec, state, Phase::Succeeded, "BudgetExceeded", "the run's token or cost budget is spent");
     return std::nullopt;
   }
-  step.state = "Failed";
+  step.state = StepState::Failed;
   step.error = std::string(kUnavailable) + ": " + e.message;
   step.reason = std::string(kUnavailable);
   step.summary = "model " + modelOptions_.profile + " unavailable (" + e.message +
@@ -93,11 +93,11 @@ std::optional<llm::GatewayCall> RunGraph::callModel(const RunSpec& spec, RunStat
 }
 
 void RunGraph::modelPlan(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
-  addStep(state, "planner");
+  addStep(state, Node::Planner);
   const int index = static_cast<int>(state.steps.size()) - 1;
   std::string feedback;
   for (auto it = state.steps.rbegin(); it != state.steps.rend(); ++it) {
-    if (it->node == "critic" && it->verdict == Verdict::NeedsEvidence) {
+    if (it->node == Node::Critic && it->verdict == Verdict::NeedsEvidence) {
       feedback = it->need;
       break;
     }
@@ -133,7 +133,7 @@ void RunGraph::modelPlan(const RunSpec& spec, RunState& state, std::chrono::syst
     state.plan.push_back(pc);
     queued.push_back(tc.name);
   }
-  step.state = "Succeeded";
+  step.state = StepState::Succeeded;
   if (queued.empty()) {
     step.summary = "the model needs no more evidence";
   } else {
@@ -148,7 +148,7 @@ void RunGraph::modelPlan(const RunSpec& spec, RunState& state, std::chrono::syst
 }
 
 void RunGraph::modelCritique(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
-  addStep(state, "critic");
+  addStep(state, Node::Critic);
   const int index = static_cast<int>(state.steps.size()) - 1;
   ++state.critiques;
   auto draft = callModel(spec, state, index, answerRequest(spec, state, modelOptions_.context), runStart);
@@ -181,7 +181,7 @@ void RunGraph::modelCritique(const RunSpec& spec, RunState& state, std::chrono::
     }
   }
   Step& step = state.steps[static_cast<std::size_t>(index)];
-  step.state = "Succeeded";
+  step.state = StepState::Succeeded;
   if (!ok && state.critiques <= options_.maxCritiques) {
     if (need.empty()) need = dangling ? "the draft cites evidence that does not exist" : "the draft cites no evidence";
     step.verdict = Verdict::NeedsEvidence;

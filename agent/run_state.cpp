@@ -30,7 +30,7 @@ const EvidenceItem* RunState::findEvidence(std::string_view id) const {
 
 bool RunState::alreadyCalled(const PlannedCall& call) const {
   for (const auto& s : steps) {
-    if (s.node == "tool" && s.tool == call.tool && s.argsJson == call.argsJson) return true;
+    if (s.node == Node::Tool && s.tool == call.tool && s.argsJson == call.argsJson) return true;
   }
   return false;
 }
@@ -50,5 +50,29 @@ Verdict verdictFrom(std::string_view s) {
   if (s == "Kept") return Verdict::Kept;
   return Verdict::None;
 }
+
+namespace {
+
+// One table per enum: its values in order, as the status spells them.
+constexpr std::string_view kPhases[] = {"Pending", "Running", "AwaitingApproval", "Succeeded", "Failed"};
+constexpr std::string_view kNodes[] = {"planner", "tool", "critic", "finalizer", "approval"};
+constexpr std::string_view kStepStates[] = {"Pending", "Running", "Succeeded", "Failed", "Skipped", "AwaitingApproval"};
+
+template <typename E, std::size_t N>
+E fromTable(const std::string_view (&names)[N], std::string_view s, E otherwise) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == s) return static_cast<E>(i);
+  }
+  return otherwise;
+}
+
+}  // namespace
+
+std::string_view toString(Phase p) { return kPhases[static_cast<std::size_t>(p)]; }
+Phase phaseFrom(std::string_view s) { return fromTable(kPhases, s, Phase::Pending); }
+std::string_view toString(Node n) { return kNodes[static_cast<std::size_t>(n)]; }
+Node nodeFrom(std::string_view s) { return fromTable(kNodes, s, Node::Tool); }
+std::string_view toString(StepState s) { return kStepStates[static_cast<std::size_t>(s)]; }
+StepState stepStateFrom(std::string_view s) { return fromTable(kStepStates, s, StepState::Pending); }
 
 }  // namespace opscopilot::agent

@@ -43,6 +43,20 @@ struct PlannedCall {
   bool operator==(const PlannedCall& o) const { return tool == o.tool && argsJson == o.argsJson; }
 };
 
+// Where a run is. Pending: accepted, not started; Succeeded and Failed are final.
+enum class Phase { Pending, Running, AwaitingApproval, Succeeded, Failed };
+std::string_view toString(Phase p);
+Phase phaseFrom(std::string_view s);  // "" or unknown -> Pending
+
+// What a step is: one node of the graph.
+enum class Node { Planner, Tool, Critic, Finalizer, Approval };
+std::string_view toString(Node n);  // planner, tool, critic, finalizer, approval
+Node nodeFrom(std::string_view s);  // unknown -> Tool
+
+enum class StepState { Pending, Running, Succeeded, Failed, Skipped, AwaitingApproval };
+std::string_view toString(StepState s);
+StepState stepStateFrom(std::string_view s);  // unknown -> Pending
+
 // What a critic step decided about the draft answer.
 enum class Verdict { None, Accepted, NeedsEvidence, Kept };
 std::string_view toString(Verdict v);          // "", Accepted, NeedsEvidence, Kept
@@ -50,10 +64,10 @@ Verdict verdictFrom(std::string_view s);       // unknown -> None
 
 struct Step {
   int id = 0;
-  std::string node;   // planner, tool, critic, finalizer, approval
+  Node node = Node::Tool;
   std::string tool;   // for tool steps
   std::string argsJson = "{}";
-  std::string state;  // Running, Succeeded, Failed, Skipped, AwaitingApproval
+  StepState state = StepState::Pending;
   std::string summary;
   std::vector<std::string> evidence;
   std::string startedAt;  // RFC 3339
@@ -80,7 +94,7 @@ struct Usage {
 };
 
 struct RunState {
-  std::string phase;  // Pending, Running, AwaitingApproval, Succeeded, Failed
+  Phase phase = Phase::Pending;
   std::string reason;
   std::string message;
   std::vector<Step> steps;
@@ -91,7 +105,7 @@ struct RunState {
   Usage usage;
   int critiques = 0;
 
-  bool finished() const { return phase == "Succeeded" || phase == "Failed"; }
+  bool finished() const { return phase == Phase::Succeeded || phase == Phase::Failed; }
   const EvidenceItem* findEvidence(std::string_view id) const;
   // True when a step already called this tool with these arguments.
   bool alreadyCalled(const PlannedCall& call) const;

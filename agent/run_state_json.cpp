@@ -80,7 +80,7 @@ void setIf(rapidjson::Value& obj, const char* key, const std::string& value, All
 RunState readRunState(const rapidjson::Value& status) {
   RunState st;
   if (!status.IsObject()) return st;
-  st.phase = str(status, "phase");
+  st.phase = phaseFrom(str(status, "phase"));
   st.reason = str(status, "reason");
   st.message = str(status, "message");
   st.answer = str(status, "answer");
@@ -88,10 +88,10 @@ RunState readRunState(const rapidjson::Value& status) {
   eachObject(status, "steps", [&](const rapidjson::Value& v) {
     Step s;
     s.id = static_cast<int>(num(v, "id"));
-    s.node = str(v, "node");
+    s.node = nodeFrom(str(v, "node"));
     s.tool = str(v, "tool");
     s.argsJson = jsonText(v, "args");
-    s.state = str(v, "state");
+    s.state = stepStateFrom(str(v, "state"));
     s.summary = str(v, "summary");
     s.evidence = strings(v, "evidence");
     s.startedAt = str(v, "startedAt");
@@ -106,7 +106,7 @@ RunState readRunState(const rapidjson::Value& status) {
     if (s.reason.empty() && s.error.rfind("ModelUnavailable:", 0) == 0) s.reason = "ModelUnavailable";
     if (s.reason.empty() && s.error.rfind("BudgetExceeded:", 0) == 0) s.reason = "BudgetExceeded";
     constexpr std::string_view kNeeds = "needs more evidence: ";
-    if (s.node == "critic" && s.verdict == Verdict::None && s.summary.rfind(kNeeds, 0) == 0) {
+    if (s.node == Node::Critic && s.verdict == Verdict::None && s.summary.rfind(kNeeds, 0) == 0) {
       s.verdict = Verdict::NeedsEvidence;
       s.need = s.summary.substr(kNeeds.size());
     }
@@ -154,7 +154,7 @@ RunState readRunState(const rapidjson::Value& status) {
 
 void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
   if (!status.IsObject()) status.SetObject();
-  setIf(status, "phase", st.phase, a);
+  setIf(status, "phase", std::string(toString(st.phase)), a);
   setIf(status, "reason", st.reason, a);
   setIf(status, "message", st.message, a);
   setIf(status, "answer", st.answer, a);
@@ -166,12 +166,12 @@ void writeRunState(const RunState& st, rapidjson::Value& status, Alloc& a) {
     const auto& x = st.steps[i];  // the newest steps, should a run ever take more
     rapidjson::Value v(rapidjson::kObjectType);
     v.AddMember("id", x.id, a);
-    v.AddMember("node", s(x.node, a), a);
+    v.AddMember("node", s(std::string(toString(x.node)), a), a);
     if (!x.tool.empty()) {
       v.AddMember("tool", s(x.tool, a), a);
       v.AddMember("args", object(x.argsJson, a), a);
     }
-    v.AddMember("state", s(x.state, a), a);
+    v.AddMember("state", s(std::string(toString(x.state)), a), a);
     v.AddMember("summary", s(x.summary, a), a);
     if (!x.evidence.empty()) v.AddMember("evidence", list(x.evidence, a), a);
     v.AddMember("startedAt", s(x.startedAt, a), a);

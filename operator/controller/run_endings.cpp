@@ -30,12 +30,12 @@ ReconcileResult RunReconciler::endRefusedRun(const std::string& key, const kube:
   const EventTarget target = eventTargetFor(*run);
   if (!prepared) {
     // The ending (else prepared here before, and its write is retried).
-    state.phase = "Failed";
+    state.phase = agent::Phase::Failed;
     state.reason = tooLarge ? "StatusTooLarge" : "StatusRejected";
     state.plan.clear();
     for (auto& step : state.steps) {
-      if (step.state == "AwaitingApproval" || step.state == "Running") {
-        step.state = "Failed";
+      if (step.state == agent::StepState::AwaitingApproval || step.state == agent::StepState::Running) {
+        step.state = agent::StepState::Failed;
         step.error = state.reason + ": the run ended before this step could run";
       }
     }

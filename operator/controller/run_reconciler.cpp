@@ -211,7 +211,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   }
   if (!spec.ok()) {
     state = agent::RunState{};
-    state.phase = "Failed";
+    state.phase = agent::Phase::Failed;
     state.reason = spec.error().reason;
     state.message = spec.error().message;
     state.answer = "The run could not start: " + spec.error().message + ".";
@@ -282,7 +282,7 @@ ReconcileResult RunReconciler::activate(const std::string& key, kube::ObjectPtr 
   // first node, not before it; should the node be done first, the write
   // holds it too.
   const bool phaseChange = fresh || run->stringAt({"status", "phase"}) != "Running";
-  state.phase = "Running";
+  state.phase = agent::Phase::Running;
   a->state = std::move(state);
   a->dirty = phaseChange;
   a->dirtySince = a->since;

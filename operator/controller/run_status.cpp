@@ -48,7 +48,7 @@ agent::RedactedText statusBody(const kube::Object& run, const StatusWrite& w) {
   if (state.finished()) {
     if (!status.HasMember("completionTime")) setMember(status, "completionTime", rapidjson::Value(now.c_str(), a), a);
     kube::setStatusCondition(status,
-                             {"Succeeded", state.phase == "Succeeded" ? "True" : "False", state.reason, state.message,
+                             {"Succeeded", state.phase == agent::Phase::Succeeded ? "True" : "False", state.reason, state.message,
                               generation},
                              now, a);
   } else {
@@ -62,7 +62,7 @@ agent::RedactedText statusBody(const kube::Object& run, const StatusWrite& w) {
   // While a step waits, the condition's message records which
   // ApprovalRequest the controller created for it (name and UID; see
   // approval.h): given, or kept from the previous write for the same step.
-  const bool waiting = state.phase == "AwaitingApproval";
+  const bool waiting = state.phase == agent::Phase::AwaitingApproval;
   std::string waitingMessage = "no step waits for approval";
   if (waiting) {
     const agent::Step* pending = agent::RunGraph::pendingApproval(state);

@@ -93,10 +93,10 @@ TEST(RunGraph, RunsPlannerToolsCriticFinalizerAndCitesEvidence) {
   RunState st;
   int advances = 0;
   while (g.advance(h.spec, st, h.now) == Advance::Continue) ASSERT_LT(++advances, 20);
-  ASSERT_EQ(st.phase, "Succeeded");
+  ASSERT_EQ(st.phase, Phase::Succeeded);
   EXPECT_EQ(st.reason, "Completed");
   std::vector<std::string> nodes;
-  for (const auto& s : st.steps) nodes.push_back(s.node + (s.tool.empty() ? "" : ":" + s.tool));
+  for (const auto& s : st.steps) nodes.push_back(std::string(toString(s.node)) + (s.tool.empty() ? "" : ":" + s.tool));
   EXPECT_EQ(nodes, (std::vector<std::string>{"planner", "tool:get_workload", "tool:get_pod_logs", "critic", "finalizer"}));
   EXPECT_EQ(h.logs->calls, 1) << "the same call in another key order is not repeated";
   ASSERT_EQ(st.findings.size(), 1u);
@@ -118,7 +118,7 @@ TEST(RunGraph, StepLimitStillGivesTheBestAnswerWithItsReason) {
   auto g = h.graph();
   RunState st;
   while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
-  EXPECT_EQ(st.phase, "Succeeded");
+  EXPECT_EQ(st.phase, Phase::Succeeded);
   EXPECT_EQ(st.reason, "StepLimitReached");
   EXPECT_EQ(h.logs->calls, 0);
   EXPECT_NE(st.answer.find("Partial answer"), std::string::npos);
@@ -175,7 +175,7 @@ TEST(RunGraph, TargetNotFoundEndsTheRunAsFailed) {
   auto g = h.graph();
   RunState st;
   while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
-  EXPECT_EQ(st.phase, "Failed");
+  EXPECT_EQ(st.phase, Phase::Failed);
   EXPECT_EQ(st.reason, "TargetNotFound");
   EXPECT_NE(st.answer.find("[E1]"), std::string::npos);
 }
@@ -188,11 +188,11 @@ TEST(RunGraph, ToolsOutsideTheAllowlistAndUnknownToolsAreRefused) {
   while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
   EXPECT_EQ(h.logs->calls, 0) << "the analyzer's suggestion of a disallowed tool is ignored";
   RunState st2;
-  st2.phase = "Running";
-  st2.steps.push_back(Step{1, "planner"});
+  st2.phase = Phase::Running;
+  st2.steps.push_back(Step{1, Node::Planner});
   st2.plan.push_back({"delete_namespace", "{}", "injected"});
   g.advance(h.spec, st2, h.now);
-  EXPECT_EQ(st2.steps.back().state, "Skipped");
+  EXPECT_EQ(st2.steps.back().state, StepState::Skipped);
   EXPECT_NE(st2.steps.back().error.find("unknown tool"), std::string::npos);
 }
 
@@ -267,7 +267,7 @@ TEST(RunGraph, GatedToolWaitsForApprovalAndRunsOnlyWhenApproved) {
     Advance a = Advance::Continue;
     for (int i = 0; i < 20 && a == Advance::Continue; ++i) a = g.advance(h.spec, st, h.now);
     ASSERT_EQ(a, Advance::AwaitingApproval);
-    EXPECT_EQ(st.phase, "AwaitingApproval");
+    EXPECT_EQ(st.phase, Phase::AwaitingApproval);
     ASSERT_NE(RunGraph::pendingApproval(st), nullptr);
     EXPECT_EQ(RunGraph::pendingApproval(st)->tool, "read_configmap_data");
     EXPECT_EQ(g.advance(h.spec, st, h.now), Advance::AwaitingApproval) << "nothing moves without a decision";
@@ -277,13 +277,13 @@ TEST(RunGraph, GatedToolWaitsForApprovalAndRunsOnlyWhenApproved) {
     d.decidedBy = "alice";
     ASSERT_TRUE(RunGraph::decide(st, d));
     while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
-    EXPECT_EQ(st.phase, "Succeeded");
+    EXPECT_EQ(st.phase, Phase::Succeeded);
     EXPECT_EQ(gatedTool->calls, approve ? 1 : 0);
     bool sawApproval = false;
     for (const auto& s : st.steps) {
-      if (s.node == "approval") {
+      if (s.node == Node::Approval) {
         sawApproval = true;
-        EXPECT_EQ(s.state, approve ? "Succeeded" : "Skipped");
+        EXPECT_EQ(s.state, approve ? StepState::Succeeded : StepState::Skipped);
         EXPECT_NE(s.summary.find("alice"), std::string::npos);
       }
     }

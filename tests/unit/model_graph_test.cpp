@@ -117,7 +117,7 @@ TEST(ModelGraph, PlannerCallsToolsThenCriticAcceptsACitedDraft) {
   EXPECT_EQ(st.usage.costUSD, "0.0140");  // 4 x (2500 + 1000) micro-dollars
   const Step* planner = nullptr;
   for (const auto& s : st.steps) {
-    if (s.node == "planner" && s.tokens > 0 && !planner) planner = &s;
+    if (s.node == Node::Planner && s.tokens > 0 && !planner) planner = &s;
   }
   ASSERT_NE(planner, nullptr);
   EXPECT_NE(planner->summary.find("refused: delete_namespace (not an offered tool)"), std::string::npos) << planner->summary;
@@ -143,15 +143,15 @@ TEST(ModelGraph, CriticSendsTheRunBackOnceForMoreEvidence) {
   EXPECT_EQ(h.quotas->calls, 1);
   EXPECT_EQ(st.answer, "quota is full [E2].");
   int critics = 0;
-  for (const auto& s : st.steps) critics += s.node == "critic";
+  for (const auto& s : st.steps) critics += s.node == Node::Critic;
   EXPECT_EQ(critics, 2);
   // The critic's decision is a field the graph reads, not a sentence.
   std::vector<Verdict> verdicts;
   for (const auto& s : st.steps) {
-    if (s.node == "critic") verdicts.push_back(s.verdict);
+    if (s.node == Node::Critic) verdicts.push_back(s.verdict);
   }
   EXPECT_EQ(verdicts, (std::vector<Verdict>{Verdict::NeedsEvidence, Verdict::Accepted}));
-  const auto critic = std::find_if(st.steps.begin(), st.steps.end(), [](const Step& s) { return s.node == "critic"; });
+  const auto critic = std::find_if(st.steps.begin(), st.steps.end(), [](const Step& s) { return s.node == Node::Critic; });
   EXPECT_EQ(critic->need, "the quota usage");
   // The planner asked again with what the critic found missing.
   ASSERT_GE(h.provider->seen.size(), 4u);
@@ -187,7 +187,7 @@ TEST(ModelGraph, UnavailableModelDegradesToTheBuiltinAnswer) {
   ModelHarness h;
   h.provider->fail(llm::LlmError::Kind::Transient);
   auto st = h.run();
-  EXPECT_EQ(st.phase, "Succeeded");
+  EXPECT_EQ(st.phase, Phase::Succeeded);
   EXPECT_EQ(st.reason, "ModelUnavailable");
   EXPECT_NE(st.message.find("built-in"), std::string::npos);
   EXPECT_TRUE(degradedToBuiltin(st));
@@ -264,7 +264,7 @@ TEST(ModelGraph, EachModelCallIsSavedBeforeItIsSent) {
   EXPECT_EQ(st.usage.apiRequests, 3) << "the saves' own writes are counted";
   for (const auto& s : saved) {
     ASSERT_FALSE(s.steps.empty());
-    EXPECT_NE(s.steps.back().state, "") << "no half-made step is saved";
+    EXPECT_NE(s.steps.back().state, StepState::Pending) << "no half-made step is saved";
   }
   // The critic's review is saved after its draft call was counted: a crash
   // between them loses no charge.
