@@ -40,11 +40,10 @@ struct RunReconciler::ActiveRun {
   std::chrono::steady_clock::time_point queued;  // its place among the namespace's runs in the pool
   std::int64_t durationBefore = 0;              // usage.durationMs then
 
-  // Held for a status write; guards run, fresh and lastWrite. Taken before mu.
+  // Held for a status write; guards run and fresh. Taken before mu.
   std::mutex writeMu;
   kube::ObjectPtr run;  // as last written or read
   bool fresh = false;   // the next write replaces an earlier generation's status
-  std::chrono::steady_clock::time_point lastWrite;
 
   std::mutex mu;  // guards what follows
   agent::RunState state;  // after the last node done
@@ -327,7 +326,6 @@ kube::Result<bool> RunReconciler::flush(const ActivePtr& a) {
   }
   a->fresh = false;
   a->run = *written;
-  a->lastWrite = std::chrono::steady_clock::now();
   remember(a->key, a->run, static_cast<int>(snapshot.steps.size()), snapshot.finished());
   return true;
 }
@@ -394,8 +392,7 @@ void RunReconciler::runNode(const ActivePtr& a) {
     }
     a->fresh = false;
     a->run = *written;
-    a->lastWrite = std::chrono::steady_clock::now();
-    remember(a->key, a->run, static_cast<int>(saved.steps.size()), false);
+      remember(a->key, a->run, static_cast<int>(saved.steps.size()), false);
     // What was written is the run's state now (the state before this node,
     // with the call on record), so no later write can take the count back.
     std::lock_guard lock(a->mu);

@@ -23,10 +23,7 @@ NS="bench-$$"
 WORK="$(mktemp -d)"
 OP="" LLM=""
 trap 'kill $OP $LLM 2>/dev/null; kubectl delete ns "$NS" --wait=false >/dev/null 2>&1; rm -rf "$WORK"' EXIT
-kubectl create ns "$NS" >/dev/null
-kubectl apply -n "$NS" -f config/rbac/namespace-reader.yaml >/dev/null
-kubectl apply -n "$NS" -f tests/e2e/scenarios/crashloop.yaml >/dev/null
-wait_until 60 scenario_ready "$NS" crashloop
+bench_scenario "$NS"
 
 # The model phase's server: every turn answers "DONE [E1]" after the delay.
 echo "{\"turns\": [], \"default\": {\"content\": \"DONE [E1]\", \"delay_ms\": $MODEL_DELAY_MS}}" >"$WORK/script.json"

@@ -14,9 +14,7 @@ NS="cache-bench-$$"
 WORK="$(mktemp -d)"
 OP=""
 trap '[ -n "$OP" ] && kill $OP 2>/dev/null; kubectl delete ns "$NS" --wait=false >/dev/null 2>&1; rm -rf "$WORK"' EXIT
-kubectl create ns "$NS" >/dev/null
-kubectl apply -n "$NS" -f config/rbac/namespace-reader.yaml -f tests/e2e/scenarios/crashloop.yaml >/dev/null
-wait_until 60 scenario_ready "$NS" crashloop
+bench_scenario "$NS"
 PORT=$(free_port)
 start_operator() {
   ./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --namespace "$NS" --health-address "127.0.0.1:$PORT" \

@@ -29,9 +29,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-kubectl create ns "$NS" >/dev/null
-kubectl apply -n "$NS" -f config/rbac/namespace-reader.yaml -f tests/e2e/scenarios/crashloop.yaml >/dev/null
-wait_until 60 scenario_ready "$NS" crashloop
+bench_scenario "$NS"
 
 # A real status: one built-in run.
 PORT=$(free_port)

@@ -30,6 +30,14 @@ bench_setup() {
   kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 }
 
+# bench_scenario NS: a namespace with the reader role and the crashloop
+# scenario, ready to investigate (the benchmarks' workload).
+bench_scenario() {
+  kubectl create ns "$1" >/dev/null
+  kubectl apply -n "$1" -f "$ROOT/config/rbac/namespace-reader.yaml" -f "$ROOT/tests/e2e/scenarios/crashloop.yaml" >/dev/null
+  wait_until 60 scenario_ready "$1" crashloop
+}
+
 # install_crds_and_policies: the CRDs (Established) and the requester
 # admission policies of config/admission (in force), so that runs created from
 # now on carry a requester the operator believes.
