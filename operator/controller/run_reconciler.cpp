@@ -54,7 +54,6 @@ struct RunReconciler::ActiveRun {
   std::chrono::steady_clock::time_point dirtySince;  // the oldest change not written
   bool abandoned = false; // no longer this process's to advance: a node in flight is discarded
   agent::Advance last = agent::Advance::Continue;
-  bool modelCalled = false;  // the last node called the model
   std::optional<kube::Error> checkpointFailed;
   int writesDuringNode = 0;  // status writes while the node ran (its copy of usage lacks them)
 };
@@ -392,7 +391,7 @@ void RunReconciler::runNode(const ActivePtr& a) {
     }
     a->fresh = false;
     a->run = *written;
-      remember(a->key, a->run, static_cast<int>(saved.steps.size()), false);
+    remember(a->key, a->run, static_cast<int>(saved.steps.size()), false);
     // What was written is the run's state now (the state before this node,
     // with the call on record), so no later write can take the count back.
     std::lock_guard lock(a->mu);
@@ -424,7 +423,6 @@ void RunReconciler::runNode(const ActivePtr& a) {
     work.usage.apiRequests += a->writesDuringNode;
     a->writesDuringNode = 0;
     modelCalled = work.usage.llmCallsStarted != callsBefore;
-    a->modelCalled = modelCalled;
     a->state = std::move(work);
     if (!a->dirty) a->dirtySince = now;
     a->dirty = true;
