@@ -226,7 +226,6 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   ToolContext ctx;
   ctx.ns = spec.ns;
   ctx.requester = spec.requester;
-  ctx.runUID = spec.runUID;
   auto remaining = spec.limits.timeout - std::chrono::duration_cast<std::chrono::seconds>(clock_() - runStart);
   auto budget = std::min<std::chrono::milliseconds>(tool->spec().timeout, remaining);
   if (budget.count() < 100) budget = std::chrono::milliseconds(100);

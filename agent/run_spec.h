@@ -41,7 +41,6 @@ struct RunSpec {
   // read. nullopt only when the operator is set to run unverified runs with
   // the reader identity alone (requester.whenUnverified: ReaderOnly).
   std::optional<Requester> requester;
-  std::string runUID;
 
   bool toolAllowed(const std::string& tool) const;
   // "Deployment/checkout", "pods with app=web", or "namespace shop".

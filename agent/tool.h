@@ -55,7 +55,6 @@ struct ToolContext {
   // Who asked for the run: each read must be allowed for them too. nullopt:
   // the reader identity alone decides (an operator setting, see RunSpec).
   std::optional<Requester> requester;
-  std::string runUID;  // scopes the requester's cached access decisions to this run
 };
 
 // Thread safety: one instance serves every worker, so run() is called

@@ -33,7 +33,7 @@ agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::
     // Fail closed: a run that names its requester is never read for with
     // the reader identity alone.
     if (!settings_.access) return invalidArgs("the operator has no access reviewer to check the run's requester with");
-    requester = RequesterCheck{*ctx.requester, ctx.runUID, settings_.access.get()};
+    requester = RequesterCheck{*ctx.requester, settings_.access.get()};
   }
   ToolCall call(*client_, ctx.ns, std::move(reader), ctx.deadline, spec_.timeout, std::move(requester));
   agent::ToolOutput out;

@@ -23,7 +23,6 @@ namespace opscopilot::tools {
 // Whose rights, besides the reader identity's, bound the call's reads.
 struct RequesterCheck {
   agent::Requester who;
-  std::string runUID;
   AccessReviewer* reviewer = nullptr;  // must be set
 };
 

@@ -205,7 +205,6 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
       logInfo("run's requester unverified; reading with the reader identity alone (requester.whenUnverified: ReaderOnly)",
               {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()}, {"why", verdict.why}});
     }
-    if (spec.ok()) spec->runUID = std::string(run->uid());
   }
   if (!spec.ok()) {
     state = agent::RunState{};
@@ -510,7 +509,8 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
     return {{}, {}, "Checkpointed"};
   }
   if (adv == agent::Advance::Finished || adv == agent::Advance::AwaitingApproval) {
-    // Written by the node already, unless a worker got here first.
+    // runNode wrote it before handing the run back; this writes only what
+    // may still be unwritten (nothing, unless that path changes).
     if (auto written = flush(a); !written.ok()) return failed(written.error());
     agent::RunState state;
     {

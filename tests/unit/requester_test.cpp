@@ -99,15 +99,14 @@ void scriptPod(Api& api) {
 }
 
 agent::ToolOutput runTool(Api& api, const std::string& tool, const std::string& args,
-                          std::optional<agent::Requester> who, std::shared_ptr<tools::AccessReviewer> reviewer,
-                          const std::string& runUID = "run-1") {
+                          std::optional<agent::Requester> who, std::shared_ptr<tools::AccessReviewer> reviewer) {
   agent::ToolRegistry registry;
   tools::ToolSettings settings;
   settings.access = std::move(reviewer);
   tools::registerBuiltinTools(registry, api.client(), settings);
   rapidjson::Document d;
   d.Parse(args.c_str());
-  agent::ToolContext ctx{"shop", std::chrono::steady_clock::now() + std::chrono::seconds(10), std::move(who), runUID};
+  agent::ToolContext ctx{"shop", std::chrono::steady_clock::now() + std::chrono::seconds(10), std::move(who)};
   return registry.find(tool)->run(ctx, d);
 }
 
@@ -157,24 +156,24 @@ TEST(AccessReview, DecisionsAreSharedByOneIdentityWithinTheirTtlAndBounded) {
   tools::AccessReviewer::Options o;
   o.maxEntries = 3;
   auto reviewer = std::make_shared<tools::AccessReviewer>(api.client(), o);
-  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer, "run-1").ok);
+  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer).ok);
   EXPECT_EQ(api.sars(), 2);
-  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer, "run-1").ok);
+  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer).ok);
   EXPECT_EQ(api.sars(), 2) << "the same run re-reading the pod reuses its decisions";
-  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer, "run-2").ok);
+  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer).ok);
   EXPECT_EQ(api.sars(), 2) << "alice's next run reuses the decisions while they are fresh (as the API server's "
                               "webhook authorizer does)";
   // Another identity never gets alice's decision; nor does alice with other
   // groups (the whole identity is the key).
   agent::Requester bob{"bob", "", {"system:authenticated"}, {}};
-  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", bob, reviewer, "run-3").ok);
+  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", bob, reviewer).ok);
   EXPECT_EQ(api.sars(), 4);
   agent::Requester aliceElsewhere = alice();
   aliceElsewhere.groups.push_back("admins");
-  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", aliceElsewhere, reviewer, "run-4").ok);
+  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", aliceElsewhere, reviewer).ok);
   EXPECT_EQ(api.sars(), 6);
   // Bounded: 3 entries at most, so alice's first decisions were dropped.
-  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer, "run-1").ok);
+  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer).ok);
   EXPECT_GT(api.sars(), 6);
 }
 
@@ -184,8 +183,8 @@ TEST(AccessReview, ADecisionPastItsTtlIsAskedAgain) {
   tools::AccessReviewer::Options o;
   o.ttl = std::chrono::milliseconds(0);  // every decision stale at once: a revoked right is seen at once
   auto reviewer = std::make_shared<tools::AccessReviewer>(api.client(), o);
-  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer, "run-1").ok);
-  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer, "run-1").ok);
+  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer).ok);
+  ASSERT_TRUE(runTool(api, "get_pod_logs", R"({"pod":"web-1"})", alice(), reviewer).ok);
   EXPECT_EQ(api.sars(), 4);
 }
 
