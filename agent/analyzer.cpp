@@ -40,10 +40,16 @@ void RunStateSink::addFinding(std::string_view analyzer, FindingDraft d) {
   d.evidence = existing(d.evidence);
   for (auto& f : state_.findings) {
     if (f.analyzer == analyzer && f.subject == d.subject) {
-      f.title = d.title;
+      // Re-made from a later read. When it says nothing new (its title is the
+      // start of the one in place), what other analyzers added (": log says
+      // ...", their remediation and confidence) stays.
+      const bool enriched = f.title.size() > d.title.size() && f.title.starts_with(d.title);
       f.severity = d.severity;
-      f.confidence = std::clamp(d.confidence, 0, 100);
-      if (!d.remediation.empty()) f.remediation = d.remediation;
+      if (!enriched) {
+        f.title = d.title;
+        f.confidence = std::clamp(d.confidence, 0, 100);
+        if (!d.remediation.empty()) f.remediation = d.remediation;
+      }
       merge(f.evidence, d.evidence);
       return;
     }

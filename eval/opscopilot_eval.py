@@ -8,8 +8,9 @@ already watching that cluster with a DiagnosticRun per repeat, and scores every
 answer deterministically against the scenario's facts:
 
   finished     the run reached Succeeded
-  rootCause    every root-cause pattern appears in a finding (Medium or
-               above) or in the answer
+  rootCause    every root-cause pattern appears in the answer (what the
+               person who asked reads; with the built-in model it leads with
+               the root-cause finding and lists the others)
   citations    every cited evidence ID exists; every Medium+ finding and the
                answer of a broken scenario cite evidence; every expected
                evidence pattern appears in evidence that is cited
@@ -136,21 +137,24 @@ CLUSTER_KINDS = {
 
 
 def load_scenarios(directory, only, categories):
-    found = []
+    """The scenarios of the directory; a file is named after its scenario, so
+    --only reads just the files it names."""
+    paths = []
     for dirpath, _, files in os.walk(directory):
-        for f in sorted(files):
-            if f.endswith(".yaml"):
-                found.append(Scenario(os.path.join(dirpath, f)))
-    names = [s.name for s in found]
-    dupes = {n for n in names if names.count(n) > 1}
+        paths += [os.path.join(dirpath, f) for f in files if f.endswith(".yaml")]
+    stems = [os.path.basename(p)[:-5] for p in paths]
+    dupes = {n for n in stems if stems.count(n) > 1}
     if dupes:
         raise HarnessError(f"scenario names used twice: {', '.join(sorted(dupes))}")
     if only:
-        wanted = set(only)
-        unknown = wanted - set(names)
+        unknown = set(only) - set(stems)
         if unknown:
             raise HarnessError(f"no such scenario: {', '.join(sorted(unknown))}")
-        found = [s for s in found if s.name in wanted]
+        paths = [p for p in paths if os.path.basename(p)[:-5] in only]
+    found = [Scenario(p) for p in paths]
+    for s in found:
+        if os.path.basename(s.path) != s.name + ".yaml":
+            raise HarnessError(f"{s.path}: the file must be named after the scenario ({s.name}.yaml)")
     if categories:
         found = [s for s in found if s.category in categories]
     return sorted(found, key=lambda s: (s.category, s.name))
@@ -193,12 +197,16 @@ def prepare(doc, namespace, session, opts, pin):
 # --- conditions on live objects --------------------------------------------
 
 def values_at(obj, path):
-    """Leaves of obj at a dotted path; `[*]` walks a list, `[N]` indexes it."""
+    """Leaves of obj at a dotted path; `[*]` walks a list, `[N]` indexes it,
+    `["a.b/c"]` is a key with dots (labels)."""
     current = [obj]
-    for part in re.findall(r"[^.\[\]]+|\[\*\]|\[\d+\]", path):
+    for part in re.findall(r'\["[^"]+"\]|[^.\[\]]+|\[\*\]|\[\d+\]', path):
         nxt = []
         for value in current:
-            if part == "[*]":
+            if part.startswith('["'):
+                if isinstance(value, dict) and part[2:-2] in value:
+                    nxt.append(value[part[2:-2]])
+            elif part == "[*]":
                 if isinstance(value, list):
                     nxt.extend(value)
             elif part.startswith("["):
@@ -220,8 +228,10 @@ def holds(cond, objects):
             continue
         if cond.get("namePrefix") and not obj["metadata"]["name"].startswith(cond["namePrefix"]):
             continue
+        want = cond.get("equals")
+        want = json.dumps(want) if isinstance(want, bool) else str(want)  # YAML true is JSON true
         for value in values_at(obj, cond.get("path", "metadata.name")):
-            if "equals" in cond and value == str(cond["equals"]):
+            if "equals" in cond and value == want:
                 return True
             if "matches" in cond and re.search(cond["matches"], value):
                 return True
@@ -253,8 +263,7 @@ def score_run(scenario, run, events, approvals, leak_texts):
     phase = status.get("phase")
     result["finished"] = (phase == "Succeeded", f"phase {phase} {status.get('reason', '')}".strip())
 
-    conclusion = "\n".join([answer] + [f"{f.get('title', '')}\n{f.get('remediation', '')}" for f in severe])
-    missing = [p for p in scenario.root_cause if not re.search(p, conclusion, re.I)]
+    missing = [p for p in scenario.root_cause if not re.search(p, answer, re.I)]
     if scenario.healthy and not scenario.root_cause:
         high = any(f.get("severity") in HIGH for f in findings)
         result["rootCause"] = (not high, "a High finding on a healthy workload" if high else "healthy")
@@ -455,6 +464,7 @@ class Eval:
             import urllib.request
             with urllib.request.urlopen(self.opts.model_requests, timeout=30) as r:
                 leak_texts["model requests"] = r.read().decode("utf-8", "replace")
+        self.searched = ["status", "events", "approvalrequests"] + sorted(leak_texts)
         results = []
         for s in self.scenarios:
             st = self.state[s.name]
@@ -621,6 +631,7 @@ def main(argv=None):
     score = 100.0 * total["passed"] / total["runs"] if total["runs"] else 0.0
     report = {"session": ev.session, "model": opts.model or "(operator default)", "repeat": opts.repeat,
               "seconds": round(time.time() - started, 1), "score": round(score, 1),
+              "searched": ev.searched,
               "total": total, "categories": cats, "results": results}
     with open(opts.report, "w") as f:
         json.dump(report, f, indent=2)

@@ -64,17 +64,40 @@ std::string tailBytes(const std::string& text, std::size_t max) {
   return text.substr(start);
 }
 
-// The kubelet answers HTTP 200 with this one line, not the log, when the
-// container runtime no longer (or not yet) has the instance asked for: with
-// --previous in the seconds after a crash, when the instance before the one
-// that just exited has been garbage-collected. It is never the app's output.
+// The kubelet answers HTTP 200 with one of these single lines, not the log,
+// when the container runtime no longer (or not yet) has the instance asked
+// for: with --previous in the seconds after a crash, when the instance before
+// the one that just exited has been garbage-collected ("unable to retrieve
+// container logs for containerd://ID"), or when its log file has just been
+// removed ("failed to try resolving symlinks in path \"/var/log/pods/...\":
+// lstat ...: no such file or directory"). Neither is ever the app's output.
 bool isKubeletLogPlaceholder(const std::string& text) {
-  static constexpr std::string_view kPrefix = "unable to retrieve container logs for ";
-  if (text.rfind(kPrefix, 0) != 0) return false;
-  auto rest = std::string_view(text).substr(kPrefix.size());
+  std::string_view rest = text;
   while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
-  auto scheme = rest.find("://");
-  return scheme != std::string_view::npos && scheme > 0 && rest.find_first_of(" \n") == std::string_view::npos;
+  if (rest.find('\n') != std::string_view::npos) return false;
+  static constexpr std::string_view kGone = "unable to retrieve container logs for ";
+  if (rest.starts_with(kGone)) {
+    rest.remove_prefix(kGone.size());
+    auto scheme = rest.find("://");
+    return scheme != std::string_view::npos && scheme > 0 && rest.find(' ') == std::string_view::npos;
+  }
+  static constexpr std::string_view kNoFile = "failed to try resolving symlinks in path \"";
+  return rest.starts_with(kNoFile) && rest.find(".log\": lstat ") != std::string_view::npos &&
+         rest.ends_with(": no such file or directory");
+}
+
+// How many times the kubelet restarted the container (0 when unknown).
+std::int64_t restartsOf(const rapidjson::Value& pod, const std::string& container) {
+  for (auto key : {"initContainerStatuses", "containerStatuses"}) {
+    const auto* list = valueAt(pod, {"status", key});
+    if (!list || !list->IsArray()) continue;
+    for (const auto& cs : list->GetArray()) {
+      if (kube::stringMember(cs, "name") != container) continue;
+      const auto* n = valueAt(cs, {"restartCount"});
+      return n && n->IsInt64() ? n->GetInt64() : 0;
+    }
+  }
+  return 0;
 }
 
 // True when the container's current instance has exited (its log is the
@@ -150,7 +173,12 @@ class GetPodLogsTool : public KubeTool {
     log.limitBytes = settings().maxLogBytes;
     auto text = call.podLogs(pod, log);
     std::string note;
-    if (text.ok() && isKubeletLogPlaceholder(*text)) {
+    // "previous terminated container ... not found" although the container
+    // has restarted: the kubelet has already removed that instance.
+    const bool previousGone = previous && !text.ok() && text.error().httpCode == 400 &&
+                              text.error().message.find("not found") != std::string::npos &&
+                              restartsOf((*obj)->json(), container) > 0;
+    if ((text.ok() && isKubeletLogPlaceholder(*text)) || previousGone) {
       if (previous) {
         // The most recent instance (the one that just exited, or the one a
         // waiting container last ran) holds the crash's log.

@@ -10,7 +10,7 @@ One port speaks both wire protocols:
 
 Each model request consumes the next turn of a SCRIPT (see README.md):
 
-  {"turns": [turn, ...], "default": turn}
+  {"turns": [turn, ...], "default": turn, "rules": [turn, ...]}
 
   turn = {"content": "text",
           "tool_calls": [{"name": "get_pods", "arguments": {...} | "raw string", "id": "optional"}],
@@ -248,7 +248,7 @@ def validate_script(data):
     if not isinstance(data, dict):
         raise ScriptError("script must be an object {\"turns\": [...], \"default\": {...}}")
     for key in data:
-        if key not in ("turns", "default") and not key.startswith("_") and not key.startswith("comment"):
+        if key not in ("turns", "default", "rules") and not key.startswith("_") and not key.startswith("comment"):
             raise ScriptError(f"script: unknown key {key!r}")
     turns = data.get("turns", [])
     if not isinstance(turns, list):
@@ -258,7 +258,14 @@ def validate_script(data):
     default = data.get("default")
     if default is not None:
         validate_turn(default, "default")
-    return {"turns": turns, "default": default}
+    rules = data.get("rules", [])
+    if not isinstance(rules, list):
+        raise ScriptError("script.rules must be a list")
+    for i, rule in enumerate(rules):
+        validate_turn(rule, f"rules[{i}]")
+        if "repeat" in rule:
+            raise ScriptError(f"rules[{i}]: a rule is never consumed, so it takes no repeat")
+    return {"turns": turns, "default": default, "rules": rules}
 
 
 def _texts(body):
@@ -318,7 +325,12 @@ class ScriptState:
         self.used = 0
 
     def next_turn(self, body):
-        """(turn, label, mismatch). label: index, "default" or None."""
+        """(turn, label, mismatch). label: index, "rule N", "default" or None.
+        Rules come first: the first whose match the request satisfies answers
+        it and stays (many concurrent conversations, one script)."""
+        for i, rule in enumerate(self.script["rules"]):
+            if match_problem(rule.get("match"), body) is None:
+                return rule, f"rule {i}", None
         turns = self.script["turns"]
         if self.position < len(turns):
             turn, label = turns[self.position], self.position
@@ -329,7 +341,7 @@ class ScriptState:
         problem = match_problem(turn.get("match"), body)
         if problem:
             return turn, label, f"turn {label}: {problem}"
-        if label != "default":
+        if label != "default":  # (rules returned above)
             self.used += 1
             if self.used >= turn.get("repeat", 1):
                 self.position += 1

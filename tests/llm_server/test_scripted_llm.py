@@ -516,6 +516,18 @@ class ServerTest(Base):
         status, _, _ = self.call("/_script", raw=b"{nope")
         self.assertEqual(status, 400)
 
+    def test_rules_answer_by_content_and_stay(self):
+        self.script({"rules": [{"match": {"message_contains": "critic"}, "content": "{\"ok\": true}"},
+                               {"match": {"message_contains": "OOMKilled"}, "content": "out of memory"}],
+                     "turns": [{"content": "first turn"}], "default": {"content": "fallback"}})
+        def say(text):
+            return json.loads(self.openai(text)[1][2])["choices"][0]["message"]["content"]
+        self.assertEqual([say("you are the critic"), say("pod OOMKilled"), say("critic again")],
+                         ['{"ok": true}', "out of memory", '{"ok": true}'])
+        self.assertEqual([say("other"), say("other")], ["first turn", "fallback"])
+        status, _, out = self.jcall("/_script", {"rules": [{"content": "x", "repeat": 2}]})
+        self.assertEqual(status, 400)
+
     def test_match(self):
         self.script({"turns": [{"tool_calls": [{"name": "get_pods", "arguments": {}}]},
                                {"match": {"tool_result_contains": "OOMKilled"}, "content": "memory"}]})

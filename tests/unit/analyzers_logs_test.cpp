@@ -40,6 +40,43 @@ TEST_F(LogAnalyzer, MissingEnvVarLineEnrichesTheCrashFinding) {
   EXPECT_TRUE(contains(f.remediation, "secretKeyRef")) << f.remediation;
 }
 
+// A failed container whose log names no error (as initdb words it): its last
+// line is why, and it is quoted. A running container's clean log adds nothing.
+TEST_F(LogAnalyzer, AFailedContainersLastWordsAreQuotedWhenNoLineSaysError) {
+  crashLoop();
+  auto logs = stepWithJson("get_pod_logs",
+                           R"({"pod":"checkout-7d9f8b6c5-x2x7q","container":"checkout","previous":true,
+                               "text":"starting checkout\ninitdb: directory \"/var/lib/data\" exists but is not empty\n\n"})",
+                           {{"E3", "Pod/checkout-7d9f8b6c5-x2x7q container checkout (previous)"}});
+  run(*analyzer, *logs, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  EXPECT_TRUE(contains(sink.findings()[0].title, "log says \"initdb: directory \"/var/lib/data\" exists but is not empty\""))
+      << sink.findings()[0].title;
+  EXPECT_EQ(sink.findings()[0].evidence, (std::vector<std::string>{"E1", "E3"}));
+
+  TestSink quiet;
+  auto clean = stepFromFixture("get_pod_logs", "logs_clean.json", {{"E1", "Pod/frontend-6d8f9b7c5-abcde container frontend"}});
+  run(*analyzer, *clean, quiet);
+  EXPECT_TRUE(quiet.findings().empty());
+}
+
+// The pods read again later (another selector, the same pods) re-make the
+// crash finding; what the log added stays.
+TEST_F(LogAnalyzer, ReadingThePodsAgainKeepsWhatTheLogAdded) {
+  crashLoop();
+  auto logs = stepFromFixture("get_pod_logs", "logs_checkout_previous.json",
+                              {{"E3", "Pod/checkout-7d9f8b6c5-x2x7q container checkout (previous)"}});
+  run(*analyzer, *logs, sink);
+  const auto enriched = sink.findings()[0];
+  auto again = stepFromFixture("list_pods", "pods_crashloop.json", {{"E4", "Pod/checkout-7d9f8b6c5-x2x7q"}});
+  run(*pods, *again, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  EXPECT_EQ(sink.findings()[0].title, enriched.title);
+  EXPECT_EQ(sink.findings()[0].remediation, enriched.remediation);
+  EXPECT_EQ(sink.findings()[0].confidence, enriched.confidence);
+  EXPECT_EQ(sink.findings()[0].evidence, (std::vector<std::string>{"E1", "E3", "E4"}));
+}
+
 TEST_F(LogAnalyzer, EnrichingTwiceDoesNotRepeatTheQuote) {
   crashLoop();
   auto logs = stepFromFixture("get_pod_logs", "logs_checkout_previous.json",

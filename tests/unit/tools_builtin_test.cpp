@@ -577,6 +577,43 @@ TEST(GetPodLogs, KubeletPlaceholderForAGoneInstanceIsNotTakenForTheLog) {
   EXPECT_STREQ((*out.data)["text"].GetString(), "");
 }
 
+// The kubelet's other answer for a log file it has just removed (seen on a
+// real kubelet: a rollout's new pod, --previous right after its second
+// crash), and its 400 for --previous when that instance is gone although the
+// container restarted: both fall back to the instance that ran last.
+TEST(GetPodLogs, ARemovedLogFileOrAGonePreviousInstanceFallsBackToTheLastInstance) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/pods/web-1",
+         R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"app"}]},
+             "status":{"containerStatuses":[{"name":"app","restartCount":2,
+               "state":{"waiting":{"reason":"CrashLoopBackOff"}},
+               "lastState":{"terminated":{"exitCode":2,"reason":"Error"}}}]}})");
+  const std::string current = "/api/v1/namespaces/shop/pods/web-1/log?container=app&tailLines=100&limitBytes=262144";
+  const std::string prev = "/api/v1/namespaces/shop/pods/web-1/log?container=app&previous=true&tailLines=100&limitBytes=262144";
+  api.on(current, "flag provided but not defined: -listen-addr\n");
+  api.on(prev,
+         "failed to try resolving symlinks in path \"/var/log/pods/shop_web-1_a8e5/app/2.log\": lstat "
+         "/var/log/pods/shop_web-1_a8e5/app/2.log: no such file or directory");
+  auto out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("-listen-addr"));
+  EXPECT_THAT(out.evidence[0].text, Not(HasSubstr("symlinks")));
+  EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (most recent instance)");
+
+  api.on(prev, status(400, "BadRequest", "previous terminated container \\\"app\\\" in pod \\\"web-1\\\" not found"), 400);
+  out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("-listen-addr"));
+  EXPECT_THAT(out.summary, HasSubstr("the kubelet no longer had the previous instance"));
+
+  // An app that logs such a line among others is not a placeholder.
+  api.on(prev, "starting\nfailed to try resolving symlinks in path \"/x.log\": lstat /x.log: no such file or directory\n");
+  out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("starting"));
+  EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (previous)");
+}
+
 // The tool hands the executor a bounded tail (four excerpts' worth) so that the
 // executor's cut, with its visible truncation marker, still happens.
 TEST(GetPodLogs, EvidenceKeepsABoundedTailOfWholeLines) {

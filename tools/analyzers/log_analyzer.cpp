@@ -177,6 +177,29 @@ std::vector<LogLine> tellingLines(std::string_view text) {
   return scored;
 }
 
+// The last line worth quoting (printable, not a stack frame, not addressed
+// to an AI), for a failed container whose log names no error.
+std::vector<LogLine> lastLine(std::string_view text) {
+  std::vector<LogLine> out;
+  std::size_t end = text.size();
+  for (std::size_t seen = 0; end > 0 && seen < kMaxLines; ++seen) {
+    auto nl = text.rfind('\n', end - 1);
+    std::size_t start = nl == std::string_view::npos ? 0 : nl + 1;
+    std::string_view raw = text.substr(start, end - start);
+    end = nl == std::string_view::npos ? 0 : nl;
+    while (!raw.empty() && (raw.back() == '\r' || raw.back() == ' ')) raw.remove_suffix(1);
+    if (raw.empty()) continue;
+    auto [level, msg] = levelAndMessage(stripPrefix(raw));
+    if (msg.empty() || msg.front() == ' ' || msg.front() == '\t' || looksLikeInstructions(msg) ||
+        std::none_of(msg.begin(), msg.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
+      continue;
+    }
+    out.push_back({0, oneLine(msg), 1});
+    break;
+  }
+  return out;
+}
+
 bool isEnvName(std::string_view t) {
   if (t.size() < 3 || !std::isupper(static_cast<unsigned char>(t[0]))) return false;
   static const std::string_view kWords[] = {"ERROR", "FATAL", "WARN", "INFO", "DEBUG", "PANIC", "KEY", "THE", "NOT", "SET"};
@@ -301,6 +324,18 @@ class LogAnalyzer : public agent::Analyzer {
     if (pod.empty() || text.empty()) return;
 
     std::vector<LogLine> lines = tellingLines(text);
+    std::string id = container.empty() ? std::string() : findingWithSubject(sink, "Pod/" + pod + "/" + container, kName);
+    if (id.empty() && container.empty()) id = findingMatching(sink, "Pod/" + pod + "/", "", kName);
+    if (id.empty()) id = findingWithSubject(sink, "Pod/" + pod, kName);
+    if (lines.empty() && !id.empty()) {
+      // No line says error, but the container failed: its last words
+      // ("initdb: directory ... exists but is not empty") are why.
+      const agent::Finding* f = findingById(sink, id);
+      if (f != nullptr && (f->severity == Severity::Medium || f->severity == Severity::High ||
+                           f->severity == Severity::Critical)) {
+        lines = lastLine(text);
+      }
+    }
     if (lines.empty()) return;
     int best = 0;
     for (const auto& l : lines) best = std::max(best, l.score);
@@ -309,9 +344,6 @@ class LogAnalyzer : public agent::Analyzer {
     Diagnosis d = diagnose(lines, container.empty() ? "<container>" : container);
     std::string quote = quoteLines(lines);
 
-    std::string id = container.empty() ? std::string() : findingWithSubject(sink, "Pod/" + pod + "/" + container, kName);
-    if (id.empty() && container.empty()) id = findingMatching(sink, "Pod/" + pod + "/", "", kName);
-    if (id.empty()) id = findingWithSubject(sink, "Pod/" + pod, kName);
     if (!id.empty()) {
       const agent::Finding* f = findingById(sink, id);
       std::string detail = f != nullptr && f->title.find("log says") != std::string::npos ? "" : ": log says " + quote;
