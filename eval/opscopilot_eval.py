@@ -423,7 +423,7 @@ class Eval:
                 st = self.state[s.name]
                 try:
                     while st["step"] < len(s.steps):
-                        step = s.steps[st["step"]]
+                        step = json.loads(json.dumps(s.steps[st["step"]]).replace("EVAL_NAMESPACE", st["ns"]))
                         if "wait" in step:
                             objs = snap.get(st["ns"], {})
                             if not all(holds(c, objs) for c in step["wait"]):

@@ -129,6 +129,33 @@ TEST_F(WorkloadAnalyzer, FailedJobCountsFailuresAgainstBackoffLimit) {
   EXPECT_TRUE(sink.suggested("get_events", R"({"kind":"Job","name":"db-migrate"})"));
 }
 
+// Past its activeDeadlineSeconds, while its pod still terminates, the Job
+// controller has set only FailureTarget (DeadlineExceeded): the Job failed
+// for that reason, not "keeps failing" against its backoff limit.
+TEST_F(WorkloadAnalyzer, JobPastItsDeadlineFailsAsSoonAsFailureTargetIsSet) {
+  std::string json = readFixture("job_backofflimit.json");
+  rapidjson::Document d;
+  d.Parse(json.c_str());
+  auto& job = d["items"][0];
+  auto& a = d.GetAllocator();
+  job["spec"].AddMember("activeDeadlineSeconds", 8, a);
+  auto& conditions = job["status"]["conditions"];
+  conditions.Erase(conditions.Begin() + 1);  // no Failed yet
+  conditions[0]["reason"].SetString("DeadlineExceeded");
+  conditions[0]["message"].SetString("Job was active longer than specified deadline");
+  job["status"]["failed"].SetInt(1);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  d.Accept(w);
+  auto step = stepWithJson("get_workload", buf.GetString(), {{"E1", "Job/db-migrate"}});
+  run(*analyzer, *step, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  const auto& f = sink.findings()[0];
+  EXPECT_TRUE(contains(f.title, "Job db-migrate failed: ran longer than activeDeadlineSeconds 8 (DeadlineExceeded)")) << f.title;
+  EXPECT_FALSE(contains(f.title, "backoffLimit")) << f.title;
+  EXPECT_EQ(f.severity, Severity::High);
+}
+
 TEST_F(WorkloadAnalyzer, CronJobReportsItsLastFailedJob) {
   auto step = stepFromFixture("get_workload", "cronjob_last_failed.json",
                               {{"E1", "CronJob/nightly-report"}, {"E2", "Job/nightly-report-29410560"}});

@@ -439,7 +439,10 @@ class WorkloadAnalyzer : public agent::Analyzer {
   // Returns true when the Job failed.
   static bool jobFailure(const Workload& w, const Json* o, const std::string& prefix, std::vector<std::string> evidence,
                          agent::AnalysisSink& sink) {
+    // Since Kubernetes 1.31 the controller sets FailureTarget first and
+    // Failed only once the Job's last pods have terminated: failed either way.
     const Json* failed = condition(o, "Failed");
+    if (failed == nullptr || strAt(failed, {"status"}) != "True") failed = condition(o, "FailureTarget");
     if (failed == nullptr || strAt(failed, {"status"}) != "True") return false;
     std::string reason = strAt(failed, {"reason"});
     std::int64_t failures = intAt(o, {"status", "failed"}).value_or(0);
