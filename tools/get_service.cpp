@@ -103,6 +103,16 @@ std::string renderSlice(const rapidjson::Value& slice) {
   return out + "; ports " + renderPorts(valueAt(slice, {"ports"}), false);
 }
 
+// Whether every key=value of the selector is among the template's labels.
+bool selectsTemplate(const rapidjson::Value& selector, const rapidjson::Value* labels) {
+  if (!selector.IsObject() || selector.MemberCount() == 0 || !labels || !labels->IsObject()) return false;
+  for (const auto& m : selector.GetObject()) {
+    const auto* v = kube::member(*labels, m.name.GetString());
+    if (!v || !v->IsString() || !m.value.IsString() || std::string_view(v->GetString()) != m.value.GetString()) return false;
+  }
+  return true;
+}
+
 class GetServiceTool : public KubeTool {
  public:
   GetServiceTool(ClientPtr client, const ToolSettings& settings)
@@ -183,6 +193,27 @@ class GetServiceTool : public KubeTool {
     }
     if (!selector.empty() && podsKnown && pods.empty()) {
       out.evidence.push_back({"Pod/*", "no pods in namespace " + call.ns() + " match the selector " + selector});
+      // No pods: do the workloads whose pod template the selector matches
+      // run none (scaled to 0), or fail to create them?
+      setMember(*data, "workloads", rapidjson::Value(rapidjson::kArrayType));
+      for (const ApiKind* kind : {&kinds::kDeployment, &kinds::kStatefulSet}) {
+        auto listed = call.list(*kind, {}, 500);
+        if (!listed.ok()) continue;  // the selector finding stands without them
+        for (const auto& w : listed->items) {
+          if (!selectsTemplate(*selectorMap, w->at({"spec", "template", "metadata", "labels"}))) continue;
+          rapidjson::Value v(rapidjson::kObjectType);
+          const std::string kindName(kind->kind);
+          v.AddMember("kind", jsonString(kindName, a), a);
+          v.AddMember("name", jsonString(std::string(w->name()), a), a);
+          v.AddMember("replicas", rapidjson::Value(w->intAt({"spec", "replicas"}).value_or(1)), a);
+          v.AddMember("readyReplicas", rapidjson::Value(w->intAt({"status", "readyReplicas"}).value_or(0)), a);
+          (*data)["workloads"].PushBack(v, a);
+          out.evidence.push_back({kindName + "/" + std::string(w->name()),
+                                  kindName + " " + std::string(w->name()) + ": spec.replicas " +
+                                      std::to_string(w->intAt({"spec", "replicas"}).value_or(1)) +
+                                      "; its pod template's labels match the selector " + selector});
+        }
+      }
     }
 
     out.summary = "Service " + name;

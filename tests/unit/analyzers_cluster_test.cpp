@@ -182,6 +182,42 @@ TEST(NodeAnalyzer, UnnamedTaintIsNamedFromTheNodesTheRunRead) {
   EXPECT_EQ(f->evidence, (std::vector<std::string>{"E1", "E2", "E3", "E4"}));
 }
 
+// A pod bound (spec.nodeName) to a node no kubelet runs, as the real API
+// server and node lifecycle controller leave them: the pod Pending with no
+// status at all, the node Ready=Unknown (NodeStatusNeverUpdated). The pod
+// analyzer asks for the node; the node is the root cause and names the pod.
+TEST(NodeAnalyzer, APodBoundToADownNodeIsExplainedByTheNode) {
+  TestSink sink;
+  auto pods = tools::makePodStatusAnalyzer();
+  auto podStep = stepFromFixture("list_pods", "real/pods_bound_to_down_node.json", {{"E1", "Pod/ingest"}});
+  run(*pods, *podStep, sink);
+  const auto* pod = sink.bySubject("Pod/ingest");
+  ASSERT_NE(pod, nullptr);
+  EXPECT_EQ(pod->severity, Severity::Low);
+  EXPECT_TRUE(contains(pod->title, "is bound to node ghost-shop, whose kubelet has not started it")) << pod->title;
+  EXPECT_TRUE(sink.suggested("get_nodes", R"({"names":["ghost-shop"]})"));
+
+  auto analyzer = tools::makeNodeAnalyzer();
+  auto step = stepFromFixture("get_nodes", "real/nodes_never_posted.json", {{"E2", "Node/ghost-shop"}});
+  run(*analyzer, *step, sink);
+  const auto* node = sink.bySubject("Node/ghost-shop");
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->severity, Severity::High);
+  EXPECT_TRUE(contains(node->title, "Node ghost-shop is NotReady (NodeStatusNeverUpdated: Kubelet never posted node status.): "
+                                    "pod ingest is bound to it and cannot start"))
+      << node->title;
+  EXPECT_TRUE(contains(node->remediation, "kubectl describe node ghost-shop")) << node->remediation;
+}
+
+// A running pod is not "never started", whatever its node.
+TEST(NodeAnalyzer, RunningPodsAreNotTakenForUnstarted) {
+  TestSink sink;
+  auto pods = tools::makePodStatusAnalyzer();
+  auto podStep = stepFromFixture("list_pods", "pods_healthy.json", {{"E1", "Pod/x"}});
+  run(*pods, *podStep, sink);
+  for (const auto& f : sink.findings()) EXPECT_FALSE(contains(f.title, "whose kubelet has not started it")) << f.title;
+}
+
 TEST(NodeAnalyzer, ForbiddenNodeReadAddsNothing) {
   TestSink sink;
   auto analyzer = tools::makeNodeAnalyzer();

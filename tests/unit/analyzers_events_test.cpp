@@ -232,6 +232,38 @@ TEST_F(EventAnalyzer, ProvisioningFailedNamesMissingStorageClass) {
   EXPECT_TRUE(sink.suggested("get_storage", R"({"name":"data-db-0"})"));
 }
 
+// What the real persistentvolume controller writes when a claim names a
+// volume (spec.volumeName) it cannot bind to: too small, or without the access
+// mode asked for. The event's reason is the finding, even over a guess made
+// before the events were read.
+TEST_F(EventAnalyzer, VolumeMismatchSaysWhyTheClaimCannotBind) {
+  auto small = stepFromFixture("get_events", "real/events_volume_too_small.json", {{"E1", "PersistentVolumeClaim/backups"}});
+  run(*analyzer, *small, sink);
+  const auto* f = sink.bySubject("PersistentVolumeClaim/backups");
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(contains(f->title, "cannot bind to the volume it names: Cannot bind to requested volume \"backups-shop\": "
+                                 "requested PV is too small (VolumeMismatch")) << f->title;
+  EXPECT_EQ(f->severity, Severity::High);
+  EXPECT_TRUE(contains(f->remediation, "every requested access mode")) << f->remediation;
+
+  agent::FindingDraft guess;
+  guess.subject = "PersistentVolumeClaim/shared-assets";
+  guess.title = "PersistentVolumeClaim shared-assets is Pending: no volume provisioned for class static yet";
+  guess.severity = Severity::Medium;
+  guess.confidence = 50;
+  sink.addFinding("storage", guess);
+  auto mode = stepFromFixture("get_events", "real/events_volume_access_mode.json", {{"E2", "PersistentVolumeClaim/shared-assets"}});
+  run(*analyzer, *mode, sink);
+  std::vector<const agent::Finding*> about;
+  for (const auto& x : sink.findings()) {
+    if (x.subject == "PersistentVolumeClaim/shared-assets") about.push_back(&x);
+  }
+  ASSERT_EQ(about.size(), 2u);
+  EXPECT_TRUE(contains(about[1]->title, "incompatible accessMode (VolumeMismatch")) << about[1]->title;
+  EXPECT_EQ(about[1]->severity, Severity::High);
+  EXPECT_EQ(about[0]->evidence, std::vector<std::string>{"E2"}) << "the guess cites what corrected it";
+}
+
 TEST_F(EventAnalyzer, EvictionAndConfigErrorEventsStandAlone) {
   auto evicted = stepFromFixture("get_events", "events_evicted.json", {{"E1", "Pod/reports-84d6f5b7c9-k8l9m"}});
   run(*analyzer, *evicted, sink);

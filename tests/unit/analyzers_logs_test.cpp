@@ -54,6 +54,18 @@ TEST_F(LogAnalyzer, AFailedContainersLastWordsAreQuotedWhenNoLineSaysError) {
       << sink.findings()[0].title;
   EXPECT_EQ(sink.findings()[0].evidence, (std::vector<std::string>{"E1", "E3"}));
 
+  // Go's flag package on an unknown flag: the line that says it is quoted,
+  // whatever the line after it.
+  TestSink flags;
+  auto podStep2 = stepFromFixture("list_pods", "pods_crashloop.json", {{"E1", "Pod/checkout-7d9f8b6c5-x2x7q"}});
+  run(*pods, *podStep2, flags);
+  auto usage = stepWithJson("get_pod_logs",
+                            R"({"pod":"checkout-7d9f8b6c5-x2x7q","container":"checkout","previous":true,
+                                "text":"flag provided but not defined: -listen-addr\nsearch 2.0.0\n"})",
+                            {{"E3", "Pod/checkout-7d9f8b6c5-x2x7q container checkout (previous)"}});
+  run(*analyzer, *usage, flags);
+  EXPECT_TRUE(contains(flags.findings()[0].title, "log says \"flag provided but not defined: -listen-addr\"")) << flags.findings()[0].title;
+
   TestSink quiet;
   auto clean = stepFromFixture("get_pod_logs", "logs_clean.json", {{"E1", "Pod/frontend-6d8f9b7c5-abcde container frontend"}});
   run(*analyzer, *clean, quiet);

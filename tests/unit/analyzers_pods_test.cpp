@@ -162,6 +162,7 @@ TEST_F(PodStatusAnalyzer, RunningButUnreadyContainerBlamesReadinessProbe) {
   EXPECT_TRUE(contains(f.title, "running but not ready: readiness probe httpGet :9200/ready fails")) << f.title;
   EXPECT_EQ(f.severity, Severity::Medium);
   EXPECT_TRUE(sink.suggested("get_events", R"("name":"search-5f6d7c8b9-w2e4r")"));
+  EXPECT_TRUE(sink.suggested("get_pod_logs", R"("pod":"search-5f6d7c8b9-w2e4r")")) << "the app may log why it is not ready";
 }
 
 TEST_F(PodStatusAnalyzer, EvictedPodNamesResourceAndUsage) {

@@ -27,6 +27,26 @@ TEST_F(ServiceAnalyzer, SelectorMatchingNoPodsShowsSelectorAndLooksForNearMatche
   EXPECT_TRUE(sink.suggested("list_pods", R"({"selector":"app"})"));
 }
 
+// The selector is right: the Deployment it would match is scaled to 0. The
+// fix is the replicas, not the selector.
+TEST_F(ServiceAnalyzer, NoPodsBecauseTheWorkloadIsScaledToZero) {
+  auto step = stepWithJson("get_service",
+                           R"({"service":{"metadata":{"name":"cart","namespace":"shop"},"spec":{"selector":{"app":"cart"}}},
+                               "endpoints":null,"endpointSlices":[],"pods":[],
+                               "workloads":[{"kind":"Deployment","name":"cart","replicas":0,"readyReplicas":0}]})",
+                           {{"E1", "Service/cart"}, {"E2", "Pod/*"}, {"E3", "Deployment/cart"}}, R"({"name":"cart"})");
+  run(*analyzer, *step, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  const auto& f = sink.findings()[0];
+  EXPECT_TRUE(contains(f.title, "Service cart has no endpoints: Deployment cart, whose pods its selector app=cart matches, is "
+                                "scaled to 0 replicas")) << f.title;
+  EXPECT_EQ(f.severity, Severity::High);
+  EXPECT_TRUE(contains(f.remediation, "kubectl scale deployment cart -n shop --replicas=N")) << f.remediation;
+  EXPECT_FALSE(contains(f.remediation, "spec.selector")) << f.remediation;
+  EXPECT_NE(std::find(f.evidence.begin(), f.evidence.end(), "E3"), f.evidence.end());
+  EXPECT_FALSE(sink.suggested("list_pods")) << "no near-match search: the selector is right";
+}
+
 TEST_F(ServiceAnalyzer, PodsListNamesTheNearMatchAndTheSelectorFix) {
   auto svc = stepFromFixture("get_service", "service_selector_mismatch.json", {{"E1", "Service/web"}});
   run(*analyzer, *svc, sink);

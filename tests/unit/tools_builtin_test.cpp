@@ -706,6 +706,29 @@ TEST(GetService, ReadsEndpointsSlicesAndSelectedPods) {
   EXPECT_EQ(out.summary, "Service web: selector app=web matches 1 pod, 1 not ready: web-1 NotReady; endpoints 0 ready, 1 not ready");
 }
 
+// No pod matches, but a Deployment's pod template does: the Service's
+// selector is right and the Deployment runs no pods (scaled to 0).
+TEST(GetService, NoPodsReadsTheWorkloadsWhosePodsTheSelectorWouldMatch) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/services/cart",
+         R"({"kind":"Service","metadata":{"name":"cart"},"spec":{"selector":{"app":"cart"},"ports":[{"port":80}]}})");
+  api.on("/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices", list("EndpointSlice", {}));
+  api.on("/api/v1/namespaces/shop/pods", list("Pod", {}));
+  api.on("/apis/apps/v1/namespaces/shop/deployments",
+         list("Deployment", {R"({"metadata":{"name":"cart"},"spec":{"replicas":0,"template":{"metadata":{"labels":{"app":"cart","tier":"web"}}}},"status":{}})",
+                             R"({"metadata":{"name":"carts-admin"},"spec":{"replicas":1,"template":{"metadata":{"labels":{"app":"carts"}}}}})"}));
+  api.on("/apis/apps/v1/namespaces/shop/statefulsets", list("StatefulSet", {}));
+  auto out = api.run("get_service", R"({"name":"cart"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  const auto& w = (*out.data)["workloads"];
+  ASSERT_EQ(w.Size(), 1u);
+  EXPECT_STREQ(w[0]["kind"].GetString(), "Deployment");
+  EXPECT_STREQ(w[0]["name"].GetString(), "cart");
+  EXPECT_EQ(w[0]["replicas"].GetInt64(), 0);
+  EXPECT_EQ(out.evidence.back().ref, "Deployment/cart");
+  EXPECT_EQ(out.evidence.back().text, "Deployment cart: spec.replicas 0; its pod template's labels match the selector app=cart");
+}
+
 TEST(GetService, MissingEndpointsAreNull) {
   FakeApi api;
   api.on("/api/v1/namespaces/shop/services/web",

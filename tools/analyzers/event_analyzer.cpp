@@ -108,7 +108,7 @@ struct EventAnalyzer::Pass {
     if (r == "Failed" && g.kind == "Pod") return failed(g, sink);
     if (r == "Evicted") return evicted(g, sink);
     if (r == "BackoffLimitExceeded" || r == "DeadlineExceeded") return jobFailed(g, sink);
-    if (r == "ProvisioningFailed" || r == "FailedBinding") return provisioning(g, sink);
+    if (r == "ProvisioningFailed" || r == "FailedBinding" || r == "VolumeMismatch") return provisioning(g, sink);
     if (r == "FailedCreatePodSandBox") return sandbox(g, sink);
     if (r.starts_with("FailedGet") || r == "FailedComputeMetricsReplicas" || r == "FailedRescale") return autoscaler(g, sink);
     if (g.type == "Warning") return unknownWarning(g, sink);
@@ -374,16 +374,30 @@ struct EventAnalyzer::Pass {
     std::string missingClass = between(g.message, "storageclass.storage.k8s.io \"", "\" not found");
     std::string what = missingClass.empty() ? fill("${message}", {{"message", shorten(g.message, 140), "no reason given"}})
                                             : "StorageClass " + missingClass + " not found";
+    // VolumeMismatch: the persistentvolume controller will not bind the
+    // claim to the volume it names (spec.volumeName), and says why ("requested
+    // PV is too small", "incompatible accessMode").
+    const bool mismatch = g.reason == "VolumeMismatch";
     std::string existing = findingWithSubject(sink, g.object(), kName);
-    if (!enrich(sink, existing, g, "", 90)) {
-      add(sink, g.object(),
-          "PersistentVolumeClaim " + g.name + (g.reason == "FailedBinding" ? " cannot bind: " : " cannot be provisioned: ") + what +
-              " (" + g.reason + g.times() + ")",
-          Severity::High, 85, g,
+    // A guess made without the events (the storage analyzer's "no volume
+    // provisioned yet" when StorageClasses are unreadable) yields to them.
+    const agent::Finding* guess = findingById(sink, existing);
+    const bool guessed = guess != nullptr && guess->confidence < 80;
+    if (guessed || !enrich(sink, existing, g, "", 90)) {
+      std::string how = mismatch ? " cannot bind to the volume it names: "
+                                 : g.reason == "FailedBinding" ? " cannot bind: " : " cannot be provisioned: ";
+      std::string fix =
           !missingClass.empty()
               ? "Use an existing StorageClass (`kubectl get storageclass`): spec.storageClassName cannot change on a PVC, so "
                 "re-create the claim with a valid class, or create StorageClass " + missingClass + "."
-              : "Fix the storage backend or the claim as the message says; `kubectl describe pvc " + g.name + g.nsFlag() + "`.");
+          : mismatch
+              ? "Compare the claim with the volume (`kubectl get pv` and `kubectl describe pvc " + g.name + g.nsFlag() +
+                    "`): the volume must offer at least the requested storage, every requested access mode and the same "
+                    "storageClassName and volumeMode. Re-create the claim to match, or name another volume."
+              : "Fix the storage backend or the claim as the message says; `kubectl describe pvc " + g.name + g.nsFlag() + "`.";
+      add(sink, g.object(), "PersistentVolumeClaim " + g.name + how + what + " (" + g.reason + g.times() + ")", Severity::High,
+          85, g, fix);
+      if (guessed) sink.enrichFinding(existing, g.evidence, "", guess->confidence, "");
     }
     sink.suggest(plannedCall("get_storage", CallArgs().str("name", g.name), "the claim, its StorageClass and candidate volumes"));
   }

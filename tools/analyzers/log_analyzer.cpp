@@ -129,6 +129,8 @@ int scoreOf(const std::string& level, const std::string& msg) {
   };
   static const Pattern kPatterns[] = {
       {"panic:", 9},          {"fatal", 8},
+      {"flag provided but not defined", 8}, {"unknown flag", 8},
+      {"unknown option", 7},  {"unrecognized option", 7},
       {"out of memory", 9},   {"outofmemory", 9},
       {"segmentation fault", 8}, {"address already in use", 8},
       {"not set", 9},         {"must be set", 9},
@@ -328,13 +330,12 @@ class LogAnalyzer : public agent::Analyzer {
     if (id.empty() && container.empty()) id = findingMatching(sink, "Pod/" + pod + "/", "", kName);
     if (id.empty()) id = findingWithSubject(sink, "Pod/" + pod, kName);
     if (lines.empty() && !id.empty()) {
-      // No line says error, but the container failed: its last words
-      // ("initdb: directory ... exists but is not empty") are why.
+      // No line says error, but the container exited and failed: its last
+      // words ("initdb: directory ... exists but is not empty") are why. (Not
+      // for a running container: its last line is only its latest.)
       const agent::Finding* f = findingById(sink, id);
-      if (f != nullptr && (f->severity == Severity::Medium || f->severity == Severity::High ||
-                           f->severity == Severity::Critical)) {
-        lines = lastLine(text);
-      }
+      const bool exited = boolAt(step.args, {"previous"}) || (f != nullptr && f->title.find(" exit") != std::string::npos);
+      if (exited && f != nullptr && f->severity >= Severity::Medium) lines = lastLine(text);
     }
     if (lines.empty()) return;
     int best = 0;

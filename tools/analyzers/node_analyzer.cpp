@@ -74,13 +74,23 @@ class NodeAnalyzer : public agent::Analyzer {
     }
     if (boolAt(node, {"spec", "unschedulable"})) problems.push_back("is cordoned");
     if (problems.empty()) return;
+    // Pods the pod analyzer found bound to this node and never started.
+    std::vector<std::string> stuck;
+    const std::string bound = " is bound to node " + name + ",";
+    for (const auto& f : sink.findings()) {
+      if (f.subject.starts_with("Pod/") && f.title.find(bound) != std::string::npos) stuck.push_back(f.subject.substr(4));
+    }
     agent::FindingDraft d;
     d.subject = "Node/" + name;
     d.title = "Node " + name + " " + join(problems, ", ");
+    if (!stuck.empty() && severity == Severity::Medium) {
+      d.title += ": pod " + join(stuck, ", ") + (stuck.size() == 1 ? " is" : " are") + " bound to it and cannot start";
+      severity = Severity::High;
+    }
     d.severity = severity;
     d.confidence = 85;
     d.evidence = cite(step, {d.subject});
-    d.remediation = severity == Severity::Medium
+    d.remediation = severity != Severity::Low
                         ? "Pods on it may be evicted or stuck: check the kubelet and container runtime on " + name +
                               " (`kubectl describe node " + name + "`), free disk/memory, or drain and replace it."
                         : "`kubectl uncordon " + name + "` when maintenance is over.";

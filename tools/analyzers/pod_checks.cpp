@@ -307,6 +307,9 @@ void checkReadiness(const ContainerContext& c, std::vector<PodIssue>& out) {
     return;
   }
   issue.calls.push_back(podEventsCall(*c.pod, "Unhealthy events carry the probe's failure message"));
+  // An app that answers its probe "not ready" usually logs why (a dependency
+  // it cannot reach).
+  issue.calls.push_back(logsCall(c, false, "the log of " + c.name + " may say why it reports not ready"));
   out.push_back(std::move(issue));
 }
 

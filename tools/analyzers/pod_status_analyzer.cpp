@@ -174,6 +174,29 @@ void checkStillCreating(const PodContext& pod, std::vector<PodIssue>& out) {
   }
 }
 
+// Bound to a node (spec.nodeName) yet Pending with no container status and
+// no condition a kubelet writes: no kubelet has taken the pod up. Low on its
+// own (a pod bound a moment ago looks the same); the node's state, read next,
+// says whether the node is down (node analyzer).
+void checkNeverStarted(const PodContext& pod, std::vector<PodIssue>& out) {
+  if (pod.phase != "Pending" && !pod.phase.empty()) return;
+  std::string node = strAt(pod.pod, {"spec", "nodeName"});
+  if (node.empty() || !listAt(pod.pod, {"status", "containerStatuses"}).empty() ||
+      !listAt(pod.pod, {"status", "initContainerStatuses"}).empty()) {
+    return;
+  }
+  for (const Json* c : listAt(pod.pod, {"status", "conditions"})) {
+    if (strAt(c, {"type"}) != "PodScheduled") return;  // a kubelet has written the pod's status
+  }
+  auto issue = podIssue(pod, "unstarted:" + node,
+                        "Pod " + pod.name + " is bound to node " + node + ", whose kubelet has not started it: no container status",
+                        Severity::Low, 60,
+                        "Check node " + node + " (`kubectl describe node " + node + "`): a node that is down never starts "
+                        "the pods bound to it; delete the pod to have its controller place a new one elsewhere.");
+  issue.calls.push_back(plannedCall("get_nodes", CallArgs().strings("names", {node}), "pod " + pod.name + " waits on node " + node));
+  out.push_back(std::move(issue));
+}
+
 std::string podOfSubject(const std::string& subject) {
   if (!subject.starts_with("Pod/")) return subject;
   auto slash = subject.find('/', 4);
@@ -206,6 +229,7 @@ class PodStatusAnalyzer : public agent::Analyzer {
       bool podLevelFailure = pod.phase == "Failed" && !strAt(item, {"status", "reason"}).empty();
       if (!podLevelFailure) checkContainers(pod, issues);
       if (issues.size() == before) checkStillCreating(pod, issues);
+      if (issues.size() == before) checkNeverStarted(pod, issues);
     }
     emit(issues, sink);
   }

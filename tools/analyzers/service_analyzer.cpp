@@ -150,6 +150,35 @@ class ServiceAnalyzer : public agent::Analyzer {
     }
 
     if (pods.empty() && (!endpoints.known || endpoints.ready + endpoints.notReady == 0)) {
+      // The selector is right when a workload's pod template matches it: that
+      // workload runs no pods (scaled to 0) or cannot create them.
+      for (const Json* w : listAt(step.data, {"workloads"})) {
+        std::string kind = strAt(w, {"kind"});
+        std::string wname = strAt(w, {"name"});
+        std::int64_t replicas = intAt(w, {"replicas"}).value_or(1);
+        if (kind.empty() || wname.empty()) continue;
+        addEvidence(d.evidence, cite(step, {kind + "/" + wname}));
+        std::string lower = kind == "StatefulSet" ? "statefulset" : "deployment";
+        if (replicas == 0) {
+          d.title = "Service " + name + " has no endpoints: " + kind + " " + wname + ", whose pods its selector " + selectorWords +
+                    " matches, is scaled to 0 replicas";
+          d.severity = Severity::High;
+          d.confidence = 90;
+          d.remediation = "Scale it up (`kubectl scale " + lower + " " + wname + nsFlag + " --replicas=N`), and check what "
+                          "scaled it down (an autoscaler, a deploy pipeline, kubectl scale): it may do so again.";
+        } else {
+          d.title = "Service " + name + " has no endpoints: " + kind + " " + wname + ", whose pods its selector " + selectorWords +
+                    " matches, wants " + countOf(replicas, "replica") + " but none exist";
+          d.severity = Severity::High;
+          d.confidence = 80;
+          d.remediation = "See why " + kind + " " + wname + " creates no pods (its conditions and events: quota, admission, "
+                          "an invalid template).";
+          sink.suggest(plannedCall("get_workload", CallArgs().str("kind", kind).str("name", wname),
+                                   "why " + kind + " " + wname + " has no pods"));
+        }
+        sink.addFinding(kName, std::move(d));
+        return;
+      }
       d.title = "Service " + name + " has no endpoints: selector " + selectorWords + std::string(kNoMatch);
       d.severity = Severity::High;
       d.confidence = 90;
