@@ -356,6 +356,8 @@ class Eval:
                     if d and d.get("kind") == "RoleBinding":
                         for subj in d.get("subjects") or []:
                             subj["namespace"] = st["ns"]
+                        if self.opts.reader_clusterrole:
+                            d["roleRef"]["name"] = self.opts.reader_clusterrole
                 self.kube.apply(st["ns"], [d for d in reader if d])
                 cluster = [prepare(d, st["ns"], self.session, self.opts, s.runs_on == "real") for d in s.cluster_scoped()]
                 if cluster:
@@ -586,6 +588,8 @@ def main(argv=None):
                     help="skip scenarios whose containers must really run")
     ap.add_argument("--reader-rbac", default=os.path.join(ROOT, "config/rbac/namespace-reader.yaml"),
                     help="applied in each scratch namespace: the reader identity the operator impersonates")
+    ap.add_argument("--reader-clusterrole", default="",
+                    help="the reader ClusterRole those bind to (the Helm chart's is RELEASE-reader; default: as the file says)")
     ap.add_argument("--namespace-prefix", default="eval-")
     ap.add_argument("--ready-timeout", type=float, default=240, help="seconds for every scenario to become broken")
     ap.add_argument("--run-timeout", type=float, default=300, help="seconds for every run to finish")
