@@ -383,6 +383,7 @@ struct EventAnalyzer::Pass {
     // provisioned yet" when StorageClasses are unreadable) yields to them.
     const agent::Finding* guess = findingById(sink, existing);
     const bool guessed = guess != nullptr && guess->confidence < 80;
+    const int guessConfidence = guess != nullptr ? guess->confidence : 0;  // (add() may move the findings)
     if (guessed || !enrich(sink, existing, g, "", 90)) {
       std::string how = mismatch ? " cannot bind to the volume it names: "
                                  : g.reason == "FailedBinding" ? " cannot bind: " : " cannot be provisioned: ";
@@ -397,7 +398,7 @@ struct EventAnalyzer::Pass {
               : "Fix the storage backend or the claim as the message says; `kubectl describe pvc " + g.name + g.nsFlag() + "`.";
       add(sink, g.object(), "PersistentVolumeClaim " + g.name + how + what + " (" + g.reason + g.times() + ")", Severity::High,
           85, g, fix);
-      if (guessed) sink.enrichFinding(existing, g.evidence, "", guess->confidence, "");
+      if (guessed) sink.enrichFinding(existing, g.evidence, "", guessConfidence, "");
     }
     sink.suggest(plannedCall("get_storage", CallArgs().str("name", g.name), "the claim, its StorageClass and candidate volumes"));
   }
