@@ -17,6 +17,18 @@ std::string quoted(const std::string& s) {
   return out + "\"";
 }
 
+// The phrase as an RE2 pattern matching it literally: only the characters
+// with a meaning in a pattern are escaped, so the pattern still reads as the
+// phrase in the answer ("upstream timed out \(110\)").
+std::string literalPattern(const std::string& phrase) {
+  std::string out;
+  for (char c : phrase) {
+    if (std::string_view("\\.+*?()|[]{}^$").find(c) != std::string_view::npos) out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
 bool mentions(const std::string& lowerQuestion, std::initializer_list<const char*> words) {
   return std::any_of(words.begin(), words.end(),
                      [&](const char* w) { return lowerQuestion.find(w) != std::string::npos; });
@@ -87,6 +99,34 @@ std::vector<PlannedCall> BuiltinPlanner::initialPlan(const RunSpec& spec) {
   static const re2::RE2 configMapName(R"re((?i)configmaps?(?:/|\s+["'`])([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?))re");
   if (std::string name; re2::RE2::PartialMatch(q, configMapName, &name)) {
     add("read_configmap_data", "{\"name\":" + quoted(name) + "}", "the question asks about this ConfigMap's data");
+  }
+
+  // A phrase in quotes ("why do we log \"connection reset\"?"): search the
+  // target's logs for it, literally. Not a ConfigMap's name asked about above.
+  static const re2::RE2 quotedPhrase(
+      R"re((?:^|[\s(:,])(?:"([^"\x00-\x1f]{3,120})"|`([^`\x00-\x1f]{3,120})`|'([^'\x00-\x1f]{3,120})'|\x{201C}([^\x{201D}\x00-\x1f]{3,120})\x{201D}))re");
+  std::string p1, p2, p3, p4;
+  if (re2::RE2::PartialMatch(spec.question, quotedPhrase, &p1, &p2, &p3, &p4)) {
+    std::string phrase = !p1.empty() ? p1 : !p2.empty() ? p2 : !p3.empty() ? p3 : p4;
+    std::string lowerPhrase = phrase;
+    std::transform(lowerPhrase.begin(), lowerPhrase.end(), lowerPhrase.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    bool configMapName = std::any_of(plan.begin(), plan.end(), [&](const PlannedCall& c) {
+      return c.tool == "read_configmap_data" && c.argsJson == "{\"name\":" + quoted(lowerPhrase) + "}";
+    });
+    std::string scope;
+    if (kind == "Pod" && !spec.targetName.empty()) {
+      scope = ",\"kind\":\"Pod\",\"name\":" + name;
+    } else if ((kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" || kind == "ReplicaSet" ||
+                kind == "Job") && !spec.targetName.empty()) {
+      scope = ",\"kind\":\"" + kind + "\",\"name\":" + name;
+    } else if (!spec.targetSelector.empty()) {
+      scope = ",\"selector\":" + quoted(spec.targetSelector);
+    }
+    if (!configMapName && phrase.find_first_not_of(" \t") != std::string::npos) {
+      add("search_logs", "{\"pattern\":" + quoted(literalPattern(phrase)) + scope + "}",
+          "the question quotes a phrase: search the logs for it");
+    }
   }
 
   plan.erase(std::remove_if(plan.begin(), plan.end(), [&](const PlannedCall& c) { return !spec.toolAllowed(c.tool); }),

@@ -9,7 +9,7 @@ void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::C
                           const ToolSettings& settings) {
   for (auto make : {makeGetWorkloadTool, makeListPodsTool, makeGetEventsTool, makeGetPodLogsTool,
                     makeGetServiceTool, makeGetStorageTool, makeGetConfigRefsTool, makeGetQuotasTool, makeGetHpaTool,
-                    makeGetIngressTool, makeGetNodesTool, makeReadConfigMapDataTool}) {
+                    makeGetIngressTool, makeGetNodesTool, makeSearchLogsTool, makeReadConfigMapDataTool}) {
     registry.add(make(client, settings));
   }
 }
@@ -30,7 +30,7 @@ std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers() {
   // analyzer, which only enriches.
   for (auto make : {makePodStatusAnalyzer, makeWorkloadAnalyzer, makeEventAnalyzer, makeLogAnalyzer,
                     makeServiceAnalyzer, makeStorageAnalyzer, makeConfigRefsAnalyzer, makeQuotaAnalyzer,
-                    makeHpaAnalyzer, makeIngressAnalyzer, makeNodeAnalyzer}) {
+                    makeHpaAnalyzer, makeIngressAnalyzer, makeNodeAnalyzer, makeLogSearchAnalyzer}) {
     analyzers.push_back(make());
   }
   return analyzers;

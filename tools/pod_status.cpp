@@ -215,4 +215,50 @@ std::string podsSummary(const std::vector<kube::ObjectPtr>& pods) {
   return out;
 }
 
+std::vector<std::string> containerNames(const rapidjson::Value& pod) {
+  std::vector<std::string> names;
+  for (auto key : {"containers", "initContainers", "ephemeralContainers"}) {
+    const auto* list = valueAt(pod, {"spec", key});
+    if (!list || !list->IsArray()) continue;
+    for (const auto& c : list->GetArray()) names.emplace_back(stringMember(c, "name"));
+  }
+  return names;
+}
+
+// The kubelet answers HTTP 200 with one of these single lines, not the log,
+// when the container runtime no longer (or not yet) has the instance asked
+// for: with --previous in the seconds after a crash, when the instance before
+// the one that just exited has been garbage-collected ("unable to retrieve
+// container logs for containerd://ID"), or when its log file has just been
+// removed ("failed to try resolving symlinks in path \"/var/log/pods/...\":
+// lstat ...: no such file or directory"). Neither is ever the app's output.
+bool isKubeletLogPlaceholder(const std::string& text) {
+  std::string_view rest = text;
+  while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
+  if (rest.find('\n') != std::string_view::npos) return false;
+  static constexpr std::string_view kGone = "unable to retrieve container logs for ";
+  if (rest.starts_with(kGone)) {
+    rest.remove_prefix(kGone.size());
+    auto scheme = rest.find("://");
+    return scheme != std::string_view::npos && scheme > 0 && rest.find(' ') == std::string_view::npos;
+  }
+  static constexpr std::string_view kNoFile = "failed to try resolving symlinks in path \"";
+  return rest.starts_with(kNoFile) && rest.find(".log\": lstat ") != std::string_view::npos &&
+         rest.ends_with(": no such file or directory");
+}
+
+// How many times the kubelet restarted the container (0 when unknown).
+std::int64_t restartsOf(const rapidjson::Value& pod, const std::string& container) {
+  for (auto key : {"initContainerStatuses", "containerStatuses"}) {
+    const auto* list = valueAt(pod, {"status", key});
+    if (!list || !list->IsArray()) continue;
+    for (const auto& cs : list->GetArray()) {
+      if (stringMember(cs, "name") != container) continue;
+      const auto* n = valueAt(cs, {"restartCount"});
+      return n && n->IsInt64() ? n->GetInt64() : 0;
+    }
+  }
+  return 0;
+}
+
 }  // namespace opscopilot::tools

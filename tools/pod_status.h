@@ -43,4 +43,17 @@ std::string renderPod(const rapidjson::Value& pod);
 // "no pods"; pods ordered as sortUnhealthyFirst leaves them.
 std::string podsSummary(const std::vector<kube::ObjectPtr>& pods);
 
+// The names of a pod's containers, init containers and ephemeral containers.
+std::vector<std::string> containerNames(const rapidjson::Value& pod);
+
+// True when a log read answered (HTTP 200) with one of the kubelet's single
+// placeholder lines instead of the log: "unable to retrieve container logs
+// for containerd://ID" (the runtime no longer has that instance) or "failed
+// to try resolving symlinks in path ...: no such file or directory" (its log
+// file was just removed). Never the app's output.
+bool isKubeletLogPlaceholder(const std::string& text);
+
+// How many times the kubelet restarted the container (0 when unknown).
+std::int64_t restartsOf(const rapidjson::Value& pod, const std::string& container);
+
 }  // namespace opscopilot::tools

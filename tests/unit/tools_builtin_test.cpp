@@ -187,7 +187,8 @@ TEST(BuiltinTools, RegistersEveryToolWithASchemaTimeoutAndLimit) {
   }
   EXPECT_THAT(names, ::testing::UnorderedElementsAre("get_workload", "list_pods", "get_events", "get_pod_logs",
                                                      "get_service", "get_storage", "get_config_refs", "get_quotas",
-                                                     "get_hpa", "get_ingress", "get_nodes", "read_configmap_data"));
+                                                     "get_hpa", "get_ingress", "get_nodes", "search_logs",
+                                                     "read_configmap_data"));
   EXPECT_EQ(registry.find("read_configmap_data")->spec().risk, "Medium");
 }
 
@@ -861,4 +862,127 @@ TEST(ReadConfigMapData, ReturnsNameAndData) {
   ASSERT_TRUE(out.ok);
   EXPECT_EQ(serialized(out), R"({"name":"app","data":{"LOG_LEVEL":"debug","app.yaml":"a: 1\nb: 2"}})");
   EXPECT_EQ(out.evidence[0].text, "ConfigMap app:\n  LOG_LEVEL: debug\n  app.yaml: |\n    a: 1\n    b: 2");
+}
+
+namespace {
+
+// Two pods of Deployment web: web-1 restarted (its previous instance logged
+// the timeouts), web-2 is healthy; a sidecar that never started has no log.
+void scriptWebLogs(FakeApi& api) {
+  api.on("/apis/apps/v1/namespaces/shop/deployments/web",
+         R"({"kind":"Deployment","metadata":{"name":"web","uid":"d1"},
+             "spec":{"selector":{"matchLabels":{"app":"web"}}}})");
+  auto podJson = [](const std::string& name, int restarts, bool sidecarWaiting) {
+    return R"({"metadata":{"name":")" + name + R"(","labels":{"app":"web"}},
+      "spec":{"containers":[{"name":"app"},{"name":"proxy"}]},
+      "status":{"phase":"Running","containerStatuses":[
+        {"name":"app","ready":true,"restartCount":)" + std::to_string(restarts) + R"(,"state":{"running":{}}},
+        {"name":"proxy","ready":false,"restartCount":0,"state":{)" +
+           (sidecarWaiting ? R"("waiting":{"reason":"ContainerCreating"})" : R"("running":{})") + "}}]}}";
+  };
+  api.on("/api/v1/namespaces/shop/pods", list("Pod", {podJson("web-2", 0, false), podJson("web-1", 3, true)}));
+  const std::string log = "/api/v1/namespaces/shop/pods/";
+  api.on(log + "web-1/log?container=app&tailLines=1000&limitBytes=262144",
+         "ready\nGET /pay upstream timed out after 5s\n");
+  api.on(log + "web-1/log?container=app&previous=true&tailLines=1000&limitBytes=262144",
+         "start\nUpstream TIMED OUT after 5s password=hunter2\nupstream timed out after 5s\nupstream timed out\n"
+         "upstream timed out\nupstream timed out\nupstream timed out (6th)\n");
+  api.on(log + "web-2/log?container=app&tailLines=1000&limitBytes=262144", "all good\n");
+  api.on(log + "web-2/log?container=proxy&tailLines=1000&limitBytes=262144", "proxy up\n");
+}
+
+}  // namespace
+
+TEST(SearchLogs, CountsMatchesPerPodAndInstanceAndKeepsTheFirstLines) {
+  FakeApi api;
+  scriptWebLogs(api);
+  auto out = api.run("search_logs", R"({"pattern":"upstream timed out","kind":"Deployment","name":"web"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ(out.summary, "7 lines of 11 match /upstream timed out/ in 1 of 2 pods (Deployment web); web-1: 7");
+  std::vector<std::string> targets;
+  for (const auto& r : api.requests()) {
+    targets.push_back(r.target);
+    EXPECT_EQ(test::headerOf(r, "Impersonate-User"), kReader) << r.target;
+  }
+  EXPECT_EQ(paramOf(targets[1], "labelSelector"), "app%3Dweb");
+  // web-1's proxy never ran: not read. web-2 never restarted: no previous read.
+  EXPECT_EQ(targets.size(), 2u + 4u);
+  for (const auto& t : targets) EXPECT_THAT(t, Not(HasSubstr("web-1/log?container=proxy")));
+
+  ASSERT_GE(out.evidence.size(), 3u);
+  EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (previous)");
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("6 lines of the last 7 match /upstream timed out/; the first:\n"
+                                              "Upstream TIMED OUT after 5s password=[REDACTED]\n"));
+  EXPECT_THAT(out.evidence[0].text, Not(HasSubstr("(6th)"))) << "only the first 5 lines are kept";
+  EXPECT_EQ(out.evidence[1].ref, "Pod/web-1 container app");
+  EXPECT_EQ(out.evidence.back().ref, "search /upstream timed out/");
+  EXPECT_THAT(out.evidence.back().text, HasSubstr("Pod/web-2 container app: no match in 1 line"));
+  EXPECT_THAT(out.evidence.back().text, HasSubstr("Pod/web-2 container proxy: no match in 1 line"));
+
+  const auto& d = *out.data;
+  EXPECT_EQ(d["matches"].GetInt64(), 7);
+  EXPECT_EQ(d["podsSearched"].GetInt64(), 2);
+  EXPECT_EQ(d["podsMatched"].GetInt64(), 1);
+  ASSERT_EQ(d["logs"].Size(), 4u);
+
+  // The analyzer, through the production sink: a Low finding citing the logs.
+  analyzer_test::TestSink sink;
+  std::vector<agent::StepView::Cited> cited;
+  for (std::size_t i = 0; i < out.evidence.size(); ++i) cited.push_back({"E" + std::to_string(i + 1), out.evidence[i].ref});
+  auto step = analyzer_test::stepWithJson("search_logs", kube::serializeJson(d), cited,
+                                          R"({"pattern":"upstream timed out","kind":"Deployment","name":"web"})");
+  analyzer_test::run(*tools::makeLogSearchAnalyzer(), *step, sink);
+  ASSERT_EQ(sink.findings().size(), 1u);
+  const auto& f = sink.findings()[0];
+  EXPECT_EQ(f.severity, agent::Severity::Low);
+  EXPECT_EQ(f.title, "7 log lines in 1 of 2 pods match /upstream timed out/, most in web-1 (container app, previous "
+                     "instance): \"Upstream TIMED OUT after 5s password=[REDACTED]\"");
+  EXPECT_EQ(f.evidence.size(), out.evidence.size());
+}
+
+// Lines are redacted before they are matched: the counts can never be used
+// to guess a secret's value one character at a time.
+TEST(SearchLogs, APatternCannotProbeARedactedSecret) {
+  FakeApi api;
+  scriptWebLogs(api);
+  auto out = api.run("search_logs", R"({"pattern":"password=h","kind":"Deployment","name":"web"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ((*out.data)["matches"].GetInt64(), 0);
+  out = api.run("search_logs", R"({"pattern":"password=\\[REDACTED\\]","kind":"Pod","name":"web-1"})");
+  EXPECT_EQ(out.errorReason, "NotFound") << "web-1 is read by name: " << out.summary;
+  api.on("/api/v1/namespaces/shop/pods/web-1", R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"app"}]},
+      "status":{"containerStatuses":[{"name":"app","restartCount":3,"state":{"running":{}}}]}})");
+  out = api.run("search_logs", R"({"pattern":"password=\\[REDACTED\\]","kind":"Pod","name":"web-1"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ((*out.data)["matches"].GetInt64(), 1);
+}
+
+TEST(SearchLogs, BadArgumentsAndUnreadableLogsAreSaidPlainly) {
+  FakeApi api;
+  scriptWebLogs(api);
+  auto out = api.run("search_logs", R"({"pattern":"(unclosed"})");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  EXPECT_THAT(out.summary, HasSubstr("not a valid regular expression"));
+  out = api.run("search_logs", R"({"pattern":"x","kind":"Deployment"})");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+  out = api.run("search_logs", R"({"pattern":"x","kind":"Deployment","name":"web","selector":"a=b"})");
+  EXPECT_EQ(out.errorReason, "InvalidArgs");
+
+  // A log the reader may not read, and the kubelet's placeholder: reported, not searched.
+  api.forbid("/api/v1/namespaces/shop/pods/web-2/log", "pods/log");
+  api.on("/api/v1/namespaces/shop/pods/web-1/log?container=app&previous=true&tailLines=1000&limitBytes=262144",
+         "unable to retrieve container logs for containerd://7e68f2152a70955311b429587e7b6119cf48");
+  out = api.run("search_logs", R"({"pattern":"timed out","selector":"app=web","maxPods":1})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_THAT(out.summary, HasSubstr("in 1 of 1 pod (pods matching app=web)"));
+  EXPECT_THAT(out.summary, HasSubstr("searched the first 1 of 2 pods, unhealthy first"));
+  EXPECT_THAT(out.summary, HasSubstr("1 log not readable"));
+  EXPECT_THAT(out.evidence.back().text,
+              HasSubstr("Pod/web-1 container app (previous): not read: the container runtime no longer has that instance"));
+
+  FakeApi empty;
+  empty.on("/api/v1/namespaces/shop/pods", list("Pod", {}));
+  out = empty.run("search_logs", R"({"pattern":"timed out","selector":"app=none"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ(out.evidence.back().text, "no pods to search in pods matching app=none");
 }

@@ -38,5 +38,7 @@ std::unique_ptr<agent::Analyzer> makeHpaAnalyzer();
 std::unique_ptr<agent::Analyzer> makeIngressAnalyzer();
 // get_nodes: node health, and taints/capacity behind unschedulable pods.
 std::unique_ptr<agent::Analyzer> makeNodeAnalyzer();
+// search_logs: how often the searched pattern appears, and where.
+std::unique_ptr<agent::Analyzer> makeLogSearchAnalyzer();
 
 }  // namespace opscopilot::tools
