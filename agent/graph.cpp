@@ -6,6 +6,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "agent/json_writer.h"
 #include "agent/redaction.h"
 #include "agent/run_state_json.h"
 
@@ -95,6 +96,7 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
     runTool(spec, state, runStart);
     return state.finished() ? Advance::Finished : Advance::Continue;
   }
+  if (planRunbookSearch(spec, state)) return Advance::Continue;
   if (modelMode(state)) {
     const Step& last = state.steps.back();
     const int rounds = static_cast<int>(std::count_if(state.steps.begin(), state.steps.end(),
@@ -130,6 +132,28 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
   }
   finalize(spec, state, Phase::Succeeded, "Completed", "");
   return Advance::Finished;
+}
+
+bool RunGraph::planRunbookSearch(const RunSpec& spec, RunState& state) const {
+  static const std::string kTool = "search_runbooks";
+  if (!tools_.find(kTool) || !spec.toolAllowed(kTool) || toolSteps(state) >= spec.limits.maxSteps) return false;
+  if (std::any_of(state.steps.begin(), state.steps.end(), [](const Step& s) { return s.tool == kTool; })) return false;
+  std::vector<const Finding*> problems;
+  for (const auto& f : state.findings) {
+    if (f.severity >= Severity::Low) problems.push_back(&f);
+  }
+  if (problems.empty()) return false;
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const Finding* x, const Finding* y) { return x->severity > y->severity; });
+  std::string query = truncateText(spec.question, 400, false).text;
+  for (std::size_t i = 0; i < problems.size() && i < 3; ++i) {
+    query += "\n" + truncateText(problems[i]->title, 400, false).text;
+  }
+  rapidjson::Document args(rapidjson::kObjectType);
+  args.AddMember("query", rapidjson::Value(query.c_str(), static_cast<rapidjson::SizeType>(query.size()), args.GetAllocator()),
+                 args.GetAllocator());
+  state.plan.push_back(PlannedCall{kTool, jsonText(args), "look for the team's runbook on what was found"});
+  return true;
 }
 
 const Step* RunGraph::pendingApproval(const RunState& state) {
@@ -246,7 +270,10 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     auto redacted = redactSecrets(draft.text);
     auto cut = truncateText(redacted.text, std::min(options_.maxEvidenceBytes, tool->spec().maxOutputBytes), logs);
     EvidenceItem e;
-    e.id = "E" + std::to_string(state.evidence.size() + 1);
+    const char prefix = tool->spec().evidencePrefix;
+    e.id = prefix + std::to_string(1 + std::count_if(state.evidence.begin(), state.evidence.end(), [&](const EvidenceItem& x) {
+                                         return !x.id.empty() && x.id.front() == prefix;
+                                       }));
     e.tool = call.tool;
     e.ref = redactSecrets(draft.ref).text;
     e.injectionSuspected = looksLikeInjection(redacted.text);
@@ -350,7 +377,8 @@ void RunGraph::finalize(const RunSpec& spec, RunState& state, Phase phase, const
     std::string checked;
     const std::string& a = state.answer;
     for (std::size_t i = 0; i < a.size();) {
-      if (a[i] == '[' && i + 2 < a.size() && a[i + 1] == 'E' && std::isdigit(static_cast<unsigned char>(a[i + 2]))) {
+      if (a[i] == '[' && i + 2 < a.size() && (a[i + 1] == 'E' || a[i + 1] == 'R') &&
+          std::isdigit(static_cast<unsigned char>(a[i + 2]))) {
         auto close = a.find(']', i);
         if (close != std::string::npos && close - i < 10) {
           std::string id = a.substr(i + 1, close - i - 1);

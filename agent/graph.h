@@ -79,6 +79,11 @@ class RunGraph {
  private:
   void plan(const RunSpec& spec, RunState& state);
   void runTool(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
+  // Once the investigation has found something, plans one search of the
+  // team's runbooks (search_runbooks) for the question and the findings,
+  // when that tool is registered and allowed and the run has a step left.
+  // True when it planned the call.
+  bool planRunbookSearch(const RunSpec& spec, RunState& state) const;
   void critique(const RunSpec& spec, RunState& state);
   void finalize(const RunSpec& spec, RunState& state, Phase phase, const std::string& reason,
                 const std::string& message);

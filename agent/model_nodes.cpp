@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
@@ -156,7 +157,12 @@ void RunGraph::modelCritique(const RunSpec& spec, RunState& state, std::chrono::
   std::string answer = draft->response.content;
   // A draft citing nothing, or citing evidence that does not exist, is not accepted as is.
   int cited = 0, dangling = 0;
-  for (std::size_t p = answer.find("[E"); p != std::string::npos; p = answer.find("[E", p + 1)) {
+  for (std::size_t p = answer.find('['); p != std::string::npos; p = answer.find('[', p + 1)) {
+    // [E3] cites what the cluster showed, [R1] a runbook.
+    if (p + 2 >= answer.size() || (answer[p + 1] != 'E' && answer[p + 1] != 'R') ||
+        !std::isdigit(static_cast<unsigned char>(answer[p + 2]))) {
+      continue;
+    }
     auto close = answer.find(']', p);
     if (close == std::string::npos) break;
     ++cited;

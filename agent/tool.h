@@ -26,10 +26,13 @@ struct ToolSpec {
   std::size_t maxOutputBytes = 4096;  // per evidence excerpt, after redaction
   bool gated = false;                 // needs an approved ApprovalRequest
   std::string risk = "Low";           // Low, Medium, High (for gated tools)
+  // The letter of its evidence IDs: E (what the cluster shows: E1, E2, ...)
+  // or R (a team's runbooks: R1, R2, ...), numbered apart.
+  char evidencePrefix = 'E';
 };
 
 // One piece of evidence as a tool produced it. The executor redacts and
-// truncates `text` and gives it an ID (E1, E2, ...).
+// truncates `text` and gives it an ID (E1, E2, ...; R1, R2, ... for runbooks).
 struct EvidenceDraft {
   std::string ref;   // "Kind/name[ detail]", e.g. "Pod/web-1", "Pod/web-1 container app (previous)"
   std::string text;  // human-readable, compact rendering of what was read

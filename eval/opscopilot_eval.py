@@ -270,7 +270,7 @@ def score_run(scenario, run, events, approvals, leak_texts):
     else:
         result["rootCause"] = (not missing, "named" if not missing else f"missing /{'/, /'.join(missing)}/")
 
-    cited_answer = re.findall(r"\[(E\d+)\]", answer)
+    cited_answer = re.findall(r"\[([ER]\d+)\]", answer)
     cited = set(cited_answer)
     for f in findings:
         cited.update(f.get("evidence") or [])

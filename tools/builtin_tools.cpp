@@ -9,7 +9,8 @@ void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::C
                           const ToolSettings& settings) {
   for (auto make : {makeGetWorkloadTool, makeListPodsTool, makeGetEventsTool, makeGetPodLogsTool,
                     makeGetServiceTool, makeGetStorageTool, makeGetConfigRefsTool, makeGetQuotasTool, makeGetHpaTool,
-                    makeGetIngressTool, makeGetNodesTool, makeSearchLogsTool, makeReadConfigMapDataTool}) {
+                    makeGetIngressTool, makeGetNodesTool, makeSearchLogsTool, makeSearchRunbooksTool,
+                    makeReadConfigMapDataTool}) {
     registry.add(make(client, settings));
   }
 }
@@ -30,7 +31,8 @@ std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers() {
   // analyzer, which only enriches.
   for (auto make : {makePodStatusAnalyzer, makeWorkloadAnalyzer, makeEventAnalyzer, makeLogAnalyzer,
                     makeServiceAnalyzer, makeStorageAnalyzer, makeConfigRefsAnalyzer, makeQuotaAnalyzer,
-                    makeHpaAnalyzer, makeIngressAnalyzer, makeNodeAnalyzer, makeLogSearchAnalyzer}) {
+                    makeHpaAnalyzer, makeIngressAnalyzer, makeNodeAnalyzer, makeLogSearchAnalyzer,
+                    makeRunbookAnalyzer}) {
     analyzers.push_back(make());
   }
   return analyzers;

@@ -20,6 +20,10 @@ struct ToolSettings {
   std::size_t maxExcerptBytes = 4096;
   std::int64_t defaultLogTailLines = 100;
   std::int64_t maxLogBytes = 256 * 1024;
+  // Runbooks shared with every run (search_runbooks): ConfigMaps labelled
+  // opscopilot.io/runbook=true in this namespace, read as its reader
+  // identity; "" for none.
+  std::string runbookNamespace;
   // Checks each read against the run's requester (when the run has one).
   std::shared_ptr<AccessReviewer> access;
 };

@@ -26,8 +26,7 @@ KubeTool::KubeTool(std::shared_ptr<kube::Client> client, ToolSettings settings, 
 agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::Value& args) {
   if (!isLabelName(ctx.ns)) return invalidArgs("the run's namespace \"" + ctx.ns + "\" is not a namespace name");
   if (!args.IsObject()) return invalidArgs("the arguments must be a JSON object");
-  kube::Impersonation reader{withNamespace(settings_.readerUser, ctx.ns), {}};
-  for (const auto& g : settings_.readerGroups) reader.groups.push_back(withNamespace(g, ctx.ns));
+  kube::Impersonation reader = readerFor(ctx.ns);
   std::optional<RequesterCheck> requester;
   if (ctx.requester) {
     // Fail closed: a run that names its requester is never read for with
@@ -47,9 +46,15 @@ agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::
     out.evidence.push_back({spec_.name, out.summary});
   }
   if (out.evidence.size() > kMaxEvidence) out.evidence.resize(kMaxEvidence);
-  out.apiRequests = call.requests();
+  out.apiRequests += call.requests();  // read() counts any request it made through another call
   out.refusedForRequester = !out.ok && call.requesterRefusals() > 0;
   return out;
+}
+
+kube::Impersonation KubeTool::readerFor(const std::string& ns) const {
+  kube::Impersonation reader{withNamespace(settings_.readerUser, ns), {}};
+  for (const auto& g : settings_.readerGroups) reader.groups.push_back(withNamespace(g, ns));
+  return reader;
 }
 
 agent::ToolSpec makeSpec(std::string name, std::string description, std::string argsSchema,

@@ -38,6 +38,8 @@ class KubeTool : public agent::Tool {
   virtual agent::ToolOutput read(ToolCall& call, const rapidjson::Value& args) = 0;
 
   const ToolSettings& settings() const { return settings_; }
+  // The reader identity of namespace ns.
+  kube::Impersonation readerFor(const std::string& ns) const;
 
  private:
   std::shared_ptr<kube::Client> client_;

@@ -37,6 +37,12 @@ class ToolCall {
            std::optional<RequesterCheck> requester = std::nullopt);
 
   const std::string& ns() const { return ns_; }
+  // A call for another namespace as another reader, within this call's
+  // deadline and without a requester check: for what the operator publishes
+  // to every run (shared runbooks), never for the cluster's own objects.
+  ToolCall sharedIn(std::string ns, kube::Impersonation reader) const {
+    return ToolCall(client_, std::move(ns), std::move(reader), deadline_, maxRequestTimeout_);
+  }
   const std::string& readerUser() const { return reader_.user; }
   // Requests sent so far (access reviews included).
   int requests() const { return requests_; }

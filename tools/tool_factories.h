@@ -24,6 +24,7 @@ std::unique_ptr<agent::Tool> makeGetHpaTool(ClientPtr client, const ToolSettings
 std::unique_ptr<agent::Tool> makeGetIngressTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeGetNodesTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeSearchLogsTool(ClientPtr client, const ToolSettings& settings);
+std::unique_ptr<agent::Tool> makeSearchRunbooksTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeReadConfigMapDataTool(ClientPtr client, const ToolSettings& settings);
 
 }  // namespace opscopilot::tools

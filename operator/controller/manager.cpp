@@ -98,6 +98,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   ts.readerUser = config.readerUser;
   ts.maxExcerptBytes = config.maxExcerptBytes;
   ts.defaultLogTailLines = config.logTailLines;
+  ts.runbookNamespace = config.runbookNamespace;
   ts.access = std::make_shared<tools::AccessReviewer>(client);
   try {
     tools::registerBuiltinTools(tools, client, ts);

@@ -4,6 +4,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "operator/kube/config.h"
 
 namespace opscopilot::controller {
@@ -15,6 +17,13 @@ kube::Error invalid(const std::string& source, const std::string& message) {
 }
 
 // Reads limits from a node; returns "" or an error naming the field.
+// A namespace name: a DNS label (1..63 of [a-z0-9-], alphanumeric at both ends).
+bool validLabel(const std::string& s) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (s.empty() || s.size() > 63 || !alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
 std::string readLimits(const YAML::Node& n, const std::string& path, agent::Limits& out) {
   if (!n) return {};
   if (!n.IsMap()) return path + " must be a mapping";
@@ -88,7 +97,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         unknownKey(child(child(root, "limits"), "default"), "limits.default",
                    {"maxSteps", "timeoutSeconds", "maxTokens", "maxCostUSD"}),
         unknownKey(child(child(root, "limits"), "max"), "limits.max", {"maxSteps", "timeoutSeconds", "maxTokens", "maxCostUSD"}),
-        unknownKey(child(root, "tools"), "tools", {"readerUser", "maxExcerptBytes", "logTailLines", "disabled"}),
+        unknownKey(child(root, "tools"), "tools", {"readerUser", "maxExcerptBytes", "logTailLines", "disabled", "runbookNamespace"}),
         unknownKey(child(root, "health"), "health", {"address"}),
         unknownKey(child(root, "concurrency"), "concurrency", {"maxNodes", "maxNodesPerNamespace"}),
         unknownKey(child(root, "leaderElection"), "leaderElection", {"enabled", "namespace", "name"}),
@@ -208,6 +217,11 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
       if (tools["maxExcerptBytes"]) cfg.maxExcerptBytes = tools["maxExcerptBytes"].as<std::size_t>();
       if (tools["logTailLines"]) cfg.logTailLines = tools["logTailLines"].as<std::int64_t>();
       if (tools["disabled"]) cfg.disabledTools = tools["disabled"].as<std::vector<std::string>>();
+      if (tools["runbookNamespace"]) cfg.runbookNamespace = tools["runbookNamespace"].as<std::string>();
+      if (!cfg.runbookNamespace.empty() && !validLabel(cfg.runbookNamespace)) {
+        return invalid(source, "tools.runbookNamespace must be a namespace name (or \"\" for none), not \"" +
+                                   cfg.runbookNamespace + "\"");
+      }
       // Runs never plan or run a disabled tool (RunSpec::toolAllowed); a name
       // that is no tool is a mistake to report, not a silent no-op.
       const auto names = tools::builtinToolNames();

@@ -71,6 +71,9 @@ struct OperatorConfig {
   std::string leaseNamespace = "opscopilot-system";
   std::string leaseName = "opscopilot-leader";
   std::vector<std::string> disabledTools;
+  // Runbooks every run may use (search_runbooks): labelled ConfigMaps in this
+  // namespace, read as its reader identity; empty: only the run's namespace.
+  std::string runbookNamespace;
   // Whose rights a run uses (docs/DESIGN.md, "Whose rights a run uses").
   // spec.requester is trusted only while this ValidatingAdmissionPolicyBinding
   // (and its policy) is in force and was so when the run was created.

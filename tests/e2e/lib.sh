@@ -180,7 +180,7 @@ citations_ok() {
   jq -e '
     (.status.evidence // [] | map(.id)) as $ids
     | ([.status.findings[]?.evidence[]?] + [.status.steps[]?.evidence[]?]
-       + ([.status.answer // "" | scan("\\[(E[0-9]+)\\]") | .[0]]))
+       + ([.status.answer // "" | scan("\\[([ER][0-9]+)\\]") | .[0]]))
     | all(. as $e | $ids | index($e) != null)' >/dev/null
 }
 

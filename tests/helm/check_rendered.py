@@ -224,10 +224,28 @@ reader_verbs = {v for r in reader_roles[0]["rules"] for v in r["verbs"]}
 report(reader_verbs <= {"get", "list", "watch"}, "the reader ClusterRole is read-only", str(reader_verbs))
 report(not [b for b in of_kind("ClusterRoleBinding") if b["roleRef"]["name"] == reader_role],
        "the reader ClusterRole is never bound cluster-wide")
+runbook_ns = (cfg.get("tools") or {}).get("runbookNamespace") or ""
 reader_ns = sorted(d["metadata"]["namespace"] for d in of_kind("ServiceAccount") if d["metadata"]["name"] == reader_sa)
+# The shared runbook namespace's reader may read ConfigMaps there and nothing else.
+runbook_roles = [d for d in of_kind("Role") if d["metadata"]["name"].endswith("-runbooks")]
+if runbook_ns:
+    rules = runbook_roles[0]["rules"] if len(runbook_roles) == 1 else []
+    report(rules == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]
+           and runbook_roles[0]["metadata"]["namespace"] == runbook_ns,
+           "the shared runbook namespace's reader may only get and list ConfigMaps there", str(runbook_roles))
+    report(any(b["metadata"]["namespace"] == runbook_ns and b["roleRef"]["name"] == runbook_roles[0]["metadata"]["name"]
+               and b["subjects"] == [{"kind": "ServiceAccount", "name": reader_sa, "namespace": runbook_ns}]
+               for b in of_kind("RoleBinding")) if runbook_roles else False,
+           "the runbook Role is bound to that namespace's reader only")
+    report(any(d["metadata"]["namespace"] == runbook_ns and d["metadata"]["name"] == reader_sa
+               for d in of_kind("ServiceAccount")), "the runbook namespace has the reader ServiceAccount")
+else:
+    report(not runbook_roles, "no runbook Role without a runbook namespace")
 bound = sorted(b["metadata"]["namespace"] for b in of_kind("RoleBinding")
                if b["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": reader_role}
                and b["subjects"] == [{"kind": "ServiceAccount", "name": reader_sa, "namespace": b["metadata"]["namespace"]}])
+if runbook_ns and runbook_ns not in bound:
+    reader_ns = [n for n in reader_ns if n != runbook_ns]  # its reader has the runbook Role only (checked above)
 report(reader_ns == bound, "every reader namespace has the reader ServiceAccount bound to the reader role",
        f"service accounts in {reader_ns}, bindings in {bound}")
 report(all(d.get("automountServiceAccountToken") is False for d in of_kind("ServiceAccount")

@@ -20,9 +20,12 @@ class FakeTool : public Tool {
   const ToolSpec& spec() const override { return spec_; }
   ToolOutput run(const ToolContext&, const rapidjson::Value& args) override {
     ++calls;
+    lastArgs = args.IsObject() && args.HasMember("query") && args["query"].IsString() ? args["query"].GetString() : "";
     return fn_(args);
   }
+  void setEvidencePrefix(char c) { spec_.evidencePrefix = c; }
   int calls = 0;
+  std::string lastArgs;  // the "query" argument of the last call
 
  private:
   ToolSpec spec_;
@@ -288,5 +291,69 @@ TEST(RunGraph, GatedToolWaitsForApprovalAndRunsOnlyWhenApproved) {
       }
     }
     EXPECT_TRUE(sawApproval);
+  }
+}
+
+namespace {
+
+// The harness with a runbook search whose sections are evidence R1, R2.
+FakeTool* addRunbooks(Harness& h) {
+  auto r = std::make_unique<FakeTool>("search_runbooks", [](const rapidjson::Value&) {
+    ToolOutput o = text("Runbook ops: Crash loops", "1. Check that DATABASE_URL is set in the web Secret.");
+    o.evidence.push_back({"Runbook ops: Rollbacks", "1. kubectl rollout undo deployment/web"});
+    return o;
+  });
+  r->setEvidencePrefix('R');
+  auto* raw = r.get();
+  h.tools.add(std::move(r));
+  return raw;
+}
+
+}  // namespace
+
+TEST(RunGraph, OnceSomethingIsFoundTheTeamsRunbooksAreSearchedOnceAndNumberedApart) {
+  Harness h;
+  auto* runbooks = addRunbooks(h);
+  h.spec.question = "why is web down?";
+  auto g = h.graph();
+  RunState st;
+  int advances = 0;
+  while (g.advance(h.spec, st, h.now) == Advance::Continue) ASSERT_LT(++advances, 20);
+  ASSERT_EQ(st.phase, Phase::Succeeded);
+  std::vector<std::string> nodes;
+  for (const auto& s : st.steps) nodes.push_back(std::string(toString(s.node)) + (s.tool.empty() ? "" : ":" + s.tool));
+  EXPECT_EQ(nodes, (std::vector<std::string>{"planner", "tool:get_workload", "tool:get_pod_logs", "tool:search_runbooks",
+                                             "critic", "finalizer"}));
+  EXPECT_EQ(runbooks->calls, 1);
+  // The query: the question, then the findings' titles.
+  EXPECT_EQ(runbooks->lastArgs.rfind("why is web down?\n", 0), 0u) << runbooks->lastArgs;
+  EXPECT_NE(runbooks->lastArgs.find("DATABASE_URL is not set"), std::string::npos) << runbooks->lastArgs;
+  std::vector<std::string> ids;
+  for (const auto& e : st.evidence) ids.push_back(e.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"E1", "E2", "R1", "R2"}));
+  EXPECT_EQ(st.steps[3].evidence, (std::vector<std::string>{"R1", "R2"}));
+  EXPECT_NE(st.findEvidence("R1"), nullptr);
+}
+
+TEST(RunGraph, NoRunbookSearchWhenNotAllowedOrNoStepIsLeft) {
+  {
+    Harness h;
+    auto* runbooks = addRunbooks(h);
+    h.spec.allowedTools = {"get_workload", "get_pod_logs"};
+    auto g = h.graph();
+    RunState st;
+    while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
+    EXPECT_EQ(runbooks->calls, 0);
+    EXPECT_EQ(st.reason, "Completed");
+  }
+  {
+    Harness h;
+    auto* runbooks = addRunbooks(h);
+    h.spec.limits.maxSteps = 2;
+    auto g = h.graph();
+    RunState st;
+    while (g.advance(h.spec, st, h.now) == Advance::Continue) {}
+    EXPECT_EQ(runbooks->calls, 0);
+    EXPECT_EQ(st.reason, "Completed") << "the investigation itself used the steps it had";
   }
 }

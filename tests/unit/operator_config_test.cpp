@@ -159,3 +159,12 @@ TEST(OperatorConfig, ConcurrencyAndTheStatusIntervalAreReadAndChecked) {
                 .find("models.gpt.maxConcurrentCalls"),
             std::string::npos);
 }
+
+TEST(OperatorConfig, TheSharedRunbookNamespaceIsANamespaceName) {
+  auto c = parseOperatorConfig("tools:\n  runbookNamespace: opscopilot-system\n", "t");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->runbookNamespace, "opscopilot-system");
+  c = parseOperatorConfig("tools:\n  runbookNamespace: Ops_Runbooks\n", "t");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("tools.runbookNamespace must be a namespace name"), std::string::npos);
+}

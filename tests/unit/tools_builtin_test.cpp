@@ -188,7 +188,7 @@ TEST(BuiltinTools, RegistersEveryToolWithASchemaTimeoutAndLimit) {
   EXPECT_THAT(names, ::testing::UnorderedElementsAre("get_workload", "list_pods", "get_events", "get_pod_logs",
                                                      "get_service", "get_storage", "get_config_refs", "get_quotas",
                                                      "get_hpa", "get_ingress", "get_nodes", "search_logs",
-                                                     "read_configmap_data"));
+                                                     "search_runbooks", "read_configmap_data"));
   EXPECT_EQ(registry.find("read_configmap_data")->spec().risk, "Medium");
 }
 
@@ -985,4 +985,110 @@ TEST(SearchLogs, BadArgumentsAndUnreadableLogsAreSaidPlainly) {
   out = empty.run("search_logs", R"({"pattern":"timed out","selector":"app=none"})");
   ASSERT_TRUE(out.ok) << out.summary;
   EXPECT_EQ(out.evidence.back().text, "no pods to search in pods matching app=none");
+}
+
+namespace {
+
+std::string runbookConfigMap(const std::string& ns, const std::string& name, const std::string& markdown) {
+  rapidjson::Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  rapidjson::Value md(markdown.c_str(), a);
+  rapidjson::Value data(rapidjson::kObjectType);
+  data.AddMember("runbook.md", md, a);
+  rapidjson::Value meta(rapidjson::kObjectType);
+  meta.AddMember("name", rapidjson::Value(name.c_str(), a), a);
+  meta.AddMember("namespace", rapidjson::Value(ns.c_str(), a), a);
+  d.AddMember("kind", "ConfigMap", a);
+  d.AddMember("metadata", meta, a);
+  d.AddMember("data", data, a);
+  return kube::serializeJson(d);
+}
+
+}  // namespace
+
+TEST(SearchRunbooks, FindsTheFittingSectionInTheNamespaceAndTheSharedOneAsEachReader) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/configmaps",
+         list("ConfigMap", {runbookConfigMap("shop", "checkout-runbook",
+                                             "# Checkout\n## Crash loops\n1. If DATABASE_URL is not set, re-sync the "
+                                             "checkout-db ExternalSecret.\n2. Restart: kubectl rollout restart deploy/checkout\n"
+                                             "## Slow responses\nScale the cache; password=hunter2\n")}));
+  api.on("/api/v1/namespaces/ops/configmaps",
+         list("ConfigMap", {runbookConfigMap("ops", "platform", "# Out of memory\nRaise the memory limit; OOMKilled "
+                                                                "containers are never fixed by restarts.\n")}));
+  tools::ToolSettings settings;
+  settings.runbookNamespace = "ops";
+  auto out = api.run("search_runbooks", R"({"query":"checkout crash loop: DATABASE_URL is not set"})", "shop", settings);
+  ASSERT_TRUE(out.ok) << out.summary;
+  ASSERT_EQ(api.requests().size(), 2u);
+  EXPECT_EQ(paramOf(api.requests()[0].target, "labelSelector"), "opscopilot.io%2Frunbook%3Dtrue");
+  EXPECT_EQ(test::headerOf(api.requests()[0], "Impersonate-User"), kReader);
+  EXPECT_THAT(api.requests()[1].target, HasSubstr("/namespaces/ops/configmaps?"));
+  EXPECT_EQ(test::headerOf(api.requests()[1], "Impersonate-User"), "system:serviceaccount:ops:opscopilot-reader");
+  EXPECT_EQ(out.apiRequests, 2);
+  ASSERT_EQ(out.evidence.size(), 1u) << out.summary;
+  EXPECT_EQ(out.evidence[0].ref, "Runbook checkout-runbook: Checkout > Crash loops");
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("re-sync the checkout-db ExternalSecret"));
+  EXPECT_THAT(out.summary, HasSubstr("1 of 3 runbook sections fit: \"checkout-runbook: Checkout > Crash loops\""));
+  const auto& d = *out.data;
+  EXPECT_EQ(d["runbooks"].GetInt64(), 2);
+  ASSERT_EQ(d["results"].Size(), 1u);
+  EXPECT_EQ(d["results"][0]["steps"].Size(), 2u);
+
+  // The shared namespace's runbook, named with its namespace; text redacted before it is searched.
+  out = api.run("search_runbooks", R"({"query":"container OOMKilled, memory limit"})", "shop", settings);
+  ASSERT_EQ(out.evidence.size(), 1u) << out.summary;
+  EXPECT_EQ(out.evidence[0].ref, "Runbook ops/platform: Out of memory");
+  out = api.run("search_runbooks", R"({"query":"slow responses hunter2"})", "shop", settings);
+  ASSERT_EQ(out.evidence.size(), 1u) << out.summary;
+  EXPECT_THAT(out.evidence[0].text, Not(HasSubstr("hunter2")));
+  out = api.run("search_runbooks", R"({"query":"hunter2 password"})", "shop", settings);
+  EXPECT_TRUE(out.evidence.empty()) << "a secret's value is not searchable: " << out.summary;
+
+  // A query no section fits.
+  out = api.run("search_runbooks", R"({"query":"ingress 404"})", "shop", settings);
+  EXPECT_TRUE(out.ok);
+  EXPECT_THAT(out.summary, HasSubstr("no runbook section fits the query (3 sections of 2 runbooks in namespaces shop and ops)"));
+}
+
+TEST(SearchRunbooks, NoRunbooksOrAnUnreadableNamespaceIsSaid) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/configmaps", list("ConfigMap", {}));
+  auto out = api.run("search_runbooks", R"({"query":"crash loop"})");
+  ASSERT_TRUE(out.ok);
+  EXPECT_EQ(out.summary, "no runbooks in namespace shop (ConfigMaps labelled opscopilot.io/runbook=true)");
+  api.forbid("/api/v1/namespaces/shop/configmaps", "configmaps");
+  out = api.run("search_runbooks", R"({"query":"crash loop"})");
+  EXPECT_TRUE(out.ok) << "runbooks are extra: their absence never fails a run";
+  ASSERT_EQ(out.evidence.size(), 1u);
+  EXPECT_EQ(out.evidence[0].ref, "ConfigMap/*");
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("forbidden"));
+}
+
+// The runbook's steps become the fix of the finding it is about, citing it;
+// a section about something else changes nothing.
+TEST(SearchRunbooks, TheAnalyzerMakesAFittingSectionsStepsTheFix) {
+  analyzer_test::TestSink sink;
+  sink.addFinding("pods", {"Pod/checkout-1/checkout",
+                           "Container checkout in pod checkout-1 crash-loops: log says \"DATABASE_URL is not set\"",
+                           agent::Severity::High, 90, {}, "Set DATABASE_URL for container checkout."});
+  sink.addFinding("hpa", {"HorizontalPodAutoscaler/web", "HPA web is at its maximum of 4 replicas",
+                          agent::Severity::Medium, 80, {}, "Raise maxReplicas."});
+  auto step = analyzer_test::stepWithJson(
+      "search_runbooks",
+      R"({"query":"q","results":[{"namespace":"shop","configMap":"checkout-runbook","key":"runbook.md",
+          "heading":"Checkout > Crash loops","ref":"Runbook checkout-runbook: Checkout > Crash loops","score":3.2,
+          "text":"1. If DATABASE_URL is not set, re-sync the checkout-db ExternalSecret.\n2. kubectl rollout restart deploy/checkout",
+          "steps":["If DATABASE_URL is not set, re-sync the checkout-db ExternalSecret.","kubectl rollout restart deploy/checkout"]}]})",
+      {{"R1", "Runbook checkout-runbook: Checkout > Crash loops"}});
+  analyzer_test::run(*tools::makeRunbookAnalyzer(), *step, sink);
+  ASSERT_EQ(sink.findings().size(), 2u);
+  const auto& f = sink.findings()[0];
+  EXPECT_EQ(f.remediation,
+            "From runbook checkout-runbook (\"Checkout > Crash loops\") [R1]: 1. If DATABASE_URL is not set, re-sync the "
+            "checkout-db ExternalSecret. 2. kubectl rollout restart deploy/checkout Built-in advice: Set DATABASE_URL "
+            "for container checkout.");
+  EXPECT_THAT(f.evidence, ::testing::Contains("R1"));
+  EXPECT_EQ(sink.findings()[1].remediation, "Raise maxReplicas.");
+  EXPECT_TRUE(sink.findings()[1].evidence.empty());
 }

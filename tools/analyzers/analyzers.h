@@ -40,5 +40,7 @@ std::unique_ptr<agent::Analyzer> makeIngressAnalyzer();
 std::unique_ptr<agent::Analyzer> makeNodeAnalyzer();
 // search_logs: how often the searched pattern appears, and where.
 std::unique_ptr<agent::Analyzer> makeLogSearchAnalyzer();
+// search_runbooks: a fitting runbook section's steps become a finding's fix.
+std::unique_ptr<agent::Analyzer> makeRunbookAnalyzer();
 
 }  // namespace opscopilot::tools

@@ -68,6 +68,7 @@ tools:
   maxExcerptBytes: {{ int64 $cfg.tools.maxExcerptBytes }}
   logTailLines: {{ int64 $cfg.tools.logTailLines }}
   disabled: {{ $cfg.tools.disabled | default list | toJson }}
+  runbookNamespace: {{ $cfg.tools.runbookNamespace | default "" | toJson }}
 watchNamespace: {{ $cfg.watchNamespace | toJson }}
 health:
   address: {{ printf "%s:%d" .Values.health.bindAddress (int .Values.health.port) | toJson }}
