@@ -160,11 +160,25 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   };
   approvals.addHandlers({wakeRun, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { wakeRun(n); }, wakeRun});
 
+  // Namespace budgets: read from a cache; a change shows in its status at once.
+  kube::WatcherOptions bo;
+  bo.resource = kDiagnosticBudgets;
+  bo.ns = config.watchNamespace;
+  kube::Informer budgets(client, bo);
+
   EventRecorder events(client);
   std::atomic<bool> stopping{false};
   RequesterPolicy requesterPolicy(client, config.requesterPolicyBinding);
   RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping, requesterPolicy, &gateways);
   reconciler.onNodeDone([&](const std::string& key) { queue.add(key); });
+  reconciler.useBudgets(&budgets);
+  // Only the leader writes a budget's status (a standby keeps its caches warm).
+  std::atomic<bool> leading{!config.leaderElection};
+  auto budgetChanged = [&](const kube::ObjectPtr& o) {
+    if (leading.load() && o->name() == "default") reconciler.publishBudget(std::string(o->ns()));
+  };
+  budgets.addHandlers({budgetChanged, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { budgetChanged(n); }, {}});
+  runs.addHandlers({{}, {}, [&](const kube::ObjectPtr& o) { reconciler.runDeleted(*o); }});
 
   std::unique_ptr<HealthServer> health;
   if (!config.healthAddress.empty()) {
@@ -187,6 +201,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
 
   runs.start();
   approvals.start();
+  budgets.start();
   logInfo("starting", {{"controller", "diagnosticrun"}, {"workers", std::to_string(config.workers)},
                        {"namespace", config.watchNamespace.empty() ? "(all)" : config.watchNamespace}});
   while (!runs.waitForSync(std::chrono::seconds(1))) {
@@ -211,8 +226,11 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     if (!elector->acquire(stop)) {
       runs.stop();
       approvals.stop();
+      budgets.stop();
       return 0;
     }
+    leading.store(true);
+    for (const auto& b : budgets.list()) budgetChanged(b);  // what changed while standing by
     renewer = std::thread([&] {
       if (!elector->keepRenewing(stop)) {
         lostLeadership.store(true);
@@ -276,6 +294,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   if (elector && !lostLeadership.load()) elector->release();
   runs.stop();
   approvals.stop();
+  budgets.stop();
   logInfo("stopped");
   return lostLeadership.load() ? 1 : 0;
 }

@@ -220,6 +220,7 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   }
   const std::string targetRef = spec->targetKind.empty() ? "" : spec->targetKind + "/" +
                                                                     (spec->targetName.empty() ? spec->targetSelector : spec->targetName);
+  if (auto refused = admitBudget(key, run, *spec, state, start)) return *refused;
   if (state.steps.empty()) {
     events_.record(target, "Normal", "Started",
                    agent::redactText("Investigating " + spec->targetDescription() + ": " +
@@ -535,9 +536,75 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
   return {{}, {}, "Advanced"};
 }
 
+std::optional<ReconcileResult> RunReconciler::admitBudget(const std::string& key, const kube::ObjectPtr& run,
+                                                         agent::RunSpec& spec, const agent::RunState& state,
+                                                         Clock::time_point start) {
+  if (!budgets_) return std::nullopt;
+  auto profile = config_.models.find(spec.model);
+  if (profile == config_.models.end() || profile->second.provider == "builtin") return std::nullopt;  // free
+  const std::string ns(run->ns());
+  auto budgetObj = budgets_->get(ns + "/default");
+  if (!budgetObj) return std::nullopt;
+  auto budget = budgetSpecFrom(*budgetObj);
+  if (!budget) {
+    logError("DiagnosticBudget not understood; runs are not held to it",
+             {{"controller", "diagnosticrun"}, {"namespace", ns}});
+    return std::nullopt;
+  }
+  const auto now = Clock::now();
+  const auto created = parseRfc3339(run->stringAt({"metadata", "creationTimestamp"})).value_or(now);
+  const auto own = agent::parseMicroUSD(state.usage.costUSD).value_or(0);
+  auto admission = ledger_.admit(key, ns, created, own, spec.limits.maxCostMicroUSD, *budget, cache_.list(), now);
+  if (admission.allowed) {
+    spec.limits.maxCostMicroUSD = admission.capMicroUSD;
+    return std::nullopt;
+  }
+  const char* per = budget->period == BudgetPeriod::Day ? "a day" : budget->period == BudgetPeriod::Week ? "a week" : "a month";
+  agent::RunState ended;
+  ended.phase = agent::Phase::Failed;
+  ended.reason = "BudgetExhausted";
+  ended.message = "namespace " + ns + " has spent its DiagnosticBudget of $" + agent::formatMicroUSD(budget->maxMicroUSD) +
+                  " " + per + " ($" + agent::formatMicroUSD(budget->maxMicroUSD - admission.leftMicroUSD) +
+                  " spent or held by runs in progress); it resets at " + agent::formatTime(admission.bounds.end) +
+                  ". The built-in model costs nothing and is not limited (spec.model: builtin)";
+  ended.answer = "The run was not started: " + ended.message + ".";
+  auto w = writeStatus(run, ended, start, {}, true);
+  if (!w.ok()) return ReconcileResult{{}, w.error(), "StatusWriteFailed"};
+  remember(key, *w, 0, true);
+  ledger_.refused(key, ns, created);
+  events_.record(eventTargetFor(*run), "Warning", ended.reason, agent::redactText(ended.message));
+  logInfo("run refused: namespace budget spent", {{"controller", "diagnosticrun"}, {"namespace", ns}, {"name", run->name()}});
+  publishBudget(ns);
+  return ReconcileResult{{}, {}, ended.reason, ended.reason};
+}
+
+void RunReconciler::publishBudget(const std::string& ns) {
+  if (!budgets_) return;
+  auto budgetObj = budgets_->get(ns + "/default");
+  if (!budgetObj) return;
+  auto budget = budgetSpecFrom(*budgetObj);
+  if (!budget) return;
+  const auto bounds = periodAt(budget->period, Clock::now());
+  auto body = budgetStatusUpdate(*budgetObj, bounds, ledger_.tally(ns, bounds, cache_.list()));
+  if (!body) return;
+  auto written = client_->updateStatus(kDiagnosticBudgets, ns, "default", *body);
+  if (!written.ok()) {
+    logError("cannot write a DiagnosticBudget's status; the next charge writes it again",
+             {{"controller", "diagnosticrun"}, {"namespace", ns}, {"error", written.error().toString()}});
+  }
+}
+
+void RunReconciler::runDeleted(const kube::Object& run) {
+  ledger_.settle(std::string(run.ns()) + "/" + std::string(run.name()),
+                 agent::parseMicroUSD(std::string(run.stringAt({"status", "usage", "costUSD"}))).value_or(0));
+}
+
 ReconcileResult RunReconciler::runFinished(const std::string& key, const kube::ObjectPtr& run,
                                            const agent::RunState& state) {
-  (void)key;
+  if (budgets_) {
+    ledger_.settle(key, agent::parseMicroUSD(state.usage.costUSD).value_or(0));
+    if (state.usage.llmCallsStarted > 0) publishBudget(std::string(run->ns()));
+  }
   const EventTarget target = eventTargetFor(*run);
   if (state.reason == "Completed") {
     events_.record(target, "Normal", "Completed", agent::redactText(state.message));

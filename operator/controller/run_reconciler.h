@@ -42,6 +42,7 @@
 #include "operator/controller/run_spec_from.h"
 #include "operator/controller/run_status.h"
 #include "operator/kube/client.h"
+#include "operator/controller/budget.h"
 #include "operator/kube/informer.h"
 
 namespace opscopilot::controller {
@@ -78,6 +79,16 @@ class RunReconciler {
   // what each run in progress has not written yet. Returns the runs written.
   int checkpointAll();
 
+  // Namespace budgets (DiagnosticBudget): with a cache of them, model runs
+  // are admitted against their namespace's budget (budget.h). Set before the
+  // first reconcile; without it, no budget applies.
+  void useBudgets(const kube::Informer* budgets) { budgets_ = budgets; }
+  // Writes the namespace's DiagnosticBudget status (period, spend, runs,
+  // refusals) when it changed; errors are logged (the next charge writes again).
+  void publishBudget(const std::string& ns);
+  // A run was deleted: what it spent stays charged, its reservation goes.
+  void runDeleted(const kube::Object& run);
+
   // Runs in progress in memory, and nodes in flight (for metrics).
   std::size_t activeRuns() const;
   std::size_t nodesInFlight() const { return pool_.running(); }
@@ -91,6 +102,11 @@ class RunReconciler {
                                             std::chrono::system_clock::time_point start, const std::string& targetRef,
                                             bool freshRun, const approval::Record* record = nullptr);
   ReconcileResult finishedRun(const kube::ObjectPtr& run);
+  // Admits a model run against its namespace's budget: caps spec's cost
+  // limit (and reserves it), or ends the run Failed (BudgetExhausted) and
+  // returns what to return.
+  std::optional<ReconcileResult> admitBudget(const std::string& key, const kube::ObjectPtr& run, agent::RunSpec& spec,
+                                             const agent::RunState& state, std::chrono::system_clock::time_point start);
 
   // A run in progress: its state lives here between nodes; the status holds
   // it as of the last write.
@@ -155,6 +171,8 @@ class RunReconciler {
   RequesterPolicy& requesterPolicy_;
   const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways_;
   agent::BuiltinPlanner planner_;
+  const kube::Informer* budgets_ = nullptr;
+  BudgetLedger ledger_;
   std::atomic<std::uint64_t> statusWrites_{0};
   std::function<void(const std::string&)> requeue_;
   mutable std::mutex activeMu_;

@@ -95,8 +95,16 @@ kube::ObjectPtr slimForCache(const kube::ObjectPtr& run) {
   doc.CopyFrom(run->json(), doc.GetAllocator());
   if (doc.HasMember("metadata") && doc["metadata"].IsObject()) doc["metadata"].RemoveMember("managedFields");
   if (finished && doc.HasMember("status") && doc["status"].IsObject()) {
+    // What a run cost stays: its namespace's budget counts it (budget.h).
+    std::string cost(run->stringAt({"status", "usage", "costUSD"}));
     for (const char* heavy : {"steps", "evidence", "findings", "answer", "plan", "usage", "conditions"}) {
       doc["status"].RemoveMember(heavy);
+    }
+    if (agent::parseMicroUSD(cost).value_or(0) > 0) {
+      auto& a = doc.GetAllocator();
+      rapidjson::Value usage(rapidjson::kObjectType);
+      usage.AddMember("costUSD", rapidjson::Value(cost.c_str(), a), a);
+      doc["status"].AddMember("usage", usage, a);
     }
   }
   auto slim = kube::Object::parse(kube::serializeJson(doc));
