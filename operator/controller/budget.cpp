@@ -119,9 +119,21 @@ BudgetLedger::Admission BudgetLedger::admit(const std::string& key, const std::s
   return a;
 }
 
-void BudgetLedger::settle(const std::string& key, std::int64_t spentMicroUSD) {
+bool BudgetLedger::settle(const std::string& key, std::int64_t spentMicroUSD) {
   std::lock_guard lock(mu_);
-  if (auto it = held_.find(key); it != held_.end()) it->second.microUSD = spentMicroUSD;
+  auto it = held_.find(key);
+  if (it == held_.end()) return false;
+  it->second.microUSD = spentMicroUSD;
+  return true;
+}
+
+void BudgetLedger::keepCharged(const std::string& key, const std::string& ns, Clock::time_point created,
+                               std::int64_t spentMicroUSD) {
+  std::lock_guard lock(mu_);
+  auto& h = held_[key];
+  h.ns = ns;
+  h.created = created;
+  h.microUSD = std::max(h.microUSD, spentMicroUSD);
 }
 
 void BudgetLedger::refused(const std::string& key, const std::string& ns, Clock::time_point created) {

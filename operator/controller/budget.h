@@ -72,7 +72,12 @@ class BudgetLedger {
                   std::int64_t ownMicroUSD, std::int64_t specMaxMicroUSD, const BudgetSpec& budget,
                   const std::vector<kube::ObjectPtr>& runs, std::chrono::system_clock::time_point now);
   // The run ended (or was deleted): its reservation becomes what it spent.
-  void settle(const std::string& key, std::int64_t spentMicroUSD);
+  // False when the ledger held nothing for it (no budget applied).
+  bool settle(const std::string& key, std::int64_t spentMicroUSD);
+  // A run the cache no longer has (deleted) that spent money: what it spent
+  // stays charged to its period.
+  void keepCharged(const std::string& key, const std::string& ns, std::chrono::system_clock::time_point created,
+                   std::int64_t spentMicroUSD);
   // The run was refused for the budget (counted before the cache shows it).
   void refused(const std::string& key, const std::string& ns, std::chrono::system_clock::time_point created);
   // The namespace's period as the ledger sees it; excludeKey's run left out.

@@ -595,15 +595,17 @@ void RunReconciler::publishBudget(const std::string& ns) {
 }
 
 void RunReconciler::runDeleted(const kube::Object& run) {
-  ledger_.settle(std::string(run.ns()) + "/" + std::string(run.name()),
-                 agent::parseMicroUSD(std::string(run.stringAt({"status", "usage", "costUSD"}))).value_or(0));
+  const auto spent = agent::parseMicroUSD(std::string(run.stringAt({"status", "usage", "costUSD"}))).value_or(0);
+  const auto key = std::string(run.ns()) + "/" + std::string(run.name());
+  if (ledger_.settle(key, spent) || spent == 0) return;
+  auto created = parseRfc3339(run.stringAt({"metadata", "creationTimestamp"}));
+  if (created) ledger_.keepCharged(key, std::string(run.ns()), *created, spent);
 }
 
 ReconcileResult RunReconciler::runFinished(const std::string& key, const kube::ObjectPtr& run,
                                            const agent::RunState& state) {
-  if (budgets_) {
-    ledger_.settle(key, agent::parseMicroUSD(state.usage.costUSD).value_or(0));
-    if (state.usage.llmCallsStarted > 0) publishBudget(std::string(run->ns()));
+  if (budgets_ && ledger_.settle(key, agent::parseMicroUSD(state.usage.costUSD).value_or(0))) {
+    publishBudget(std::string(run->ns()));  // a budget applied to the run
   }
   const EventTarget target = eventTargetFor(*run);
   if (state.reason == "Completed") {

@@ -115,3 +115,15 @@ TEST(Budget, TheStatusIsWrittenOnlyWhenItChanges) {
 }
 
 }  // namespace
+
+TEST(Budget, ADeletedRunsSpendStaysCharged) {
+  BudgetLedger ledger;
+  const auto now = at("2026-12-03T10:00:00Z");
+  const auto bounds = periodAt(BudgetPeriod::Day, now);
+  // Charged by an earlier operator process: the ledger never held it.
+  ledger.keepCharged("shop/gone", "shop", at("2026-12-03T09:00:00Z"), 300'000);
+  EXPECT_EQ(ledger.tally("shop", bounds, {}).committedMicroUSD, 300'000);
+  auto a = ledger.admit("shop/next", "shop", now, 0, 0, kDollarADay, {}, now);
+  EXPECT_EQ(a.capMicroUSD, 700'000);
+  EXPECT_FALSE(ledger.settle("shop/never-held", 5));
+}
