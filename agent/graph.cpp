@@ -96,7 +96,7 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
     runTool(spec, state, runStart);
     return state.finished() ? Advance::Finished : Advance::Continue;
   }
-  if (planRunbookSearch(spec, state)) return Advance::Continue;
+  if (planFollowUps(spec, state)) return Advance::Continue;
   if (modelMode(state)) {
     const Step& last = state.steps.back();
     const int rounds = static_cast<int>(std::count_if(state.steps.begin(), state.steps.end(),
@@ -134,26 +134,42 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
   return Advance::Finished;
 }
 
-bool RunGraph::planRunbookSearch(const RunSpec& spec, RunState& state) const {
-  static const std::string kTool = "search_runbooks";
-  if (!tools_.find(kTool) || !spec.toolAllowed(kTool) || toolSteps(state) >= spec.limits.maxSteps) return false;
-  if (std::any_of(state.steps.begin(), state.steps.end(), [](const Step& s) { return s.tool == kTool; })) return false;
+bool RunGraph::planFollowUps(const RunSpec& spec, RunState& state) const {
   std::vector<const Finding*> problems;
   for (const auto& f : state.findings) {
     if (f.severity >= Severity::Low) problems.push_back(&f);
   }
   if (problems.empty()) return false;
-  std::stable_sort(problems.begin(), problems.end(),
-                   [](const Finding* x, const Finding* y) { return x->severity > y->severity; });
-  std::string query = truncateText(spec.question, 400, false).text;
-  for (std::size_t i = 0; i < problems.size() && i < 3; ++i) {
-    query += "\n" + truncateText(problems[i]->title, 400, false).text;
+  int stepsLeft = spec.limits.maxSteps - toolSteps(state);
+  auto wanted = [&](const std::string& tool) {
+    if (stepsLeft <= 0 || !tools_.find(tool) || !spec.toolAllowed(tool)) return false;
+    if (std::any_of(state.steps.begin(), state.steps.end(), [&](const Step& s) { return s.tool == tool; })) return false;
+    --stepsLeft;
+    return true;
+  };
+  bool planned = false;
+  if (wanted("search_runbooks")) {
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const Finding* x, const Finding* y) { return x->severity > y->severity; });
+    std::string query = truncateText(spec.question, 400, false).text;
+    for (std::size_t i = 0; i < problems.size() && i < 3; ++i) {
+      query += "\n" + truncateText(problems[i]->title, 400, false).text;
+    }
+    rapidjson::Document args(rapidjson::kObjectType);
+    args.AddMember("query", rapidjson::Value(query.c_str(), static_cast<rapidjson::SizeType>(query.size()), args.GetAllocator()),
+                   args.GetAllocator());
+    state.plan.push_back(PlannedCall{"search_runbooks", jsonText(args), "look for the team's runbook on what was found"});
+    planned = true;
   }
-  rapidjson::Document args(rapidjson::kObjectType);
-  args.AddMember("query", rapidjson::Value(query.c_str(), static_cast<rapidjson::SizeType>(query.size()), args.GetAllocator()),
-                 args.GetAllocator());
-  state.plan.push_back(PlannedCall{kTool, jsonText(args), "look for the team's runbook on what was found"});
-  return true;
+  if (!spec.targetKind.empty() && !spec.targetName.empty() && wanted("recall_past_runs")) {
+    rapidjson::Document args(rapidjson::kObjectType);
+    auto& a = args.GetAllocator();
+    args.AddMember("kind", rapidjson::Value(spec.targetKind.c_str(), a), a);
+    args.AddMember("name", rapidjson::Value(spec.targetName.c_str(), a), a);
+    state.plan.push_back(PlannedCall{"recall_past_runs", jsonText(args), "is this a repeat? what earlier runs found"});
+    planned = true;
+  }
+  return planned;
 }
 
 const Step* RunGraph::pendingApproval(const RunState& state) {

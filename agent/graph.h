@@ -79,11 +79,12 @@ class RunGraph {
  private:
   void plan(const RunSpec& spec, RunState& state);
   void runTool(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
-  // Once the investigation has found something, plans one search of the
-  // team's runbooks (search_runbooks) for the question and the findings,
-  // when that tool is registered and allowed and the run has a step left.
-  // True when it planned the call.
-  bool planRunbookSearch(const RunSpec& spec, RunState& state) const;
+  // Once the investigation has found something (a Low+ finding), plans,
+  // once each, when the tool is registered and allowed and a step is left:
+  // a search of the team's runbooks (search_runbooks) for the question and
+  // the top findings, and, for a named target, what earlier runs on it found
+  // (recall_past_runs). True when it planned a call.
+  bool planFollowUps(const RunSpec& spec, RunState& state) const;
   void critique(const RunSpec& spec, RunState& state);
   void finalize(const RunSpec& spec, RunState& state, Phase phase, const std::string& reason,
                 const std::string& message);

@@ -25,6 +25,7 @@ std::unique_ptr<agent::Tool> makeGetIngressTool(ClientPtr client, const ToolSett
 std::unique_ptr<agent::Tool> makeGetNodesTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeSearchLogsTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeSearchRunbooksTool(ClientPtr client, const ToolSettings& settings);
+std::unique_ptr<agent::Tool> makeRecallPastRunsTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeReadConfigMapDataTool(ClientPtr client, const ToolSettings& settings);
 
 }  // namespace opscopilot::tools

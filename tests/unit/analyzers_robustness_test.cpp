@@ -14,7 +14,7 @@ namespace {
 
 const char* const kTools[] = {"get_workload", "list_pods",  "get_events", "get_pod_logs", "get_service", "get_storage",
                               "get_config_refs", "get_quotas", "get_hpa", "get_ingress", "get_nodes",  "read_configmap_data",
-                              "search_logs", "search_runbooks",                              "unknown_tool"};
+                              "search_logs", "search_runbooks", "recall_past_runs",                              "unknown_tool"};
 
 const char* const kGarbage[] = {
     "{}",
@@ -106,7 +106,7 @@ TEST(BuiltinAnalyzers, HaveDistinctNamesAndCoverEveryReadTool) {
   auto analyzers = tools::builtinAnalyzers();
   std::set<std::string> names;
   for (const auto& a : analyzers) EXPECT_TRUE(names.insert(std::string(a->name())).second) << a->name();
-  EXPECT_EQ(analyzers.size(), 13u);
+  EXPECT_EQ(analyzers.size(), 14u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "analysis_harness.h"
 #include "fake_transport.h"
+#include "agent/graph.h"
 #include "operator/kube/object.h"
 #include "tools/builtin_tools.h"
 
@@ -188,7 +189,7 @@ TEST(BuiltinTools, RegistersEveryToolWithASchemaTimeoutAndLimit) {
   EXPECT_THAT(names, ::testing::UnorderedElementsAre("get_workload", "list_pods", "get_events", "get_pod_logs",
                                                      "get_service", "get_storage", "get_config_refs", "get_quotas",
                                                      "get_hpa", "get_ingress", "get_nodes", "search_logs",
-                                                     "search_runbooks", "read_configmap_data"));
+                                                     "search_runbooks", "recall_past_runs", "read_configmap_data"));
   EXPECT_EQ(registry.find("read_configmap_data")->spec().risk, "Medium");
 }
 
@@ -1091,4 +1092,59 @@ TEST(SearchRunbooks, TheAnalyzerMakesAFittingSectionsStepsTheFix) {
   EXPECT_THAT(f.evidence, ::testing::Contains("R1"));
   EXPECT_EQ(sink.findings()[1].remediation, "Raise maxReplicas.");
   EXPECT_TRUE(sink.findings()[1].evidence.empty());
+}
+
+namespace {
+
+std::string pastRun(const std::string& name, const std::string& created, const std::string& phase,
+                    const std::string& findings) {
+  return R"({"kind":"DiagnosticRun","metadata":{"name":")" + name + R"(","namespace":"shop","creationTimestamp":")" +
+         created + R"("},"spec":{"target":{"kind":"Deployment","name":"checkout"}},"status":{"phase":")" + phase +
+         R"(","reason":"Completed","findings":[)" + findings + "]}}";
+}
+
+std::string isoDaysAgo(int days) {
+  auto t = std::chrono::system_clock::now() - std::chrono::hours(24 * days);
+  return agent::formatTime(t);
+}
+
+}  // namespace
+
+TEST(RecallPastRuns, ListsWhatEarlierFinishedRunsOnTheTargetFoundAndMarksRepeats) {
+  FakeApi api;
+  const std::string oom = R"({"severity":"High","title":"Container checkout in pod checkout-7d9f8b6c5-x2x7q was OOMKilled: limit 256Mi"})";
+  const std::string low = R"({"severity":"Low","title":"Container checkout restarted 1 time"})";
+  api.on("/apis/opscopilot.io/v1alpha1/namespaces/shop/diagnosticruns",
+         list("DiagnosticRun",
+              {pastRun("monday", isoDaysAgo(3), "Succeeded", oom + "," + low),
+               pastRun("tuesday", isoDaysAgo(2), "Succeeded", oom),
+               pastRun("last-month", isoDaysAgo(40), "Succeeded", oom),
+               pastRun("running", isoDaysAgo(0), "Running", oom),
+               pastRun("healthy", isoDaysAgo(1), "Succeeded", "")}));
+  auto out = api.run("recall_past_runs", R"({"kind":"Deployment","name":"checkout"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ(paramOf(api.requests().back().target, "fieldSelector"),
+            "spec.target.kind%3DDeployment%2Cspec.target.name%3Dcheckout");
+  EXPECT_EQ(test::headerOf(api.requests().back(), "Impersonate-User"), kReader);
+  EXPECT_EQ(out.summary, "3 earlier finished runs on Deployment/checkout in the last 7 days, 2 with findings");
+  ASSERT_EQ(out.evidence.size(), 2u);
+  EXPECT_EQ(out.evidence[0].ref, "DiagnosticRun/tuesday");
+  EXPECT_THAT(out.evidence[1].text, HasSubstr("(High) Container checkout in pod checkout-7d9f8b6c5-x2x7q was OOMKilled"));
+  EXPECT_THAT(out.evidence[1].text, Not(HasSubstr("restarted"))) << "only Medium and worse";
+
+  analyzer_test::TestSink sink;
+  sink.addFinding("pods", {"Pod/checkout-5c6b7d8f9-q2w4r/checkout",
+                           "Container checkout in pod checkout-5c6b7d8f9-q2w4r was OOMKilled: limit 512Mi, 3 restarts",
+                           agent::Severity::High, 90, {}, "Raise the memory limit."});
+  sink.addFinding("workload", {"Deployment/checkout", "Deployment checkout has no available replicas",
+                               agent::Severity::High, 80, {}, ""});
+  std::vector<agent::StepView::Cited> cited;
+  for (std::size_t i = 0; i < out.evidence.size(); ++i) cited.push_back({"E" + std::to_string(i + 7), out.evidence[i].ref});
+  auto step = analyzer_test::stepWithJson("recall_past_runs", kube::serializeJson(*out.data), cited,
+                                          R"({"kind":"Deployment","name":"checkout"})");
+  analyzer_test::run(*tools::makePastRunsAnalyzer(), *step, sink);
+  const auto& f = sink.findings()[0];
+  EXPECT_THAT(f.title, HasSubstr("; seen before: 2 earlier runs in the last 7 days found the same (tuesday on 20"));
+  EXPECT_THAT(f.evidence, ::testing::IsSupersetOf({"E7", "E8"}));
+  EXPECT_THAT(sink.findings()[1].title, Not(HasSubstr("seen before")));
 }

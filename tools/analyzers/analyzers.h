@@ -42,5 +42,7 @@ std::unique_ptr<agent::Analyzer> makeNodeAnalyzer();
 std::unique_ptr<agent::Analyzer> makeLogSearchAnalyzer();
 // search_runbooks: a fitting runbook section's steps become a finding's fix.
 std::unique_ptr<agent::Analyzer> makeRunbookAnalyzer();
+// recall_past_runs: marks findings earlier runs on the same target also made.
+std::unique_ptr<agent::Analyzer> makePastRunsAnalyzer();
 
 }  // namespace opscopilot::tools
