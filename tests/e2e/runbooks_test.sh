@@ -214,5 +214,28 @@ if jq -e '[.status.steps[] | select(.tool == "search_runbooks")] | length == 0' 
 else
   bad "the healthy run: $(jq -c '[.status.steps[] | .tool // .node]' "$WORK/healthy.json") $(jq -r .status.answer "$WORK/healthy.json" | head -3)"
 fi
+# Memory: a second run on the same target sees that the first found the same.
+cat <<EOF | kubectl -n "$NS" apply -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: why-checkout-again}
+spec: {question: "Why is checkout still crash-looping?", target: {kind: Deployment, name: checkout}}
+EOF
+if kubectl -n "$NS" wait dr/why-checkout-again --for=condition=Succeeded --timeout=120s >/dev/null 2>&1; then
+  kubectl -n "$NS" get dr why-checkout-again -o json >"$WORK/again.json"
+  past="$(jq -r '[.status.evidence[] | select(.tool == "recall_past_runs")][0].id // ""' "$WORK/again.json")"
+  if [ -n "$past" ] && jq -e --arg e "$past" '[.status.findings[] | select((.title | contains("seen before: 1 earlier run in the last 7 days found the same (why-checkout on ")) and (.evidence | index($e) != null))] | length > 0' "$WORK/again.json" >/dev/null; then
+    ok "the second run marks the crash as seen before by why-checkout, citing it ($past)"
+  else
+    bad "no repeat marked: $(jq -c '[.status.findings[] | {title, evidence}]' "$WORK/again.json")"
+  fi
+  if jq -e '[.status.findings[] | select(.title | contains("seen before"))] | length == 0' "$WORK/run.json" >/dev/null; then
+    ok "the first run claims no repeat"
+  else
+    bad "the first run claims a repeat"
+  fi
+else
+  bad "why-checkout-again did not finish"
+fi
 [ -n "${SHOW_ANSWER:-}" ] && jq -r .status.answer "$WORK/run.json"
 finish
