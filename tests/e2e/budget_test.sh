@@ -68,14 +68,21 @@ out2="$(kubectl apply -n "$NS" -f - 2>&1 <<'EOF'
 apiVersion: opscopilot.io/v1alpha1
 kind: DiagnosticBudget
 metadata: {name: default}
-spec: {maxCostUSD: "five dollars", period: Fortnight}
+spec: {maxCostUSD: "five dollars", period: Day}
+EOF
+)"
+out3="$(kubectl apply -n "$NS" -f - 2>&1 <<'EOF'
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticBudget
+metadata: {name: default}
+spec: {maxCostUSD: "5", period: Fortnight}
 EOF
 )"
 if grep -q 'must be named "default"' <<<"$out" && grep -q 'must be a non-negative decimal string' <<<"$out2" &&
-   grep -q 'supported values: "Day", "Week", "Month"' <<<"$out2"; then
+   grep -q 'supported values: "Day", "Week", "Month"' <<<"$out3"; then
   ok "an invalid budget is refused at admission with a readable message"
 else
-  bad "invalid budgets: $out / $out2"
+  bad "invalid budgets: $out / $out2 / $out3"
 fi
 kubectl apply -n "$NS" -f - >/dev/null <<'EOF'
 apiVersion: opscopilot.io/v1alpha1
@@ -101,7 +108,7 @@ create_run() {  # create_run NAME MODEL
 apiVersion: opscopilot.io/v1alpha1
 kind: DiagnosticRun
 metadata: {name: $1}
-spec: {question: "Why is checkout crash-looping?", target: {kind: Deployment, name: crashloop}, model: $2}
+spec: {question: "Why is checkout crash-looping?", target: {kind: Deployment, name: checkout}, model: $2}
 EOF
 }
 finished() { [ -n "$(kubectl -n "$NS" get dr "$1" -o jsonpath='{.status.completionTime}' 2>/dev/null)" ]; }
@@ -164,7 +171,7 @@ wait_until 90 all_finished || { bad "the burst did not finish"; finish; }
 total="$(kubectl -n "$NS" get dr -o json | jq -r '[.items[].status.usage.costUSD // "0" | tonumber] | add * 10000 | round')"
 outcomes="$(for i in 1 2 3 4; do field "burst-$i" '{.status.reason} '; done)"
 if [ "$total" -le 400 ] && grep -qE "BudgetExhausted|BudgetExceeded" <<<"$outcomes"; then
-  ok "four runs at once spent \$$(python3 -c "print($total/10000)") of the \$0.04 budget together; outcomes: $outcomes"
+  ok "with four runs started at once, the period's runs spent \$$(python3 -c "print($total/10000)") of the \$0.04 budget; outcomes: $outcomes"
 else
   bad "the burst spent \$$(python3 -c "print($total/10000)") of \$0.04: $outcomes"
 fi
