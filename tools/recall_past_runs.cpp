@@ -1,7 +1,8 @@
 // recall_past_runs: what earlier DiagnosticRuns of the namespace found about
 // the same target in the last days ("the third OOMKilled for this Deployment
 // this week"). Reads the runs' status as the namespace's reader (and for the
-// run's requester); their findings were redacted when they were written.
+// run's requester); their findings were redacted when they were written, and
+// only their headlines are passed on, never the details after the first ": ".
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -92,11 +93,16 @@ class RecallPastRunsTool : public KubeTool {
           auto severity = kube::stringMember(f, "severity");
           if (severity != "Medium" && severity != "High" && severity != "Critical") continue;
           if (findings.Size() >= kMaxFindingsPerRun) break;
+          // Only the headline (before the first ": "): what was wrong, not
+          // the details (log lines, messages) the earlier run's reads showed,
+          // which its requester may have been allowed to see and this one not.
+          std::string_view title = kube::stringMember(f, "title");
+          title = title.substr(0, title.find(": "));
           rapidjson::Value fi(rapidjson::kObjectType);
           fi.AddMember("severity", jsonString(std::string(severity), a), a);
-          fi.AddMember("title", jsonString(std::string(kube::stringMember(f, "title")), a), a);
+          fi.AddMember("title", jsonString(std::string(title), a), a);
           findings.PushBack(fi, a);
-          text += "\n(" + std::string(severity) + ") " + std::string(kube::stringMember(f, "title"));
+          text += "\n(" + std::string(severity) + ") " + std::string(title);
         }
       }
       if (!findings.Empty()) {

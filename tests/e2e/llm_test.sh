@@ -205,12 +205,12 @@ fi
 
 # 4. Budget spent mid-run: BudgetExceeded with a partial, cited answer.
 script "{\"turns\": [{\"tool_calls\": [{\"name\": \"get_quotas\", \"arguments\": {}}], $U}], \"default\": {\"content\": \"DONE\", $U}}"
-json="$(run budget scripted '{"maxCostUSD": "0.01"}')"
+json="$(run budget scripted '{"maxCostUSD": "0.02"}')"
 spent="$(echo "$json" | jq -r .status.usage.costUSD)"
 if [ "$(echo "$json" | jq -r .status.reason)" = BudgetExceeded ] && echo "$json" | jq -r .status.answer | grep -c 'Partial answer' >/dev/null &&
    echo "$json" | citations_ok && [ "$(echo "$json" | jq .status.usage.llmCalls)" -ge 1 ] &&
-   python3 -c "import sys; sys.exit(0 if float('$spent') <= 0.01 else 1)"; then
-  ok "budget \$0.01: BudgetExceeded after $(echo "$json" | jq .status.usage.llmCalls) model call(s) costing \$$spent, partial cited answer"
+   python3 -c "import sys; sys.exit(0 if float('$spent') <= 0.02 else 1)"; then
+  ok "budget \$0.02: BudgetExceeded after $(echo "$json" | jq .status.usage.llmCalls) model call(s) costing \$$spent, partial cited answer"
 else
   bad "budget: $(echo "$json" | jq -c '{r: .status.reason, m: .status.message, u: .status.usage}')"
 fi

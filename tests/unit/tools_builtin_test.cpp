@@ -1131,6 +1131,7 @@ TEST(RecallPastRuns, ListsWhatEarlierFinishedRunsOnTheTargetFoundAndMarksRepeats
   EXPECT_EQ(out.evidence[0].ref, "DiagnosticRun/tuesday");
   EXPECT_THAT(out.evidence[1].text, HasSubstr("(High) Container checkout in pod checkout-7d9f8b6c5-x2x7q was OOMKilled"));
   EXPECT_THAT(out.evidence[1].text, Not(HasSubstr("restarted"))) << "only Medium and worse";
+  EXPECT_THAT(out.evidence[1].text, Not(HasSubstr("limit 256Mi"))) << "the headline only, never the details";
 
   analyzer_test::TestSink sink;
   sink.addFinding("pods", {"Pod/checkout-5c6b7d8f9-q2w4r/checkout",
