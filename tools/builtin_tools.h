@@ -1,6 +1,7 @@
 // The registry of built-in read-only tools and analyzers.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,12 @@ struct ToolSettings {
   std::size_t maxExcerptBytes = 4096;
   std::int64_t defaultLogTailLines = 100;
   std::int64_t maxLogBytes = 256 * 1024;
+  // For a container that exited moments ago, the kubelet answers log reads
+  // with a placeholder for 10-15 s (FACTS: "unable to retrieve container
+  // logs"); get_pod_logs asks again at this interval, within its deadline,
+  // for at most logRetryFor after the exit.
+  std::chrono::milliseconds logRetryInterval{1000};
+  std::chrono::milliseconds logRetryFor{20000};
   // Runbooks shared with every run (search_runbooks): ConfigMaps labelled
   // opscopilot.io/runbook=true in this namespace, read as its reader
   // identity; "" for none.

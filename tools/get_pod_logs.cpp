@@ -2,6 +2,9 @@
 // data.text and the evidence text are the log lines and nothing else
 // (the executor redacts them).
 #include <algorithm>
+#include <chrono>
+#include <optional>
+#include <thread>
 
 #include "tools/kube_tool.h"
 #include "tools/pod_status.h"
@@ -65,6 +68,25 @@ bool currentInstanceTerminated(const rapidjson::Value& pod, const std::string& c
     }
   }
   return false;
+}
+
+// When the container's last instance exited (state or lastState
+// terminated.finishedAt), if it did.
+std::optional<std::chrono::system_clock::time_point> lastExit(const rapidjson::Value& pod, const std::string& container) {
+  for (auto key : {"initContainerStatuses", "containerStatuses"}) {
+    const auto* list = valueAt(pod, {"status", key});
+    if (!list || !list->IsArray()) continue;
+    for (const auto& cs : list->GetArray()) {
+      if (kube::stringMember(cs, "name") != container) continue;
+      for (auto state : {"state", "lastState"}) {
+        if (auto t = parseTime(stringAt(cs, {state, "terminated", "finishedAt"}))) {
+          return std::chrono::system_clock::time_point(
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(*t)));
+        }
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 class GetPodLogsTool : public KubeTool {
@@ -142,6 +164,21 @@ class GetPodLogsTool : public KubeTool {
               (currentInstanceTerminated((*obj)->json(), container) ? " (the instance that just exited)"
                                                                       : " (most recent instance)");
         note = " (the kubelet no longer had the previous instance)";
+      }
+      // The container exited moments ago: the kubelet's placeholder lasts
+      // 10-15 s after a crash. Ask again until it passes, within the deadline.
+      if (text.ok() && isKubeletLogPlaceholder(*text)) {
+        const auto exited = lastExit((*obj)->json(), container);
+        const auto now = std::chrono::system_clock::now();
+        if (exited && now - *exited < settings().logRetryFor) {
+          const auto until = std::min(call.deadline() - std::chrono::seconds(1),
+                                      std::chrono::steady_clock::now() + (settings().logRetryFor - (now - *exited)));
+          while (text.ok() && isKubeletLogPlaceholder(*text) &&
+                 std::chrono::steady_clock::now() + settings().logRetryInterval < until) {
+            std::this_thread::sleep_for(settings().logRetryInterval);
+            text = call.podLogs(pod, log);
+          }
+        }
       }
       if (text.ok() && isKubeletLogPlaceholder(*text)) {
         agent::ToolOutput out;

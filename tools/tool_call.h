@@ -37,6 +37,7 @@ class ToolCall {
            std::optional<RequesterCheck> requester = std::nullopt);
 
   const std::string& ns() const { return ns_; }
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
   // A call for another namespace as another reader, within this call's
   // deadline and without a requester check: for what the operator publishes
   // to every run (shared runbooks), never for the cluster's own objects.

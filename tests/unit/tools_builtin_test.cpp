@@ -80,6 +80,11 @@ class FakeApi {
   FakeApi() {
     transport_->onRoundTrip = [this](const net::HttpRequest& r) {
       std::lock_guard l(mu_);
+      if (auto seq = sequences_.find(r.target); seq != sequences_.end() && !seq->second.empty()) {
+        auto body = seq->second.front();
+        if (seq->second.size() > 1) seq->second.erase(seq->second.begin());
+        return net::Result<net::HttpResponse>(net::HttpResponse{200, {}, body});
+      }
       auto it = routes_.find(r.target);
       if (it == routes_.end()) it = routes_.find(r.target.substr(0, r.target.find('?')));
       const auto& path = r.target;
@@ -96,6 +101,11 @@ class FakeApi {
   void on(const std::string& path, const std::string& body, int code = 200) {
     std::lock_guard l(mu_);
     routes_[path] = {code, body};
+  }
+  // Answers the exact target with these bodies in turn, then the last again.
+  void onSequence(const std::string& target, std::vector<std::string> bodies) {
+    std::lock_guard l(mu_);
+    sequences_[target] = std::move(bodies);
   }
   void forbid(const std::string& path, const std::string& resource) {
     on(path,
@@ -126,6 +136,7 @@ class FakeApi {
  private:
   std::mutex mu_;
   std::map<std::string, std::pair<int, std::string>> routes_;
+  std::map<std::string, std::vector<std::string>> sequences_;
   std::shared_ptr<test::FakeTransport> transport_ = std::make_shared<test::FakeTransport>();
   std::shared_ptr<kube::Client> client_;
   agent::ToolRegistry registry_;
@@ -1148,4 +1159,39 @@ TEST(RecallPastRuns, ListsWhatEarlierFinishedRunsOnTheTargetFoundAndMarksRepeats
   EXPECT_THAT(f.title, HasSubstr("; seen before: 2 earlier runs in the last 7 days found the same (tuesday on 20"));
   EXPECT_THAT(f.evidence, ::testing::IsSupersetOf({"E7", "E8"}));
   EXPECT_THAT(sink.findings()[1].title, Not(HasSubstr("seen before")));
+}
+
+// Right after a crash the real kubelet answers with its placeholder for
+// 10-15 s: the tool asks again (within its deadline) until the log is there;
+// for a container that exited long ago it does not wait.
+TEST(GetPodLogs, ThePlaceholderRightAfterACrashIsWaitedOutWithinTheDeadline) {
+  FakeApi api;
+  auto podJson = [](const std::string& finishedAt) {
+    return R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"app"}]},
+             "status":{"containerStatuses":[{"name":"app","restartCount":1,
+               "state":{"waiting":{"reason":"CrashLoopBackOff"}},
+               "lastState":{"terminated":{"exitCode":1,"reason":"Error","finishedAt":")" + finishedAt + R"("}}}]}})";
+  };
+  const std::string current = "/api/v1/namespaces/shop/pods/web-1/log?container=app&tailLines=100&limitBytes=262144";
+  const std::string prev = "/api/v1/namespaces/shop/pods/web-1/log?container=app&previous=true&tailLines=100&limitBytes=262144";
+  const std::string gone = "unable to retrieve container logs for containerd://7e68f2152a70955311b429587e7b6119cf48";
+  tools::ToolSettings settings;
+  settings.logRetryInterval = std::chrono::milliseconds(10);
+  api.on("/api/v1/namespaces/shop/pods/web-1", podJson(agent::formatTime(std::chrono::system_clock::now())));
+  api.on(prev, gone);
+  api.onSequence(current, {gone, gone, "fatal: open /host/proc/meminfo: no such file or directory\n"});
+  auto out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})", "shop", settings);
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("/host/proc/meminfo"));
+  EXPECT_EQ(api.requests().size(), 1u + 1u + 3u) << "the pod, the previous read, three current reads";
+
+  // Exited a minute ago: the placeholder is not transient; no waiting.
+  FakeApi old;
+  old.on("/api/v1/namespaces/shop/pods/web-1",
+         podJson(agent::formatTime(std::chrono::system_clock::now() - std::chrono::minutes(1))));
+  old.on(prev, gone);
+  old.on(current, gone);
+  out = old.run("get_pod_logs", R"({"pod":"web-1","previous":true})", "shop", settings);
+  EXPECT_EQ(out.errorReason, "NotFound");
+  EXPECT_EQ(old.requests().size(), 3u);
 }
