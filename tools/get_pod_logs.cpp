@@ -150,11 +150,34 @@ class GetPodLogsTool : public KubeTool {
     auto text = call.podLogs(pod, log);
     std::string note;
     // "previous terminated container ... not found" although the container
-    // has restarted: the kubelet has already removed that instance.
-    const bool previousGone = previous && !text.ok() && text.error().httpCode == 400 &&
-                              text.error().message.find("not found") != std::string::npos &&
-                              restartsOf((*obj)->json(), container) > 0;
-    if ((text.ok() && isKubeletLogPlaceholder(*text)) || previousGone) {
+    // has restarted: the kubelet has already removed that instance (or, in
+    // the seconds after a crash, not yet made it readable).
+    auto previousGone = [&] {
+      return previous && log.previous && !text.ok() && text.error().httpCode == 400 &&
+             text.error().message.find("not found") != std::string::npos && restartsOf((*obj)->json(), container) > 0;
+    };
+    auto transient = [&] { return (text.ok() && isKubeletLogPlaceholder(*text)) || previousGone(); };
+    // The container exited moments ago: the kubelet's placeholder lasts
+    // 10-15 s after a crash. Ask again until it passes, within the deadline.
+    const auto exited = lastExit((*obj)->json(), container);
+    const auto sinceExit = std::chrono::system_clock::now() - exited.value_or(std::chrono::system_clock::time_point{});
+    const auto waitUntil =
+        exited && sinceExit < settings().logRetryFor
+            ? std::min(call.deadline() - std::chrono::seconds(1),
+                       std::chrono::steady_clock::now() +
+                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(settings().logRetryFor - sinceExit))
+            : std::chrono::steady_clock::time_point{};
+    auto waitOut = [&](std::chrono::steady_clock::time_point until) {
+      while (transient() && std::chrono::steady_clock::now() + settings().logRetryInterval < until) {
+        std::this_thread::sleep_for(settings().logRetryInterval);
+        text = call.podLogs(pod, log);
+      }
+    };
+    // The previous instance gets half of the wait; should it stay gone, the
+    // most recent one gets the rest.
+    const auto start = std::chrono::steady_clock::now();
+    waitOut(previous && waitUntil > start ? start + (waitUntil - start) / 2 : waitUntil);
+    if (transient()) {
       if (previous) {
         // The most recent instance (the one that just exited, or the one a
         // waiting container last ran) holds the crash's log.
@@ -164,21 +187,7 @@ class GetPodLogsTool : public KubeTool {
               (currentInstanceTerminated((*obj)->json(), container) ? " (the instance that just exited)"
                                                                       : " (most recent instance)");
         note = " (the kubelet no longer had the previous instance)";
-      }
-      // The container exited moments ago: the kubelet's placeholder lasts
-      // 10-15 s after a crash. Ask again until it passes, within the deadline.
-      if (text.ok() && isKubeletLogPlaceholder(*text)) {
-        const auto exited = lastExit((*obj)->json(), container);
-        const auto now = std::chrono::system_clock::now();
-        if (exited && now - *exited < settings().logRetryFor) {
-          const auto until = std::min(call.deadline() - std::chrono::seconds(1),
-                                      std::chrono::steady_clock::now() + (settings().logRetryFor - (now - *exited)));
-          while (text.ok() && isKubeletLogPlaceholder(*text) &&
-                 std::chrono::steady_clock::now() + settings().logRetryInterval < until) {
-            std::this_thread::sleep_for(settings().logRetryInterval);
-            text = call.podLogs(pod, log);
-          }
-        }
+        waitOut(waitUntil);
       }
       if (text.ok() && isKubeletLogPlaceholder(*text)) {
         agent::ToolOutput out;

@@ -1178,12 +1178,24 @@ TEST(GetPodLogs, ThePlaceholderRightAfterACrashIsWaitedOutWithinTheDeadline) {
   tools::ToolSettings settings;
   settings.logRetryInterval = std::chrono::milliseconds(10);
   api.on("/api/v1/namespaces/shop/pods/web-1", podJson(agent::formatTime(std::chrono::system_clock::now())));
-  api.on(prev, gone);
-  api.onSequence(current, {gone, gone, "fatal: open /host/proc/meminfo: no such file or directory\n"});
+  api.onSequence(prev, {gone, gone, "fatal: open /host/proc/meminfo: no such file or directory\n"});
   auto out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})", "shop", settings);
   ASSERT_TRUE(out.ok) << out.summary;
   EXPECT_THAT(out.evidence[0].text, HasSubstr("/host/proc/meminfo"));
-  EXPECT_EQ(api.requests().size(), 1u + 1u + 3u) << "the pod, the previous read, three current reads";
+  EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (previous)");
+  EXPECT_EQ(api.requests().size(), 1u + 3u) << "the pod, then the previous instance three times";
+
+  // The previous instance stays gone past the window: the most recent
+  // instance, waited out the same way.
+  FakeApi later;
+  settings.logRetryFor = std::chrono::milliseconds(1500);
+  later.on("/api/v1/namespaces/shop/pods/web-1", podJson(agent::formatTime(std::chrono::system_clock::now())));
+  later.on(prev, status(400, "BadRequest", "previous terminated container \\\"app\\\" in pod \\\"web-1\\\" not found"), 400);
+  later.onSequence(current, {gone, "fatal: open /host/proc/meminfo: no such file or directory\n"});
+  out = later.run("get_pod_logs", R"({"pod":"web-1","previous":true})", "shop", settings);
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("/host/proc/meminfo"));
+  EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (most recent instance)");
 
   // Exited a minute ago: the placeholder is not transient; no waiting.
   FakeApi old;
