@@ -70,6 +70,18 @@ bool currentInstanceTerminated(const rapidjson::Value& pod, const std::string& c
   return false;
 }
 
+// The container's status "state" object; null when it has none.
+const rapidjson::Value* stateOf(const rapidjson::Value& pod, const std::string& container) {
+  for (auto key : {"initContainerStatuses", "containerStatuses"}) {
+    const auto* list = valueAt(pod, {"status", key});
+    if (!list || !list->IsArray()) continue;
+    for (const auto& cs : list->GetArray()) {
+      if (kube::stringMember(cs, "name") == container) return valueAt(cs, {"state"});
+    }
+  }
+  return nullptr;
+}
+
 // When the container's last instance exited (state or lastState
 // terminated.finishedAt), if it did.
 std::optional<std::chrono::system_clock::time_point> lastExit(const rapidjson::Value& pod, const std::string& container) {
@@ -173,10 +185,15 @@ class GetPodLogsTool : public KubeTool {
         text = call.podLogs(pod, log);
       }
     };
-    // The previous instance gets half of the wait; should it stay gone, the
-    // most recent one gets the rest.
+    // A container that is not running now (waiting to restart, or just
+    // exited): its most recent instance is the one that crashed, so that is
+    // read at once should the previous one be unavailable. A running one
+    // restarted: the crash is in the previous instance, which gets half of
+    // the wait before the most recent one gets the rest.
     const auto start = std::chrono::steady_clock::now();
-    waitOut(previous && waitUntil > start ? start + (waitUntil - start) / 2 : waitUntil);
+    const auto* state = stateOf((*obj)->json(), container);
+    const bool runningNow = state && state->IsObject() && state->HasMember("running");
+    waitOut(!previous ? waitUntil : runningNow && waitUntil > start ? start + (waitUntil - start) / 2 : start);
     if (transient()) {
       if (previous) {
         // The most recent instance (the one that just exited, or the one a

@@ -1166,10 +1166,10 @@ TEST(RecallPastRuns, ListsWhatEarlierFinishedRunsOnTheTargetFoundAndMarksRepeats
 // for a container that exited long ago it does not wait.
 TEST(GetPodLogs, ThePlaceholderRightAfterACrashIsWaitedOutWithinTheDeadline) {
   FakeApi api;
-  auto podJson = [](const std::string& finishedAt) {
+  auto podJson = [](const std::string& finishedAt, const std::string& state = R"({"waiting":{"reason":"CrashLoopBackOff"}})") {
     return R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"app"}]},
              "status":{"containerStatuses":[{"name":"app","restartCount":1,
-               "state":{"waiting":{"reason":"CrashLoopBackOff"}},
+               "state":)" + state + R"(,
                "lastState":{"terminated":{"exitCode":1,"reason":"Error","finishedAt":")" + finishedAt + R"("}}}]}})";
   };
   const std::string current = "/api/v1/namespaces/shop/pods/web-1/log?container=app&tailLines=100&limitBytes=262144";
@@ -1177,7 +1177,9 @@ TEST(GetPodLogs, ThePlaceholderRightAfterACrashIsWaitedOutWithinTheDeadline) {
   const std::string gone = "unable to retrieve container logs for containerd://7e68f2152a70955311b429587e7b6119cf48";
   tools::ToolSettings settings;
   settings.logRetryInterval = std::chrono::milliseconds(10);
-  api.on("/api/v1/namespaces/shop/pods/web-1", podJson(agent::formatTime(std::chrono::system_clock::now())));
+  // Restarted and running again: the crash is in the previous instance.
+  api.on("/api/v1/namespaces/shop/pods/web-1",
+         podJson(agent::formatTime(std::chrono::system_clock::now()), R"({"running":{"startedAt":"2026-01-01T00:00:00Z"}})"));
   api.onSequence(prev, {gone, gone, "fatal: open /host/proc/meminfo: no such file or directory\n"});
   auto out = api.run("get_pod_logs", R"({"pod":"web-1","previous":true})", "shop", settings);
   ASSERT_TRUE(out.ok) << out.summary;
@@ -1185,8 +1187,8 @@ TEST(GetPodLogs, ThePlaceholderRightAfterACrashIsWaitedOutWithinTheDeadline) {
   EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (previous)");
   EXPECT_EQ(api.requests().size(), 1u + 3u) << "the pod, then the previous instance three times";
 
-  // The previous instance stays gone past the window: the most recent
-  // instance, waited out the same way.
+  // Waiting to restart: the most recent instance is the one that crashed; it
+  // is read at once when the previous one is gone, and waited out the same way.
   FakeApi later;
   settings.logRetryFor = std::chrono::milliseconds(1500);
   later.on("/api/v1/namespaces/shop/pods/web-1", podJson(agent::formatTime(std::chrono::system_clock::now())));
