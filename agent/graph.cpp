@@ -134,6 +134,16 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
   return Advance::Finished;
 }
 
+bool asksAboutRecurrence(std::string_view question) {
+  std::string q(question);
+  std::transform(q.begin(), q.end(), q.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (std::string_view w : {"again", "still", "keeps", "keep ", "recurr", "repeat", "every time", "each time",
+                             "this week", "before", "often", "last time", "flapp", "how many times", "history"}) {
+    if (q.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
 bool RunGraph::planFollowUps(const RunSpec& spec, RunState& state) const {
   std::vector<const Finding*> problems;
   for (const auto& f : state.findings) {
@@ -161,7 +171,11 @@ bool RunGraph::planFollowUps(const RunSpec& spec, RunState& state) const {
     state.plan.push_back(PlannedCall{"search_runbooks", jsonText(args), "look for the team's runbook on what was found"});
     planned = true;
   }
-  if (!spec.targetKind.empty() && !spec.targetName.empty() && wanted("recall_past_runs")) {
+  // Earlier runs are read only when the question asks about a recurrence:
+  // listing a target's runs costs the API server in proportion to how many
+  // there are (a model may still call the tool).
+  if (!spec.targetKind.empty() && !spec.targetName.empty() && asksAboutRecurrence(spec.question) &&
+      wanted("recall_past_runs")) {
     rapidjson::Document args(rapidjson::kObjectType);
     auto& a = args.GetAllocator();
     args.AddMember("kind", rapidjson::Value(spec.targetKind.c_str(), a), a);

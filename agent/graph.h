@@ -82,7 +82,8 @@ class RunGraph {
   // Once the investigation has found something (a Low+ finding), plans,
   // once each, when the tool is registered and allowed and a step is left:
   // a search of the team's runbooks (search_runbooks) for the question and
-  // the top findings, and, for a named target, what earlier runs on it found
+  // the top findings, and, for a named target when the question asks about a
+  // recurrence (asksAboutRecurrence), what earlier runs on it found
   // (recall_past_runs). True when it planned a call.
   bool planFollowUps(const RunSpec& spec, RunState& state) const;
   void critique(const RunSpec& spec, RunState& state);
@@ -126,5 +127,9 @@ std::string composeAnswer(const RunSpec& spec, const RunState& state, const std:
 
 // RFC 3339 UTC with seconds ("2026-11-21T10:00:00Z").
 std::string formatTime(std::chrono::system_clock::time_point t);
+
+// True when the question asks whether something happened before ("again",
+// "still", "keeps", "this week", "how many times", ...).
+bool asksAboutRecurrence(std::string_view question);
 
 }  // namespace opscopilot::agent

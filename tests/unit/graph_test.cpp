@@ -357,3 +357,11 @@ TEST(RunGraph, NoRunbookSearchWhenNotAllowedOrNoStepIsLeft) {
     EXPECT_EQ(st.reason, "Completed") << "the investigation itself used the steps it had";
   }
 }
+
+TEST(RunGraph, EarlierRunsAreReadOnlyWhenTheQuestionAsksAboutARecurrence) {
+  EXPECT_TRUE(asksAboutRecurrence("Why is checkout STILL crash-looping?"));
+  EXPECT_TRUE(asksAboutRecurrence("is this the third OOMKilled this week?"));
+  EXPECT_TRUE(asksAboutRecurrence("why does it keep restarting"));
+  EXPECT_FALSE(asksAboutRecurrence("Why is checkout crash-looping?"));
+  EXPECT_FALSE(asksAboutRecurrence("Is web healthy?"));
+}
