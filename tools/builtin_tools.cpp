@@ -10,7 +10,7 @@ void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::C
   for (auto make : {makeGetWorkloadTool, makeListPodsTool, makeGetEventsTool, makeGetPodLogsTool,
                     makeGetServiceTool, makeGetStorageTool, makeGetConfigRefsTool, makeGetQuotasTool, makeGetHpaTool,
                     makeGetIngressTool, makeGetNodesTool, makeSearchLogsTool, makeSearchRunbooksTool,
-                    makeRecallPastRunsTool, makeReadConfigMapDataTool}) {
+                    makeRecallPastRunsTool, makeQueryMetricsTool, makeReadConfigMapDataTool}) {
     registry.add(make(client, settings));
   }
 }
@@ -32,7 +32,7 @@ std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers() {
   for (auto make : {makePodStatusAnalyzer, makeWorkloadAnalyzer, makeEventAnalyzer, makeLogAnalyzer,
                     makeServiceAnalyzer, makeStorageAnalyzer, makeConfigRefsAnalyzer, makeQuotaAnalyzer,
                     makeHpaAnalyzer, makeIngressAnalyzer, makeNodeAnalyzer, makeLogSearchAnalyzer,
-                    makeRunbookAnalyzer, makePastRunsAnalyzer}) {
+                    makeRunbookAnalyzer, makePastRunsAnalyzer, makeMetricsAnalyzer}) {
     analyzers.push_back(make());
   }
   return analyzers;

@@ -13,6 +13,8 @@
 
 namespace opscopilot::tools {
 
+class MetricsSources;  // tools/metrics_source.h
+
 struct ToolSettings {
   // The identity every tool request impersonates; "{namespace}" is replaced
   // by the run's namespace.
@@ -31,6 +33,9 @@ struct ToolSettings {
   // opscopilot.io/runbook=true in this namespace, read as its reader
   // identity; "" for none.
   std::string runbookNamespace;
+  // Where query_metrics sends PromQL (operator config `metrics`); nullptr or
+  // no endpoint for a namespace: the tool is not offered to its runs.
+  std::shared_ptr<const MetricsSources> metrics;
   // Checks each read against the run's requester (when the run has one).
   std::shared_ptr<AccessReviewer> access;
 };

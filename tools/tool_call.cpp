@@ -34,6 +34,38 @@ std::optional<kube::RequestOptions> ToolCall::requestOptions() const {
   return o;
 }
 
+std::optional<kube::Error> ToolCall::mayRead(std::string_view verb, const ApiKind& kind, AccessReviewer& reviewer) {
+  auto opts = requestOptions();
+  if (!opts) return deadlinePassed();
+  agent::Requester reader;
+  reader.username = reader_.user;
+  reader.groups = reader_.groups;
+  if (reader.groups.empty()) {
+    // What the API server gives an impersonated user without groups.
+    constexpr std::string_view sa = "system:serviceaccount:";
+    if (reader.username.starts_with(sa)) {
+      const std::string rest = reader.username.substr(sa.size());
+      reader.groups = {"system:serviceaccounts", "system:serviceaccounts:" + rest.substr(0, rest.find(':'))};
+    }
+    reader.groups.push_back("system:authenticated");
+  }
+  AccessAttributes at{std::string(verb), kind.ref.group, kind.ref.resource, "", kind.ref.namespaced ? ns_ : std::string(), ""};
+  auto verdict = reviewer.review(reader, at, opts->timeout);
+  if (!verdict.ok() || !verdict->cached) ++requests_;
+  const std::string what = std::string(verb) + " " + kind.ref.resource + "." + kind.ref.group + " in namespace " + ns_;
+  if (!verdict.ok()) {
+    return kube::Error{verdict.error().httpCode, verdict.error().isTimeout() ? "Timeout" : "Forbidden",
+                       "could not check whether the reader identity " + reader_.user + " may " + what + ": " +
+                           verdict.error().toString()};
+  }
+  if (!verdict->allowed) {
+    return kube::Error{403, "Forbidden",
+                       "forbidden: the reader identity " + reader_.user + " may not " + what +
+                           " (the permission that stands for reading the namespace's metrics)"};
+  }
+  return refusedForRequester(verb, kind, "", "");
+}
+
 std::optional<kube::Error> ToolCall::refusedForRequester(std::string_view verb, const ApiKind& kind,
                                                          std::string_view name, std::string_view subresource) {
   if (!requester_) return std::nullopt;

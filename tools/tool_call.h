@@ -69,6 +69,13 @@ class ToolCall {
                                                         const std::shared_ptr<const rapidjson::Document>& data,
                                                         agent::ToolOutput* failure);
 
+  // For a read that is not a Kubernetes request (a Prometheus query): may
+  // the reader identity, and the run's requester when there is one, `verb`
+  // kind in the namespace? Asked of the API server (SubjectAccessReview, as
+  // the API server sees an impersonated service account: with its groups);
+  // nullopt when both may, else the error to return instead of reading.
+  std::optional<kube::Error> mayRead(std::string_view verb, const ApiKind& kind, AccessReviewer& reviewer);
+
   // Reads a pod's log as text.
   kube::Result<std::string> podLogs(std::string_view pod, const kube::LogOptions& log);
 

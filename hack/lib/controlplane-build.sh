@@ -14,7 +14,13 @@ CACHE_ROOT="${OPSCOPILOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/opscopilot}"
 kube_version() { (cd "$TOOLS_DIR/kubernetes" && go list -m -f "{{.Version}}" k8s.io/kubernetes); }
 
 cache_key() {
-  { go env GOVERSION GOARCH; cat "$TOOLS_DIR"/*/go.mod "$TOOLS_DIR"/*/go.sum "$TOOLS_DIR"/*/*.go; } \
+  # Only the control plane's modules: hack/tools/prometheus has its own cache
+  # (prometheus-build.sh).
+  local mods=() gos=() m
+  for m in etcd helm kubernetes kwok; do mods+=("$TOOLS_DIR/$m/go.mod"); done
+  for m in etcd helm kubernetes kwok; do mods+=("$TOOLS_DIR/$m/go.sum"); done
+  for m in etcd helm kubernetes kwok; do gos+=("$TOOLS_DIR/$m"/*.go); done
+  { go env GOVERSION GOARCH; cat "${mods[@]}"; for m in "${gos[@]}"; do [ -f "$m" ] && cat "$m"; done; } \
     | sha256sum | cut -c1-16
 }
 

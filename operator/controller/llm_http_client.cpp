@@ -9,46 +9,12 @@ namespace {
 
 constexpr std::size_t kMaxPlainBody = 8u << 20;  // a plain reply read without onChunk
 
-struct Url {
-  bool tls = true;
-  std::string host, port, target;
-};
-
-std::optional<Url> parseUrl(const std::string& url) {
-  Url u;
-  std::string_view rest(url);
-  if (rest.starts_with("https://")) {
-    rest.remove_prefix(8);
-  } else if (rest.starts_with("http://")) {
-    rest.remove_prefix(7);
-    u.tls = false;
-  } else {
-    return std::nullopt;
-  }
-  auto slash = rest.find('/');
-  std::string_view hostport = rest.substr(0, slash);
-  u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (hostport.starts_with("[")) {
-    auto close = hostport.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    u.host = std::string(hostport.substr(1, close - 1));
-    if (close + 2 <= hostport.size()) u.port = std::string(hostport.substr(close + 2));
-  } else {
-    auto colon = hostport.rfind(':');
-    u.host = std::string(hostport.substr(0, colon));
-    if (colon != std::string_view::npos) u.port = std::string(hostport.substr(colon + 1));
-  }
-  if (u.port.empty()) u.port = u.tls ? "443" : "80";
-  if (u.host.empty()) return std::nullopt;
-  return u;
-}
-
 }  // namespace
 
 agent::llm::HttpClient::Outcome LlmHttpClient::send(const agent::llm::HttpCall& call,
                                                     const std::function<void(std::string_view)>& onChunk) {
   Outcome out;
-  auto url = parseUrl(call.url);
+  auto url = net::parseUrl(call.url);
   if (!url) {
     out.error = "bad URL";
     return out;

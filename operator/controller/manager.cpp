@@ -1,5 +1,8 @@
 #include "operator/controller/manager.h"
 
+#include <fstream>
+#include <iterator>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -23,6 +26,7 @@
 #include "operator/controller/work_queue.h"
 #include "operator/kube/informer.h"
 #include "tools/builtin_tools.h"
+#include "tools/metrics_source.h"
 
 namespace opscopilot::controller {
 
@@ -79,6 +83,43 @@ kube::Result<std::string> resolveApiKey(kube::Client& client, const ModelProfile
   return std::string();
 }
 
+// A Prometheus endpoint for query_metrics: its transport, and the bearer
+// token from its Secret (read with the operator's own identity, never logged).
+kube::Result<tools::PrometheusEndpoint> prometheusEndpoint(kube::Client& client, const PrometheusConfig& pc) {
+  auto url = net::parseUrl(pc.url);
+  if (!url) return kube::Error{0, "InvalidConfig", "bad URL " + pc.url};
+  tools::PrometheusEndpoint ep;
+  ep.url = pc.url;
+  ep.basePath = url->target == "/" ? "" : url->target;
+  while (!ep.basePath.empty() && ep.basePath.back() == '/') ep.basePath.pop_back();
+  ep.scopeLabel = pc.scopeLabel;
+  if (!pc.tokenSecretName.empty()) {
+    ModelProfile holder;
+    holder.apiKeySecretNamespace = pc.tokenSecretNamespace;
+    holder.apiKeySecretName = pc.tokenSecretName;
+    holder.apiKeySecretKey = pc.tokenSecretKey;
+    auto token = resolveApiKey(client, holder);
+    if (!token.ok()) return token.error();
+    ep.authorization = "Bearer " + *token;
+  }
+  net::TransportOptions o;
+  o.host = url->host;
+  o.port = url->port;
+  o.tls = url->tls;
+  o.insecureSkipVerify = pc.insecureSkipVerify;
+  o.maxIdleConnections = 8;
+  o.maxResponseBytes = 8u << 20;
+  if (!pc.caFile.empty()) {
+    std::ifstream in(pc.caFile);
+    if (!in) return kube::Error{0, "InvalidConfig", "cannot read caFile " + pc.caFile};
+    o.caPem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto transport = net::makeHttpTransport(o);
+  if (!transport.ok()) return transport.error();
+  ep.transport = *transport;
+  return ep;
+}
+
 }  // namespace
 
 int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& config, net::Cancellation& stop,
@@ -100,6 +141,26 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   ts.defaultLogTailLines = config.logTailLines;
   ts.runbookNamespace = config.runbookNamespace;
   ts.access = std::make_shared<tools::AccessReviewer>(client);
+  if (config.clusterPrometheus || !config.namespacePrometheus.empty()) {
+    auto sources = std::make_shared<tools::MetricsSources>();
+    if (config.clusterPrometheus) {
+      auto ep = prometheusEndpoint(*client, *config.clusterPrometheus);
+      if (!ep.ok()) {
+        logError("cannot start: metrics.prometheus", {{"error", ep.error().message}});
+        return 1;
+      }
+      sources->setClusterDefault(std::move(*ep));
+    }
+    for (const auto& [ns, pc] : config.namespacePrometheus) {
+      auto ep = prometheusEndpoint(*client, pc);
+      if (!ep.ok()) {
+        logError("cannot start: metrics.namespaces", {{"namespace", ns}, {"error", ep.error().message}});
+        return 1;
+      }
+      sources->setForNamespace(ns, std::move(*ep));
+    }
+    ts.metrics = std::move(sources);
+  }
   try {
     tools::registerBuiltinTools(tools, client, ts);
   } catch (const std::invalid_argument& e) {

@@ -5,8 +5,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "operator/kube/config.h"
+#include "operator/net/http_transport.h"
 
 namespace opscopilot::controller {
 
@@ -48,6 +50,44 @@ std::string readLimits(const YAML::Node& n, const std::string& path, agent::Limi
 
 }  // namespace
 
+std::string unknownKey(const YAML::Node& node, const std::string& where, std::initializer_list<const char*> known);
+
+namespace {
+
+std::string readPrometheus(const YAML::Node& n, const std::string& path, PrometheusConfig& out) {
+  if (!n.IsMap()) return path + " must be a mapping with at least url";
+  if (auto u = unknownKey(n, path, {"url", "bearerTokenSecret", "caFile", "insecureSkipVerify", "scopeLabel"}); !u.empty()) {
+    return "unknown field \"" + u + "\"";
+  }
+  if (auto u = unknownKey(n["bearerTokenSecret"], path + ".bearerTokenSecret", {"namespace", "name", "key"}); !u.empty()) {
+    return "unknown field \"" + u + "\"";
+  }
+  out.url = n["url"] ? n["url"].as<std::string>() : "";
+  auto url = net::parseUrl(out.url);
+  if (!url || out.url.find('@') != std::string::npos || out.url.find('?') != std::string::npos) {
+    return path + ".url must be an http:// or https:// URL without credentials or query (e.g. "
+                  "\"http://prometheus.monitoring:9090\"), not \"" + out.url + "\"";
+  }
+  if (auto sec = n["bearerTokenSecret"]) {
+    out.tokenSecretNamespace = sec["namespace"] ? sec["namespace"].as<std::string>() : "";
+    out.tokenSecretName = sec["name"] ? sec["name"].as<std::string>() : "";
+    if (sec["key"]) out.tokenSecretKey = sec["key"].as<std::string>();
+    if (!validLabel(out.tokenSecretNamespace) || out.tokenSecretName.empty() || out.tokenSecretKey.empty()) {
+      return path + ".bearerTokenSecret needs namespace, name (and key, default \"token\")";
+    }
+  }
+  if (n["caFile"]) out.caFile = n["caFile"].as<std::string>();
+  if (n["insecureSkipVerify"]) out.insecureSkipVerify = n["insecureSkipVerify"].as<bool>();
+  if (n["scopeLabel"]) out.scopeLabel = n["scopeLabel"].as<std::string>();
+  const bool labelOk = std::all_of(out.scopeLabel.begin(), out.scopeLabel.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  }) && (out.scopeLabel.empty() || !std::isdigit(static_cast<unsigned char>(out.scopeLabel[0])));
+  if (!labelOk) return path + ".scopeLabel must be a Prometheus label name (default \"namespace\")";
+  return {};
+}
+
+}  // namespace
+
 // The first key of a mapping that is not one of known, prefixed with where
 // ("models.openai.pricee"); "" when every key is known. A misspelt nested key
 // is refused like a misspelt top-level one, never silently ignored.
@@ -82,7 +122,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
   static const std::vector<std::string> known = {"workers", "defaultModel", "models", "limits", "tools",
                                                  "watchNamespace", "health", "leaderElection", "requester",
                                                  "concurrency", "statusWriteIntervalMilliseconds",
-                                                 "statusProgressWritesPerSecond"};
+                                                 "statusProgressWritesPerSecond", "metrics"};
   for (const auto& kv : root) {
     // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
     if (!kv.first.IsScalar()) return invalid(source, "a field name must be a plain string");
@@ -102,6 +142,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         unknownKey(child(root, "concurrency"), "concurrency", {"maxNodes", "maxNodesPerNamespace"}),
         unknownKey(child(root, "leaderElection"), "leaderElection", {"enabled", "namespace", "name"}),
         unknownKey(child(root, "requester"), "requester", {"policyBinding", "whenUnverified"}),
+        unknownKey(child(root, "metrics"), "metrics", {"prometheus", "namespaces"}),
     };
     if (auto models = child(root, "models"); models && models.IsMap()) {
       for (const auto& kv : models) {
@@ -117,6 +158,28 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
     }
     for (const auto& u : unknown) {
       if (!u.empty()) return invalid(source, "unknown field \"" + u + "\"");
+    }
+    if (auto m = child(root, "metrics")) {
+      if (!m.IsMap()) return invalid(source, "metrics must be a mapping");
+      if (auto p = child(m, "prometheus")) {
+        PrometheusConfig pc;
+        if (auto err = readPrometheus(p, "metrics.prometheus", pc); !err.empty()) return invalid(source, err);
+        if (pc.scopeLabel.empty()) {
+          return invalid(source, "metrics.prometheus.scopeLabel must not be empty: the cluster's Prometheus holds every "
+                                 "namespace's series, and a run may only read its own namespace's");
+        }
+        cfg.clusterPrometheus = pc;
+      }
+      if (auto ns = child(m, "namespaces")) {
+        if (!ns.IsMap()) return invalid(source, "metrics.namespaces must map namespace names to a Prometheus");
+        for (const auto& kv : ns) {
+          const auto name = kv.first.as<std::string>();
+          if (!validLabel(name)) return invalid(source, "metrics.namespaces: \"" + name + "\" is not a namespace name");
+          PrometheusConfig pc;
+          if (auto err = readPrometheus(kv.second, "metrics.namespaces." + name, pc); !err.empty()) return invalid(source, err);
+          cfg.namespacePrometheus[name] = pc;
+        }
+      }
     }
     if (root["workers"]) cfg.workers = root["workers"].as<int>();
     if (cfg.workers < 1 || cfg.workers > 64) return invalid(source, "workers must be between 1 and 64");

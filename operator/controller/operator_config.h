@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,18 @@ inline ModelProfile builtinProfile() {
   return p;
 }
 
+// A Prometheus that query_metrics asks (operator config `metrics`).
+struct PrometheusConfig {
+  std::string url;  // http:// or https://, with a path prefix if it serves under one
+  // A bearer token from a Secret, read with the operator's own identity.
+  std::string tokenSecretNamespace, tokenSecretName, tokenSecretKey = "token";
+  std::string caFile;  // PEM of the CAs that sign an https server's certificate; "": the system store
+  bool insecureSkipVerify = false;
+  // Every series selector of a run's query gets LABEL="<run's namespace>";
+  // "" only for a namespace's own Prometheus that holds nothing else.
+  std::string scopeLabel = "namespace";
+};
+
 struct OperatorConfig {
   int workers = 4;  // reconcile workers: they advance runs; calls run in the node pool
   // Investigation nodes (a tool or model call each) in flight at once, all
@@ -74,6 +87,12 @@ struct OperatorConfig {
   // Runbooks every run may use (search_runbooks): labelled ConfigMaps in this
   // namespace, read as its reader identity; empty: only the run's namespace.
   std::string runbookNamespace;
+  // query_metrics: the cluster's Prometheus (for every namespace without its
+  // own), and namespaces' own. Neither: the tool is not offered.
+  std::optional<PrometheusConfig> clusterPrometheus;
+  std::map<std::string, PrometheusConfig> namespacePrometheus;
+  // Whether runs in ns have a Prometheus to query.
+  bool hasMetrics(const std::string& ns) const { return clusterPrometheus || namespacePrometheus.count(ns) > 0; }
   // Whose rights a run uses (docs/DESIGN.md, "Whose rights a run uses").
   // spec.requester is trusted only while this ValidatingAdmissionPolicyBinding
   // (and its policy) is in force and was so when the run was created.

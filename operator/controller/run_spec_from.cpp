@@ -69,6 +69,8 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
     }
   }
   rs.disabledTools = config.disabledTools;
+  // No Prometheus for the namespace: the tool is not offered (nor planned).
+  if (!config.hasMetrics(rs.ns)) rs.disabledTools.push_back("query_metrics");
   return rs;
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,6 +76,14 @@ struct TransportOptions {
   std::size_t maxResponseBytes = 64u << 20;
   std::chrono::milliseconds connectTimeout{10000};
 };
+
+// An http:// or https:// URL taken apart; the port defaults to 80 or 443,
+// target to "/". nullopt for any other scheme or no host.
+struct Url {
+  bool tls = true;
+  std::string host, port, target;
+};
+std::optional<Url> parseUrl(std::string_view url);
 
 // Builds the Beast/OpenSSL transport. Fails (reason InvalidConfig) when the
 // TLS material cannot be loaded.

@@ -44,5 +44,6 @@ std::unique_ptr<agent::Analyzer> makeLogSearchAnalyzer();
 std::unique_ptr<agent::Analyzer> makeRunbookAnalyzer();
 // recall_past_runs: marks findings earlier runs on the same target also made.
 std::unique_ptr<agent::Analyzer> makePastRunsAnalyzer();
+std::unique_ptr<agent::Analyzer> makeMetricsAnalyzer();
 
 }  // namespace opscopilot::tools
