@@ -319,7 +319,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     step.error = out.errorReason;
     step.reason = out.errorReason;
     finishStep(StepState::Failed);
-    if (firstToolStep && (out.errorReason == "NotFound" || out.errorReason == "Forbidden")) {
+    if (firstToolStep && tool->spec().readsCluster && (out.errorReason == "NotFound" || out.errorReason == "Forbidden")) {
       const std::string reason = out.errorReason == "NotFound" ? "TargetNotFound" : "Forbidden";
       std::string message =
           out.errorReason == "NotFound"

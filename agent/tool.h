@@ -29,6 +29,10 @@ struct ToolSpec {
   // The letter of its evidence IDs: E (what the cluster shows: E1, E2, ...)
   // or R (a team's runbooks: R1, R2, ...), numbered apart.
   char evidencePrefix = 'E';
+  // Reads the cluster's objects, so that a run whose first such read is
+  // refused or finds nothing ends there (Forbidden, TargetNotFound); false
+  // for tools that read elsewhere (runbooks, earlier runs, Prometheus).
+  bool readsCluster = true;
 };
 
 // One piece of evidence as a tool produced it. The executor redacts and

@@ -32,6 +32,8 @@ echo "C++ build took $((SECONDS - build_start))s"
 # modules: about 15 minutes the first time on 2 cores, then cached.
 phase "cluster binaries"
 bash hack/lib/controlplane-build.sh >/dev/null
+# Prometheus for the query_metrics tests: about 2 minutes the first time.
+bash hack/lib/prometheus-build.sh >/dev/null
 
 label="${TEST_LABEL:-}"
 export CTEST_OUTPUT_ON_FAILURE=1

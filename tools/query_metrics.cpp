@@ -130,17 +130,23 @@ std::string seriesName(const rapidjson::Value& metric) {
 class QueryMetricsTool : public KubeTool {
  public:
   QueryMetricsTool(ClientPtr client, const ToolSettings& settings)
-      : KubeTool(std::move(client), settings,
-                 makeSpec("query_metrics",
-                          "Runs a PromQL query against the namespace's Prometheus (confined to the namespace): an "
-                          "instant query, or over the last `minutes` a range query summarised per series (first, "
-                          "last, min, max, mean). E.g. container_memory_working_set_bytes{pod=~\"web-.*\"}.",
-                          R"({"type":"object","properties":{
+      : KubeTool(std::move(client), settings, specFor(settings)) {}
+
+ private:
+  static agent::ToolSpec specFor(const ToolSettings& settings) {
+    auto spec = makeSpec("query_metrics",
+                         "Runs a PromQL query against the namespace's Prometheus (confined to the namespace): an "
+                         "instant query, or over the last `minutes` a range query summarised per series (first, "
+                         "last, min, max, mean). E.g. container_memory_working_set_bytes{pod=~\"web-.*\"}.",
+                         R"({"type":"object","properties":{
 "query":{"type":"string","minLength":1,"maxLength":2000},
 "minutes":{"type":"integer","minimum":0,"maximum":1440},
 "stepSeconds":{"type":"integer","minimum":1,"maximum":3600}},
 "required":["query"],"additionalProperties":false})",
-                          settings)) {}
+                         settings);
+    spec.readsCluster = false;
+    return spec;
+  }
 
  protected:
   agent::ToolOutput read(ToolCall& call, const rapidjson::Value& args) override {
@@ -153,7 +159,7 @@ class QueryMetricsTool : public KubeTool {
     setMember(*data, "query", jsonString(query, a));
     const PrometheusEndpoint* ep = settings().metrics ? settings().metrics->forNamespace(call.ns()) : nullptr;
     if (!ep || !ep->transport) {
-      return failure("NotFound", "no Prometheus is configured for namespace " + call.ns() + " (operator config metrics)", data);
+      return failure("Error", "no Prometheus is configured for namespace " + call.ns() + " (operator config metrics)", data);
     }
     setMember(*data, "source", jsonString(ep->url, a));
     if (!settings().access) return failure("Forbidden", "no access reviewer: metrics are not read unchecked", data);

@@ -134,11 +134,13 @@ class MetricsAnalyzer : public agent::Analyzer {
     const std::vector<std::string> cited = pv.evidence.empty() ? std::vector<std::string>{} : std::vector{pv.evidence};
     const std::string peak = percent(pv.value);
     if (auto oom = findingMatching(sink, "Pod/" + pv.pod, "OOMKilled", kName); !oom.empty()) {
-      const bool climbed = pv.value >= 0.75;
+      // cAdvisor samples about every 10 s: a climb shows well before the
+      // kill, a sudden allocation not at all.
+      const bool climbed = pv.value >= 0.6;
       sink.enrichFinding(oom, cited,
-                         climbed ? "; memory climbed to " + peak + " of the limit in the last 30 min (cAdvisor): it grows until killed"
-                                 : "; memory was sampled at no more than " + peak +
-                                       " of the limit (cAdvisor, last 30 min): a sudden allocation, not a slow climb",
+                         climbed ? "; memory was seen at " + peak + " of the limit in the last 30 min (cAdvisor): it climbs until killed"
+                                 : "; memory was seen at no more than " + peak +
+                                       " of the limit (cAdvisor, last 30 min): a sudden allocation between samples, not a slow climb",
                          climbed ? 85 : 75, {});
       return;
     }
