@@ -211,9 +211,12 @@ if cfg.get("watchNamespace"):
 secret_names = {s["metadata"]["name"] for s in of_kind("Secret")}
 key_refs = {(p["apiKeySecret"]["namespace"], p["apiKeySecret"]["name"])
             for p in cfg["models"].values() if "apiKeySecret" in p}
+prom = cfg.get("metrics", {}).get("prometheus", {})
+if "bearerTokenSecret" in prom:
+    key_refs.add((prom["bearerTokenSecret"]["namespace"], prom["bearerTokenSecret"]["name"]))
 readable = {(ns, n) for ns, r in operator_rules if "secrets" in r.get("resources", []) for n in r.get("resourceNames") or ["*"]}
-report(key_refs == readable, "the operator may read exactly the Secrets its profiles name",
-       f"profiles {sorted(key_refs)}, RBAC {sorted(readable)}")
+report(key_refs == readable, "the operator may read exactly the Secrets its profiles and Prometheus name",
+       f"named {sorted(key_refs)}, RBAC {sorted(readable)}")
 for ns, name in key_refs:
     report(ns == release_ns, f"key Secret {name} is in the release namespace", ns)
 

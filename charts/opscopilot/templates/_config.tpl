@@ -69,6 +69,21 @@ tools:
   logTailLines: {{ int64 $cfg.tools.logTailLines }}
   disabled: {{ $cfg.tools.disabled | default list | toJson }}
   runbookNamespace: {{ $cfg.tools.runbookNamespace | default "" | toJson }}
+{{- with $cfg.prometheus }}
+{{- if .url }}
+metrics:
+  prometheus:
+    url: {{ .url | toJson }}
+    {{- if .bearerTokenSecret }}
+    bearerTokenSecret:
+      namespace: {{ $.Release.Namespace | toJson }}
+      name: {{ .bearerTokenSecret | toJson }}
+      key: {{ .bearerTokenKey | default "token" | toJson }}
+    {{- end }}
+    scopeLabel: {{ .scopeLabel | default "namespace" | toJson }}
+    insecureSkipVerify: {{ .insecureSkipVerify | default false }}
+{{- end }}
+{{- end }}
 watchNamespace: {{ $cfg.watchNamespace | toJson }}
 health:
   address: {{ printf "%s:%d" .Values.health.bindAddress (int .Values.health.port) | toJson }}
