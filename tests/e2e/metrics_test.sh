@@ -63,6 +63,8 @@ kubectl -n "$NOMETRICS" apply -f "$ROOT/tests/e2e/real/throttled.yaml" >/dev/nul
 source "$OPSCOPILOT_CLUSTER_DIR/ports.env"
 PKI="$OPSCOPILOT_CLUSTER_DIR/pki"
 NODE_IP="$(kubectl get node opscopilot-node -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')"
+# The model server first, so that no port picked below is taken by it.
+start_model_server || { bad "the scripted model server did not start"; finish; }
 PROM_PORT="$(free_port)"
 OP_PORT="$(free_port)"
 cat >"$WORK/prometheus.yml" <<EOF
@@ -86,7 +88,6 @@ PROM_PID=$!
 PROM="http://127.0.0.1:$PROM_PORT"
 promq() { curl -sf "$PROM/api/v1/query" --data-urlencode "query=$1"; }
 
-start_model_server || { bad "the scripted model server did not start"; finish; }
 cat >"$WORK/operator.yaml" <<EOF
 models:
   builtin: {provider: builtin}
