@@ -220,6 +220,13 @@ bool RunGraph::decide(RunState& state, const ApprovalDecision& d) {
 void RunGraph::plan(const RunSpec& spec, RunState& state) {
   auto& step = addStep(state, Node::Planner);
   auto calls = planner_.initialPlan(spec);
+  // A follow-up starts from what the earlier run found; the rest of the
+  // plan reads again what may have changed since (ToolContext::since).
+  if (!spec.previousRun.empty() && tools_.find("recall_previous_run") && spec.toolAllowed("recall_previous_run")) {
+    rapidjson::Document args(rapidjson::kObjectType);
+    args.AddMember("name", rapidjson::Value(spec.previousRun.c_str(), args.GetAllocator()), args.GetAllocator());
+    calls.insert(calls.begin(), PlannedCall{"recall_previous_run", jsonText(args), "the earlier run this follows up"});
+  }
   std::string names;
   for (auto c : calls) {
     c.argsJson = canonicalJson(c.argsJson);
@@ -280,6 +287,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   ToolContext ctx;
   ctx.ns = spec.ns;
   ctx.requester = spec.requester;
+  if (!spec.previousRun.empty()) ctx.since = spec.previousFinished;
   auto remaining = spec.limits.timeout - std::chrono::duration_cast<std::chrono::seconds>(clock_() - runStart);
   auto budget = std::min<std::chrono::milliseconds>(tool->spec().timeout, remaining);
   if (budget.count() < 100) budget = std::chrono::milliseconds(100);

@@ -41,6 +41,11 @@ struct RunSpec {
   // read. nullopt only when the operator is set to run unverified runs with
   // the reader identity alone (requester.whenUnverified: ReaderOnly).
   std::optional<Requester> requester;
+  // A follow-up (spec.previousRun): the earlier run of the namespace it
+  // starts from, and when that run finished (set by the operator once it
+  // has; Events and logs before it are not read again).
+  std::string previousRun;
+  std::chrono::system_clock::time_point previousFinished{};
 
   bool toolAllowed(const std::string& tool) const;
   // "Deployment/checkout", "pods with app=web", or "namespace shop".

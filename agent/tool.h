@@ -62,6 +62,9 @@ struct ToolContext {
   // Who asked for the run: each read must be allowed for them too. nullopt:
   // the reader identity alone decides (an operator setting, see RunSpec).
   std::optional<Requester> requester;
+  // A follow-up run's: Events and logs older than this were read by the
+  // earlier run; tools that read them keep to what is newer. {}: all.
+  std::chrono::system_clock::time_point since{};
 };
 
 // Thread safety: one instance serves every worker, so run() is called

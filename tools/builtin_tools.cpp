@@ -10,7 +10,7 @@ void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::C
   for (auto make : {makeGetWorkloadTool, makeListPodsTool, makeGetEventsTool, makeGetPodLogsTool,
                     makeGetServiceTool, makeGetStorageTool, makeGetConfigRefsTool, makeGetQuotasTool, makeGetHpaTool,
                     makeGetIngressTool, makeGetNodesTool, makeSearchLogsTool, makeSearchRunbooksTool,
-                    makeRecallPastRunsTool, makeQueryMetricsTool, makeReadConfigMapDataTool}) {
+                    makeRecallPastRunsTool, makeRecallPreviousRunTool, makeQueryMetricsTool, makeReadConfigMapDataTool}) {
     registry.add(make(client, settings));
   }
 }
@@ -32,7 +32,9 @@ std::vector<std::unique_ptr<agent::Analyzer>> builtinAnalyzers() {
   for (auto make : {makePodStatusAnalyzer, makeWorkloadAnalyzer, makeEventAnalyzer, makeLogAnalyzer,
                     makeServiceAnalyzer, makeStorageAnalyzer, makeConfigRefsAnalyzer, makeQuotaAnalyzer,
                     makeHpaAnalyzer, makeIngressAnalyzer, makeNodeAnalyzer, makeLogSearchAnalyzer,
-                    makeRunbookAnalyzer, makePastRunsAnalyzer, makeMetricsAnalyzer}) {
+                    makeRunbookAnalyzer, makePastRunsAnalyzer, makeMetricsAnalyzer,
+                    // Last: it compares with the earlier run what the others found.
+                    makeFollowUpAnalyzer}) {
     analyzers.push_back(make());
   }
   return analyzers;

@@ -91,6 +91,14 @@ class GetEventsTool : public KubeTool {
     if (!listed.ok()) return call.failed(listed.error(), "list", kinds::kEvent, {}, data);
 
     auto& events = listed->items;
+    // A follow-up run: only what happened since the earlier run finished.
+    std::size_t before = 0;
+    if (call.since() != std::chrono::system_clock::time_point{}) {
+      const double since = static_cast<double>(std::chrono::system_clock::to_time_t(call.since()));
+      const auto n = events.size();
+      std::erase_if(events, [&](const kube::ObjectPtr& e) { return parseTime(eventTime(e->json())).value_or(0) < since; });
+      before = n - events.size();
+    }
     std::stable_sort(events.begin(), events.end(), [](const kube::ObjectPtr& x, const kube::ObjectPtr& y) {
       return parseTime(eventTime(x->json())).value_or(0) > parseTime(eventTime(y->json())).value_or(0);
     });
@@ -102,9 +110,11 @@ class GetEventsTool : public KubeTool {
     agent::ToolOutput out;
     std::string target = kind.empty() && name.empty() ? "namespace " + call.ns()
                                                       : (kind.empty() ? "*" : kind) + "/" + (name.empty() ? "*" : name);
+    const std::string earlier =
+        before ? " (" + std::to_string(before) + " older, read by the earlier run, left out)" : std::string();
     if (events.empty()) {
       std::string ref = kind.empty() && name.empty() ? "Event/*" : target;
-      out.summary = "no " + std::string(warningsOnly ? "warning " : "") + "events for " + target;
+      out.summary = "no " + std::string(warningsOnly ? "warning " : "") + (before ? "new " : "") + "events for " + target + earlier;
       out.evidence.push_back({ref, out.summary + " in namespace " + call.ns() +
                                        " (the API server keeps events for about an hour)"});
       out.data = std::move(data);
@@ -148,6 +158,7 @@ class GetEventsTool : public KubeTool {
     }
     out.summary = std::to_string(total) + (total == 1 ? " event" : " events") + " for " + target + " (" +
                   std::to_string(warnings) + (warnings == 1 ? " warning)" : " warnings)");
+    out.summary += earlier;
     for (const auto& e : events) {
       if (!isWarning(e->json())) continue;
       out.summary += "; latest warning: " + std::string(stringAt(e->json(), {"reason"})) + " on " +

@@ -159,6 +159,11 @@ class GetPodLogsTool : public KubeTool {
     log.previous = previous;
     log.tailLines = tail;
     log.limitBytes = settings().maxLogBytes;
+    // A follow-up run: only what was logged since the earlier run finished.
+    if (call.since() != std::chrono::system_clock::time_point{}) {
+      log.sinceSeconds = std::max<std::int64_t>(
+          1, std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - call.since()).count() + 1);
+    }
     auto text = call.podLogs(pod, log);
     std::string note;
     // "previous terminated container ... not found" although the container
@@ -241,6 +246,9 @@ class GetPodLogsTool : public KubeTool {
     out.summary = "read " + std::to_string(lines) + (lines == 1 ? " line" : " lines") + " (" +
                   std::to_string(text->size()) + " bytes) of " + ref + note;
     if (text->empty()) out.summary = "the log of " + ref + " is empty";
+    if (log.sinceSeconds) {
+      out.summary += text->empty() ? " since the earlier run finished" : ", logged since the earlier run finished";
+    }
     // Four times the excerpt cap: the executor then cuts it to size with a visible
     // marker, and redaction never has to scan megabytes.
     out.evidence.push_back({ref, tailBytes(*text, 4 * spec().maxOutputBytes)});

@@ -35,6 +35,7 @@ agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::
     requester = RequesterCheck{*ctx.requester, settings_.access.get()};
   }
   ToolCall call(*client_, ctx.ns, std::move(reader), ctx.deadline, spec_.timeout, std::move(requester));
+  call.setSince(ctx.since);
   agent::ToolOutput out;
   try {
     out = read(call, args);

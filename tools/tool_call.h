@@ -37,6 +37,10 @@ class ToolCall {
            std::optional<RequesterCheck> requester = std::nullopt);
 
   const std::string& ns() const { return ns_; }
+  // A follow-up run's: Events and logs older than this were read by the
+  // earlier run (ToolContext::since); {} for none.
+  std::chrono::system_clock::time_point since() const { return since_; }
+  void setSince(std::chrono::system_clock::time_point t) { since_ = t; }
   std::chrono::steady_clock::time_point deadline() const { return deadline_; }
   // A call for another namespace as another reader, within this call's
   // deadline and without a requester check: for what the operator publishes
@@ -111,6 +115,7 @@ class ToolCall {
 
   int requests_ = 0;
   int requesterRefusals_ = 0;
+  std::chrono::system_clock::time_point since_{};
   std::optional<RequesterCheck> requester_;
   kube::Client& client_;
   std::string ns_;

@@ -26,6 +26,7 @@ std::unique_ptr<agent::Tool> makeGetNodesTool(ClientPtr client, const ToolSettin
 std::unique_ptr<agent::Tool> makeSearchLogsTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeSearchRunbooksTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeRecallPastRunsTool(ClientPtr client, const ToolSettings& settings);
+std::unique_ptr<agent::Tool> makeRecallPreviousRunTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeQueryMetricsTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeReadConfigMapDataTool(ClientPtr client, const ToolSettings& settings);
 

@@ -220,6 +220,9 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
   }
   const std::string targetRef = spec->targetKind.empty() ? "" : spec->targetKind + "/" +
                                                                     (spec->targetName.empty() ? spec->targetSelector : spec->targetName);
+  if (!spec->previousRun.empty()) {
+    if (auto waiting = awaitPreviousRun(key, run, *spec, start)) return *waiting;
+  }
   if (auto refused = admitBudget(key, run, *spec, state, start)) return *refused;
   if (state.steps.empty()) {
     events_.record(target, "Normal", "Started",

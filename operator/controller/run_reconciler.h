@@ -108,6 +108,12 @@ class RunReconciler {
   std::optional<ReconcileResult> admitBudget(const std::string& key, const kube::ObjectPtr& run, agent::RunSpec& spec,
                                              const agent::RunState& state, std::chrono::system_clock::time_point start);
 
+  // A follow-up run (spec.previousRun) starts once the earlier run has
+  // finished: sets spec.previousFinished, or returns what to return (look
+  // again later; or the run ended Failed, PreviousRunNotFound).
+  std::optional<ReconcileResult> awaitPreviousRun(const std::string& key, const kube::ObjectPtr& run,
+                                                  agent::RunSpec& spec, std::chrono::system_clock::time_point start);
+
   // A run in progress: its state lives here between nodes; the status holds
   // it as of the last write.
   struct ActiveRun;

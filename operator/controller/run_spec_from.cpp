@@ -63,6 +63,7 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
   }
   if (rs.limits.maxSteps < 1) return invalid("spec.limits.maxSteps must be at least 1");
   if (const auto* c = kube::member(*spec, "critic"); c && c->IsBool()) rs.critic = c->GetBool();
+  rs.previousRun = std::string(kube::stringMember(*spec, "previousRun"));
   if (const auto* tools = kube::member(*spec, "tools"); tools && tools->IsArray()) {
     for (const auto& t : tools->GetArray()) {
       if (t.IsString()) rs.allowedTools.emplace_back(t.GetString());

@@ -106,7 +106,7 @@ TEST(BuiltinAnalyzers, HaveDistinctNamesAndCoverEveryReadTool) {
   auto analyzers = tools::builtinAnalyzers();
   std::set<std::string> names;
   for (const auto& a : analyzers) EXPECT_TRUE(names.insert(std::string(a->name())).second) << a->name();
-  EXPECT_EQ(analyzers.size(), 15u);
+  EXPECT_EQ(analyzers.size(), 16u);
 }
 
 }  // namespace

@@ -200,7 +200,7 @@ TEST(BuiltinTools, RegistersEveryToolWithASchemaTimeoutAndLimit) {
   EXPECT_THAT(names, ::testing::UnorderedElementsAre("get_workload", "list_pods", "get_events", "get_pod_logs",
                                                      "get_service", "get_storage", "get_config_refs", "get_quotas",
                                                      "get_hpa", "get_ingress", "get_nodes", "search_logs",
-                                                     "search_runbooks", "recall_past_runs", "query_metrics",
+                                                     "search_runbooks", "recall_past_runs", "recall_previous_run", "query_metrics",
                                                      "read_configmap_data"));
   EXPECT_EQ(registry.find("read_configmap_data")->spec().risk, "Medium");
 }

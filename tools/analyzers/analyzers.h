@@ -45,5 +45,6 @@ std::unique_ptr<agent::Analyzer> makeRunbookAnalyzer();
 // recall_past_runs: marks findings earlier runs on the same target also made.
 std::unique_ptr<agent::Analyzer> makePastRunsAnalyzer();
 std::unique_ptr<agent::Analyzer> makeMetricsAnalyzer();
+std::unique_ptr<agent::Analyzer> makeFollowUpAnalyzer();
 
 }  // namespace opscopilot::tools

@@ -3,8 +3,6 @@
 // before: 2 earlier runs in the last 7 days"). Findings are compared by what
 // they say before their first ": ", with pod names and numbers set aside
 // (each run sees new pods and counts).
-#include <re2/re2.h>
-
 #include <set>
 
 #include "tools/analyzers/analyzers.h"
@@ -19,18 +17,6 @@ using agent::Severity;
 
 constexpr std::string_view kName = "past-runs";
 constexpr std::size_t kNamed = 3;
-
-// "Container app in pod web-7d9f8b6c5-x2x7q crash-loops" -> "container app in pod web-<pod> crash-loops".
-std::string signature(std::string_view title) {
-  std::string s(title.substr(0, title.find(": ")));
-  static const re2::RE2 replicaSetPod(R"(\b([a-z0-9][-a-z0-9]*)-[a-z0-9]{6,10}-[a-z0-9]{5}\b)");
-  static const re2::RE2 generatedPod(R"(\b([a-z0-9][-a-z0-9]*)-[bcdfghjklmnpqrstvwxz2456789]{5}\b)");
-  static const re2::RE2 digits(R"([0-9]+)");
-  re2::RE2::GlobalReplace(&s, replicaSetPod, R"(\1-<pod>)");
-  re2::RE2::GlobalReplace(&s, generatedPod, R"(\1-<pod>)");
-  re2::RE2::GlobalReplace(&s, digits, "#");
-  return toLower(s);
-}
 
 class PastRunsAnalyzer final : public agent::Analyzer {
  public:
@@ -49,14 +35,14 @@ class PastRunsAnalyzer final : public agent::Analyzer {
       e.run = strAt(r, {"name"});
       e.day = strAt(r, {"created"}).substr(0, 10);
       e.evidence = step.evidenceFor("DiagnosticRun/" + e.run);
-      for (const auto* f : listAt(r, {"findings"})) e.signatures.insert(signature(strAt(f, {"title"})));
+      for (const auto* f : listAt(r, {"findings"})) e.signatures.insert(findingSignature(strAt(f, {"title"})));
       if (!e.evidence.empty() && !e.signatures.empty()) earlier.push_back(std::move(e));
     }
     if (earlier.empty()) return;
     std::vector<agent::Finding> findings = sink.findings();  // enriching may move the sink's vector
     for (const auto& f : findings) {
       if (f.severity < Severity::Medium) continue;
-      const auto sig = signature(f.title);
+      const auto sig = findingSignature(f.title);
       std::vector<std::string> cited, named;
       for (const auto& e : earlier) {
         if (!e.signatures.contains(sig)) continue;

@@ -1,5 +1,7 @@
 #include "tools/analyzers/support.h"
 
+#include <re2/re2.h>
+
 #include "tools/selector.h"
 
 #include <rapidjson/stringbuffer.h>
@@ -357,6 +359,17 @@ const agent::Finding* findingById(const agent::AnalysisSink& sink, std::string_v
     if (f.id == id) return &f;
   }
   return nullptr;
+}
+
+std::string findingSignature(std::string_view title) {
+  std::string s(title.substr(0, title.find(": ")));
+  static const re2::RE2 replicaSetPod(R"(\b([a-z0-9][-a-z0-9]*)-[a-z0-9]{6,10}-[a-z0-9]{5}\b)");
+  static const re2::RE2 generatedPod(R"(\b([a-z0-9][-a-z0-9]*)-[bcdfghjklmnpqrstvwxz2456789]{5}\b)");
+  static const re2::RE2 digits(R"([0-9]+)");
+  re2::RE2::GlobalReplace(&s, replicaSetPod, R"(\1-<pod>)");
+  re2::RE2::GlobalReplace(&s, generatedPod, R"(\1-<pod>)");
+  re2::RE2::GlobalReplace(&s, digits, "#");
+  return toLower(s);
 }
 
 }  // namespace opscopilot::tools::analysis

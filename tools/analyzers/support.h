@@ -124,6 +124,11 @@ std::string findingWithSubject(const agent::AnalysisSink& sink, std::string_view
 // title contains `needle` (any when empty), not made by `notBy`; "" when none.
 std::string findingMatching(const agent::AnalysisSink& sink, std::string_view prefix, std::string_view needle,
                             std::string_view notBy = {});
+// What a finding says before its first ": ", lower case, with generated pod
+// name suffixes and numbers set aside, for comparing runs' findings:
+// "Container app in pod web-7d9f8b6c5-x2x7q crash-loops" -> "container app in pod web-<pod> crash-loops".
+std::string findingSignature(std::string_view title);
+
 // The finding with this ID, or nullptr (valid until the sink changes).
 const agent::Finding* findingById(const agent::AnalysisSink& sink, std::string_view id);
 
