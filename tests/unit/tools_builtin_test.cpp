@@ -12,6 +12,7 @@
 #include "agent/graph.h"
 #include "operator/kube/object.h"
 #include "tools/builtin_tools.h"
+#include "tools/tool_factories.h"
 
 using namespace opscopilot;
 using ::testing::HasSubstr;
@@ -1209,4 +1210,104 @@ TEST(GetPodLogs, ThePlaceholderRightAfterACrashIsWaitedOutWithinTheDeadline) {
   out = old.run("get_pod_logs", R"({"pod":"web-1","previous":true})", "shop", settings);
   EXPECT_EQ(out.errorReason, "NotFound");
   EXPECT_EQ(old.requests().size(), 3u);
+}
+
+// ---- Follow-up runs (spec.previousRun).
+
+TEST(RecallPreviousRun, BringsTheEarlierAnswerAndTheEvidenceItsFindingsCited) {
+  FakeApi api;
+  api.on("/apis/opscopilot.io/v1alpha1/namespaces/shop/diagnosticruns/why-checkout",
+         R"x({"kind":"DiagnosticRun","metadata":{"name":"why-checkout","namespace":"shop"},
+             "spec":{"question":"Why is checkout crash-looping?"},
+             "status":{"phase":"Succeeded","reason":"Completed","completionTime":"2026-12-03T10:00:00Z",
+               "answer":"**Root cause:** DATABASE_URL is not set [E3].",
+               "findings":[{"id":"F1","severity":"High","title":"Container checkout in pod checkout-7d9f8b6c5-x2x7q crash-loops: log says DATABASE_URL","evidence":["E3"]},
+                           {"id":"F2","severity":"Low","title":"Service checkout has 1 endpoint","evidence":[]}],
+               "evidence":[{"id":"E1","tool":"get_workload","ref":"Deployment/checkout","excerpt":"1 replica"},
+                           {"id":"E3","tool":"get_pod_logs","ref":"Pod/checkout-7d9f8b6c5-x2x7q container checkout (previous)","excerpt":"FATAL DATABASE_URL is not set"}],
+               "steps":[{"id":1,"node":"planner","state":"Succeeded"},
+                        {"id":2,"node":"tool","tool":"get_workload","args":{"kind":"Deployment","name":"checkout"},"state":"Succeeded"},
+                        {"id":3,"node":"tool","tool":"get_pod_logs","args":{"pod":"checkout-7d9f8b6c5-x2x7q","previous":true},"state":"Succeeded"},
+                        {"id":4,"node":"tool","tool":"get_events","args":{"kind":"Pod","name":"x"},"state":"Failed"}]}})x");
+  auto out = api.run("recall_previous_run", R"({"name":"why-checkout"})");
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ(test::headerOf(api.requests().back(), "Impersonate-User"), kReader);
+  ASSERT_EQ(out.evidence.size(), 2u);
+  EXPECT_EQ(out.evidence[0].ref, "DiagnosticRun/why-checkout answer");
+  EXPECT_THAT(out.evidence[0].text, HasSubstr("was asked \"Why is checkout crash-looping?\" and answered: **Root cause:**"));
+  EXPECT_EQ(out.evidence[1].ref, "DiagnosticRun/why-checkout E3 Pod/checkout-7d9f8b6c5-x2x7q container checkout (previous)");
+  EXPECT_THAT(out.evidence[1].text, HasSubstr("FATAL DATABASE_URL is not set"));
+  EXPECT_EQ((*out.data)["calls"].Size(), 2u) << "the succeeded tool steps only";
+
+  // The analyzer: reads again the workload (not the old pod's log) and
+  // records what the earlier run found; later findings are compared.
+  analyzer_test::TestSink sink;
+  auto analyzers = tools::builtinAnalyzers();
+  auto step = analyzer_test::stepWithJson("recall_previous_run", kube::serializeJson(*out.data),
+                                          {{"E1", out.evidence[0].ref}, {"E2", out.evidence[1].ref}}, R"({"name":"why-checkout"})");
+  analyzer_test::feed(analyzers, *step, sink);
+  EXPECT_TRUE(sink.suggested("get_workload", R"({"kind":"Deployment","name":"checkout"})"));
+  EXPECT_FALSE(sink.suggested("get_pod_logs"));
+  const auto* earlier = sink.bySubject("DiagnosticRun/why-checkout");
+  ASSERT_NE(earlier, nullptr);
+  EXPECT_EQ(earlier->title, "Earlier run why-checkout (finished 2026-12-03T10:00:00Z) found: (High) Container checkout in pod "
+                            "checkout-7d9f8b6c5-x2x7q crash-loops");
+  EXPECT_THAT(earlier->evidence, ::testing::ElementsAre("E1"));
+
+  sink.addFinding("pods", {"Pod/checkout-5c6b7d8f9-q2w4r/checkout",
+                           "Container checkout in pod checkout-5c6b7d8f9-q2w4r crash-loops: log says db.shop:5432 refused",
+                           agent::Severity::High, 90, {}, "Fix the database."});
+  sink.addFinding("workload", {"Deployment/checkout", "Deployment checkout has no available replicas",
+                               agent::Severity::High, 80, {}, ""});
+  auto next = analyzer_test::stepWithJson("get_quotas", R"({"resourceQuotas":[],"limitRanges":[]})", {{"E3", "ResourceQuota/*"}});
+  analyzer_test::feed(analyzers, *next, sink);
+  EXPECT_THAT(sink.bySubject("Pod/checkout-5c6b7d8f9-q2w4r/checkout")->title,
+              HasSubstr("db.shop:5432 refused; the earlier run why-checkout found it too"));
+  EXPECT_THAT(sink.bySubject("Deployment/checkout")->title, HasSubstr("; new since the earlier run why-checkout"));
+  EXPECT_THAT(sink.bySubject("DiagnosticRun/why-checkout")->title, HasSubstr("crash-loops [still seen]"));
+  // Marked once, however many steps follow.
+  analyzer_test::feed(analyzers, *next, sink);
+  const auto& t = sink.bySubject("Deployment/checkout")->title;
+  EXPECT_EQ(t.find("new since"), t.rfind("new since"));
+}
+
+TEST(RecallPreviousRun, ARunNotFinishedIsNotRead) {
+  FakeApi api;
+  api.on("/apis/opscopilot.io/v1alpha1/namespaces/shop/diagnosticruns/busy",
+         R"({"kind":"DiagnosticRun","metadata":{"name":"busy"},"spec":{"question":"q"},"status":{"phase":"Running"}})");
+  auto out = api.run("recall_previous_run", R"({"name":"busy"})");
+  EXPECT_FALSE(out.ok);
+  EXPECT_THAT(out.summary, HasSubstr("has not finished (Running)"));
+}
+
+TEST(FollowUp, EventsAndLogsKeepToWhatIsNewerThanTheEarlierRun) {
+  FakeApi api;
+  auto ev = [](const std::string& name, const std::string& when) {
+    return R"({"metadata":{"name":")" + name + R"("},"type":"Warning","reason":"BackOff","message":")" + name +
+           R"(","involvedObject":{"kind":"Pod","name":"web-1"},"lastTimestamp":")" + when + R"("})";
+  };
+  const auto since = std::chrono::system_clock::now() - std::chrono::minutes(10);
+  api.on("/api/v1/namespaces/shop/events",
+         list("Event", {ev("old-one", agent::formatTime(since - std::chrono::minutes(5))),
+                        ev("new-one", agent::formatTime(since + std::chrono::minutes(5)))}));
+  api.on("/api/v1/namespaces/shop/pods/web-1",
+         R"({"metadata":{"name":"web-1"},"spec":{"containers":[{"name":"app"}]},"status":{"containerStatuses":[{"name":"app","restartCount":0,"state":{"running":{}}}]}})");
+  api.on("/api/v1/namespaces/shop/pods/web-1/log", "late line\n");
+  rapidjson::Document args;
+  agent::ToolContext ctx{"shop", std::chrono::steady_clock::now() + std::chrono::seconds(10)};
+  ctx.since = since;
+  args.Parse(R"({})");
+  auto out = tools::makeGetEventsTool(api.client(), {})->run(ctx, args);
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_THAT(out.summary, HasSubstr("1 event for namespace shop"));
+  EXPECT_THAT(out.summary, HasSubstr("(1 older, read by the earlier run, left out)"));
+  EXPECT_THAT(allText(out), HasSubstr("new-one"));
+  EXPECT_THAT(allText(out), Not(HasSubstr("old-one")));
+
+  args.Parse(R"({"pod":"web-1"})");
+  out = tools::makeGetPodLogsTool(api.client(), {})->run(ctx, args);
+  ASSERT_TRUE(out.ok) << out.summary;
+  const auto sinceSeconds = paramOf(api.requests().back().target, "sinceSeconds");
+  EXPECT_NEAR(std::stoi(sinceSeconds), 601, 5);
+  EXPECT_THAT(out.summary, HasSubstr("logged since the earlier run finished"));
 }
