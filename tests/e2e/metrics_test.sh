@@ -55,7 +55,8 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pods-only}
 subjects: [{kind: ServiceAccount, name: opscopilot-reader, namespace: "$NOMETRICS"}]
 EOF
 
-kubectl -n "$NS" apply -f "$ROOT/tests/e2e/real/memory-ramp.yaml" -f "$ROOT/tests/e2e/real/throttled.yaml" >/dev/null
+kubectl -n "$NS" apply -f "$ROOT/tests/e2e/real/memory-ramp.yaml" -f "$ROOT/tests/e2e/real/throttled.yaml" \
+  -f "$ROOT/tests/e2e/real/http-errors.yaml" >/dev/null
 kubectl -n "$NOMETRICS" apply -f "$ROOT/tests/e2e/real/throttled.yaml" >/dev/null
 
 # Prometheus: the kubelet's cAdvisor endpoint (as the API server's kubelet
@@ -81,7 +82,13 @@ scrape_configs:
   static_configs: [{targets: ["127.0.0.1:$APISERVER_PORT"]}]
 - job_name: opscopilot-operator
   static_configs: [{targets: ["127.0.0.1:$OP_PORT"]}]
+# The application's pods, labelled as Kubernetes service discovery labels
+# them (namespace, pod): the test writes the file once the pod runs.
+- job_name: pods
+  fallback_scrape_protocol: PrometheusText0.0.4
+  file_sd_configs: [{files: ["$WORK/pods.json"], refresh_interval: 2s}]
 EOF
+echo '[]' >"$WORK/pods.json"
 "$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
   --web.listen-address="127.0.0.1:$PROM_PORT" >"$WORK/prometheus.log" 2>&1 &
 PROM_PID=$!
@@ -102,7 +109,7 @@ EOF
 OPERATOR_PID=$!
 
 targets_up() {
-  curl -sf "$PROM/api/v1/targets" | jq -e '[.data.activeTargets[] | select(.health == "up")] | length == 3' >/dev/null
+  curl -sf "$PROM/api/v1/targets" | jq -e '[.data.activeTargets[] | select(.health == "up")] | length >= 3' >/dev/null
 }
 if wait_until 90 targets_up; then
   ok "Prometheus $("$PROMETHEUS" --version 2>&1 | head -1 | awk '{print $2, $3}') scrapes the kubelet's cAdvisor, kube-apiserver and the operator"
@@ -123,8 +130,17 @@ throttled_seen() {
   promq "rate(container_cpu_cfs_throttled_periods_total{namespace=\"$NS\",container=\"\",pod=~\"thumbnailer-.*\"}[5m]) / rate(container_cpu_cfs_periods_total{namespace=\"$NS\",container=\"\",pod=~\"thumbnailer-.*\"}[5m]) > 0.5" |
     jq -e '.data.result | length == 1' >/dev/null
 }
-if wait_until 240 oom_seen && wait_until 60 throttled_seen; then
-  ok "the indexer was OOM-killed after its memory climbed past 60% of the limit; the thumbnailer is throttled"
+storefront_pod() { kubectl -n "$NS" get pods -l app=storefront --field-selector=status.phase=Running -o jsonpath='{.items[0].metadata.name} {.items[0].status.podIP}' 2>/dev/null; }
+storefront_running() { [ -n "$(storefront_pod | tr -d ' ')" ]; }
+wait_until 120 storefront_running || true
+read -r SF_POD SF_IP <<<"$(storefront_pod)"
+echo "[{\"targets\": [\"$SF_IP:8080\"], \"labels\": {\"namespace\": \"$NS\", \"pod\": \"$SF_POD\"}}]" >"$WORK/pods.json"
+errors_seen() {
+  promq "sum(rate(http_requests_total{namespace=\"$NS\",code=\"500\"}[5m])) / sum(rate(http_requests_total{namespace=\"$NS\"}[5m])) > 0.2" |
+    jq -e '.data.result | length == 1' >/dev/null
+}
+if wait_until 240 oom_seen && wait_until 60 throttled_seen && wait_until 60 errors_seen; then
+  ok "the indexer was OOM-killed after its memory climbed past 60% of the limit; the thumbnailer is throttled; the storefront answers 30% with 500"
 else
   bad "the workloads never reached their states: $(kubectl -n "$NS" get pods -o wide --no-headers)"; finish
 fi
@@ -173,6 +189,16 @@ if run "$NS" why-slow "Why is the thumbnailer so slow?" Deployment thumbnailer; 
   fi
 fi
 
+if run "$NS" why-errors "Why does the storefront return errors?" Service storefront; then
+  finding="$(jq -c '.status.findings[] | select(.title | test("of its HTTP requests with 5xx"))' "$WORK/why-errors.json" | head -1)"
+  if [ -n "$finding" ] && jq -e '.severity == "Medium" and (.title | test("answers (2[5-9]|3[0-5])% of its HTTP requests")) and (.evidence | length > 0)' <<<"$finding" >/dev/null &&
+     citations_ok <"$WORK/why-errors.json"; then
+    ok "the Service's pod answering 30% with 500 is a Medium finding: $(jq -r .title <<<"$finding" | cut -c1-120)"
+  else
+    bad "no error-rate finding: $(jq -c '[.status.findings[] | {severity, title}]' "$WORK/why-errors.json") steps $(metric_steps "$WORK/why-errors.json")"
+  fi
+fi
+
 # 2. A model's queries are confined to the run's namespace (three calls a
 #    turn at most).
 OTHER="$NOMETRICS"
@@ -192,8 +218,9 @@ if run "$NS" model-queries "How much CPU do the pods use?" Deployment thumbnaile
     | [("up", "sum(container_memory_working_set_bytes{namespace=\"" + $other + "\"})",
         "sum by (pod) (rate(container_cpu_usage_seconds_total{container=\"\"}[1m]))", "opscopilot_api_requests", "info(up)")
        | . as $q | ([$s[] | select(.args.query == $q)][0] // {})]' "$WORK/model-queries.json" >"$steps"
-  if jq -e --arg ns "$NS" '.[0].state == "Succeeded" and (.[0].summary | startswith("0 series for up{namespace=\"" + $ns + "\"}"))' "$steps" >/dev/null; then
-    ok "\`up\` is sent as up{namespace=\"$NS\"}: the targets' series are not the run's"
+  if jq -e --arg ns "$NS" '.[0].state == "Succeeded" and (.[0].summary | startswith("1 series for up{namespace=\"" + $ns + "\"}"))' "$steps" >/dev/null &&
+     ! jq -r '.status.evidence[] | select(.tool == "query_metrics") | .excerpt' "$WORK/model-queries.json" | grep -Eq 'job="(kubelet-cadvisor|kube-apiserver|opscopilot-operator)"'; then
+    ok "\`up\` is sent as up{namespace=\"$NS\"}: only the namespace's own target (the storefront) comes back, not the cluster's"
   else
     bad "up was not confined: $(jq -c '.[0] | {state, summary}' "$steps")"
   fi

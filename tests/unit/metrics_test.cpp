@@ -316,3 +316,32 @@ TEST(MetricsAnalyzer, AThrottledPodIsAFindingAndALightlyThrottledOneIsNot) {
   EXPECT_THAT(f->remediation, HasSubstr("resources.limits.cpu"));
   EXPECT_EQ(sink.bySubject("Pod/thumbs-2"), nullptr);
 }
+
+TEST(MetricsAnalyzer, AServicesPodsAreAskedForTheirShareOf5xxAndAHighShareIsAFinding) {
+  TestSink sink;
+  auto analyzers = tools::builtinAnalyzers();
+  auto service = stepWithJson("get_service",
+                              R"({"service":{"metadata":{"name":"storefront"}},"endpoints":null,"endpointSlices":[],
+                                  "pods":[{"metadata":{"name":"storefront-1"}},{"metadata":{"name":"storefront-2"}}]})",
+                              {{"E1", "Service/storefront"}});
+  feed(analyzers, *service, sink);
+  ASSERT_TRUE(sink.suggested("query_metrics", "http_requests_total")) << "no error-rate query planned";
+  std::string q;
+  for (const auto& c : sink.state().plan) {
+    if (c.tool == "query_metrics") q = c.argsJson;
+  }
+  EXPECT_THAT(q, HasSubstr(R"(pod=~\"storefront-1|storefront-2\")"));
+  EXPECT_THAT(q, HasSubstr(R"(code=~\"5..\")"));
+  auto metrics = stepWithJson("query_metrics",
+                              R"x({"query":"sum by (pod) (rate(http_requests_total{code=~\"5..\"}[5m])) / sum by (pod) (rate(http_requests_total[5m]) > 0)",
+                                  "resultType":"vector","series":[{"labels":{"pod":"storefront-1"},"value":0.3},
+                                                                  {"labels":{"pod":"storefront-2"},"value":0.01}]})x",
+                              {{"E5", "Metric {pod=\"storefront-1\"}"}, {"E6", "Metric {pod=\"storefront-2\"}"}});
+  feed(analyzers, *metrics, sink);
+  const auto* f = sink.bySubject("Pod/storefront-1");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, agent::Severity::Medium);
+  EXPECT_THAT(f->title, HasSubstr("answers 30% of its HTTP requests with 5xx"));
+  EXPECT_THAT(f->evidence, ::testing::ElementsAre("E5"));
+  EXPECT_EQ(sink.bySubject("Pod/storefront-2"), nullptr);
+}

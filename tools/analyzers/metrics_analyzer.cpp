@@ -3,8 +3,12 @@
 // series, as the kubelet exposes them for every pod (pod-level cgroups,
 // container=""): how close memory came to the limit in the last 30 minutes,
 // for pods that were OOM-killed or restarted; and the share of CPU periods
-// throttled in the last 5 minutes, for pods with a CPU limit. Their answers
-// become findings, or enrich the pod's OOMKilled and probe findings.
+// throttled in the last 5 minutes, for pods with a CPU limit. Pods behind a
+// Service read by get_service get a third: the share of their HTTP requests
+// answered 5xx in the last 5 minutes (http_requests_total by code, the
+// Prometheus client libraries' convention, with the pod label that
+// Kubernetes service discovery gives). The answers become findings, or
+// enrich the pod's OOMKilled and probe findings.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -48,6 +52,16 @@ std::string throttlingQuery(const std::vector<std::string>& pods) {
          "[5m])) / sum by (pod) (rate(container_cpu_cfs_periods_total" + sel + "[5m]))";
 }
 
+std::string errorRateQuery(const std::vector<std::string>& pods) {
+  const std::string pod = "pod=~\"" + podAlternatives(pods) + "\"";
+  return "sum by (pod) (rate(http_requests_total{" + pod + ",code=~\"5..\"}[5m])) / sum by (pod) (rate(http_requests_total{" +
+         pod + "}[5m]) > 0)";
+}
+
+bool isErrorRateQuery(std::string_view q) {
+  return q.find("http_requests_total") != std::string_view::npos && q.find("5..") != std::string_view::npos;
+}
+
 bool isMemoryQuery(std::string_view q) {
   return q.find("container_memory_working_set_bytes") != std::string_view::npos &&
          q.find("container_spec_memory_limit_bytes") != std::string_view::npos;
@@ -70,6 +84,7 @@ class MetricsAnalyzer : public agent::Analyzer {
 
   void analyze(const agent::StepView& step, agent::AnalysisSink& sink) const override {
     if (step.tool == "list_pods" && step.ok) suggestQueries(step, sink);
+    if (step.tool == "get_service" && step.ok) suggestErrorRate(step, sink);
     if (step.tool == "query_metrics" && step.ok) interpret(step, sink);
   }
 
@@ -102,6 +117,16 @@ class MetricsAnalyzer : public agent::Analyzer {
     }
   }
 
+  static void suggestErrorRate(const agent::StepView& step, agent::AnalysisSink& sink) {
+    std::vector<std::string> pods;
+    for (const Json* pod : listAt(step.data, {"pods"})) {
+      if (const std::string name = nameOf(pod); !name.empty() && pods.size() < kMaxPods) pods.push_back(name);
+    }
+    if (pods.empty()) return;
+    sink.suggest(plannedCall("query_metrics", CallArgs().str("query", errorRateQuery(pods)),
+                             "the share of the Service's requests its pods answer with 5xx (last 5 min)"));
+  }
+
   // The series of the answer with their evidence IDs (the tool cites the
   // series in the order of data.series).
   struct PodValue {
@@ -127,6 +152,8 @@ class MetricsAnalyzer : public agent::Analyzer {
       for (const auto& pv : podValues(step)) memory(pv, sink);
     } else if (isThrottlingQuery(query)) {
       for (const auto& pv : podValues(step)) throttling(pv, sink);
+    } else if (isErrorRateQuery(query)) {
+      for (const auto& pv : podValues(step)) errorRate(pv, sink);
     }
   }
 
@@ -153,6 +180,19 @@ class MetricsAnalyzer : public agent::Analyzer {
     d.evidence = cited;
     d.remediation = "Raise resources.limits.memory (and the request) of the pod's containers, or find what holds the "
                     "memory: at the limit the kernel OOM-kills the container.";
+    sink.addFinding(kName, std::move(d));
+  }
+
+  static void errorRate(const PodValue& pv, agent::AnalysisSink& sink) {
+    if (pv.value < 0.05) return;
+    agent::FindingDraft d;
+    d.subject = "Pod/" + pv.pod;
+    d.title = "Pod/" + pv.pod + " answers " + percent(pv.value) + " of its HTTP requests with 5xx (last 5 min, http_requests_total)";
+    d.severity = pv.value >= 0.5 ? Severity::High : Severity::Medium;
+    d.confidence = 80;
+    if (!pv.evidence.empty()) d.evidence.push_back(pv.evidence);
+    d.remediation = "Read the pod's log for the failing requests (search_logs with a pattern such as \" 5[0-9][0-9] \" or "
+                    "\"error\"); if one pod fails and the others do not, delete it so that its ReplicaSet replaces it.";
     sink.addFinding(kName, std::move(d));
   }
 
