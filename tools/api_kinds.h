@@ -37,6 +37,14 @@ inline const ApiKind kIngress{"Ingress", {"networking.k8s.io", "v1", "ingresses"
 inline const ApiKind kPersistentVolume{"PersistentVolume", {"", "v1", "persistentvolumes", false}};
 inline const ApiKind kStorageClass{"StorageClass", {"storage.k8s.io", "v1", "storageclasses", false}};
 inline const ApiKind kNode{"Node", {"", "v1", "nodes", false}};
+// The workload kind named `kind` (Deployment, StatefulSet, DaemonSet,
+// ReplicaSet, Job, CronJob), or nullptr.
+inline const ApiKind* workloadKind(std::string_view kind) {
+  for (const ApiKind* k : {&kDeployment, &kStatefulSet, &kDaemonSet, &kReplicaSet, &kJob, &kCronJob}) {
+    if (k->kind == kind) return k;
+  }
+  return nullptr;
+}
 }  // namespace kinds
 
 }  // namespace opscopilot::tools

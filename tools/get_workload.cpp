@@ -15,13 +15,6 @@ namespace {
 
 constexpr std::size_t kMaxOwnedEvidence = 4;
 
-const std::map<std::string, const ApiKind*, std::less<>>& workloadKinds() {
-  static const std::map<std::string, const ApiKind*, std::less<>> kKinds = {
-      {"Deployment", &kinds::kDeployment}, {"StatefulSet", &kinds::kStatefulSet}, {"DaemonSet", &kinds::kDaemonSet},
-      {"ReplicaSet", &kinds::kReplicaSet}, {"Job", &kinds::kJob},                 {"CronJob", &kinds::kCronJob}};
-  return kKinds;
-}
-
 std::string count(const rapidjson::Value& obj, std::string_view field) {
   return std::to_string(intAt(obj, {"status", field}).value_or(0));
 }
@@ -139,11 +132,11 @@ class GetWorkloadTool : public KubeTool {
   agent::ToolOutput read(ToolCall& call, const rapidjson::Value& args) override {
     auto kindArg = stringArg(args, "kind");
     if (!kindArg) return invalidArgs("\"kind\" is required");
-    auto it = workloadKinds().find(*kindArg);
-    if (it == workloadKinds().end()) {
+    const ApiKind* workload = kinds::workloadKind(*kindArg);
+    if (!workload) {
       return invalidArgs("\"kind\" must be one of Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob");
     }
-    const ApiKind& kind = *it->second;
+    const ApiKind& kind = *workload;
     std::string name;
     if (auto bad = checkRequiredName(args, "name", &name)) return *bad;
 

@@ -31,14 +31,6 @@ constexpr std::size_t kFirstLinesPerLog = 5;
 constexpr std::size_t kMaxLineBytes = 300;
 constexpr std::size_t kMaxPatternBytes = 256;
 
-const std::map<std::string, const ApiKind*, std::less<>>& workloadKinds() {
-  static const std::map<std::string, const ApiKind*, std::less<>> kKinds = {
-      {"Deployment", &kinds::kDeployment}, {"StatefulSet", &kinds::kStatefulSet},
-      {"DaemonSet", &kinds::kDaemonSet},   {"ReplicaSet", &kinds::kReplicaSet},
-      {"Job", &kinds::kJob}};
-  return kKinds;
-}
-
 // One log searched: a container's current or previous instance.
 struct LogSearch {
   std::string pod, container;
@@ -143,12 +135,12 @@ class SearchLogsTool : public KubeTool {
       opts.labelSelector = selector;
       scope = selector.empty() ? "namespace " + call.ns() : "pods matching " + selector;
       if (!kindName.empty()) {
-        auto it = workloadKinds().find(kindName);
-        if (it == workloadKinds().end()) {
+        const ApiKind* workload = kinds::workloadKind(kindName);
+        if (!workload || workload == &kinds::kCronJob) {
           return invalidArgs("\"kind\" must be one of Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job");
         }
-        auto w = call.get(*it->second, name);
-        if (!w.ok()) return call.failed(w.error(), "get", *it->second, name, data);
+        auto w = call.get(*workload, name);
+        if (!w.ok()) return call.failed(w.error(), "get", *workload, name, data);
         const auto* sel = (*w)->at({"spec", "selector"});
         opts.labelSelector = sel ? selectorToString(*sel) : "";
         if (opts.labelSelector.empty()) {
