@@ -16,15 +16,6 @@ namespace {
 const ApiKind kDiagnosticRun{"DiagnosticRun", {"opscopilot.io", "v1alpha1", "diagnosticruns", true}};
 constexpr std::size_t kMaxAnswer = 1500;
 
-std::vector<std::string> stringsOf(const rapidjson::Value* v) {
-  std::vector<std::string> out;
-  if (!v || !v->IsArray()) return out;
-  for (const auto& x : v->GetArray()) {
-    if (x.IsString()) out.emplace_back(x.GetString(), x.GetStringLength());
-  }
-  return out;
-}
-
 class RecallPreviousRunTool : public KubeTool {
  public:
   RecallPreviousRunTool(ClientPtr client, const ToolSettings& settings)
@@ -83,7 +74,7 @@ class RecallPreviousRunTool : public KubeTool {
       for (const auto& f : fs->GetArray()) {
         rapidjson::Value fi(rapidjson::kObjectType);
         for (const char* k : {"id", "severity", "title"}) fi.AddMember(rapidjson::StringRef(k), jsonString(kube::stringMember(f, k), a), a);
-        auto ids = stringsOf(kube::member(f, "evidence"));
+        auto ids = stringListArg(f, "evidence").value_or(std::vector<std::string>{});
         fi.AddMember("evidence", stringArray(ids, a), a);
         findings.PushBack(fi, a);
         for (auto& id : ids) {

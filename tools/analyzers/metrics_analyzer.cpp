@@ -133,7 +133,20 @@ class MetricsAnalyzer : public agent::Analyzer {
     std::string pod;
     double value;
     std::string evidence;
+    std::vector<std::string> cited() const { return evidence.empty() ? std::vector<std::string>{} : std::vector{evidence}; }
   };
+  // A finding on the pod, citing the series.
+  static void podFinding(const PodValue& pv, std::string what, Severity severity, int confidence, std::string remediation,
+                         agent::AnalysisSink& sink) {
+    agent::FindingDraft d;
+    d.subject = "Pod/" + pv.pod;
+    d.title = "Pod/" + pv.pod + " " + std::move(what);
+    d.severity = severity;
+    d.confidence = confidence;
+    d.evidence = pv.cited();
+    d.remediation = std::move(remediation);
+    sink.addFinding(kName, std::move(d));
+  }
   static std::vector<PodValue> podValues(const agent::StepView& step) {
     std::vector<PodValue> out;
     const auto series = listAt(step.data, {"series"});
@@ -158,13 +171,12 @@ class MetricsAnalyzer : public agent::Analyzer {
   }
 
   static void memory(const PodValue& pv, agent::AnalysisSink& sink) {
-    const std::vector<std::string> cited = pv.evidence.empty() ? std::vector<std::string>{} : std::vector{pv.evidence};
     const std::string peak = percent(pv.value);
     if (auto oom = findingMatching(sink, "Pod/" + pv.pod, "OOMKilled", kName); !oom.empty()) {
       // cAdvisor samples about every 10 s: a climb shows well before the
       // kill, a sudden allocation not at all.
       const bool climbed = pv.value >= 0.6;
-      sink.enrichFinding(oom, cited,
+      sink.enrichFinding(oom, pv.cited(),
                          climbed ? "; memory was seen at " + peak + " of the limit in the last 30 min (cAdvisor): it climbs until killed"
                                  : "; memory was seen at no more than " + peak +
                                        " of the limit (cAdvisor, last 30 min): a sudden allocation between samples, not a slow climb",
@@ -172,46 +184,33 @@ class MetricsAnalyzer : public agent::Analyzer {
       return;
     }
     if (pv.value < 0.8) return;
-    agent::FindingDraft d;
-    d.subject = "Pod/" + pv.pod;
-    d.title = "Pod/" + pv.pod + " memory reached " + peak + " of its limit in the last 30 min (cAdvisor)";
-    d.severity = pv.value >= 0.9 ? Severity::Medium : Severity::Low;
-    d.confidence = 70;
-    d.evidence = cited;
-    d.remediation = "Raise resources.limits.memory (and the request) of the pod's containers, or find what holds the "
-                    "memory: at the limit the kernel OOM-kills the container.";
-    sink.addFinding(kName, std::move(d));
+    podFinding(pv, "memory reached " + peak + " of its limit in the last 30 min (cAdvisor)",
+               pv.value >= 0.9 ? Severity::Medium : Severity::Low, 70,
+               "Raise resources.limits.memory (and the request) of the pod's containers, or find what holds the "
+               "memory: at the limit the kernel OOM-kills the container.",
+               sink);
   }
 
   static void errorRate(const PodValue& pv, agent::AnalysisSink& sink) {
     if (pv.value < 0.05) return;
-    agent::FindingDraft d;
-    d.subject = "Pod/" + pv.pod;
-    d.title = "Pod/" + pv.pod + " answers " + percent(pv.value) + " of its HTTP requests with 5xx (last 5 min, http_requests_total)";
-    d.severity = pv.value >= 0.5 ? Severity::High : Severity::Medium;
-    d.confidence = 80;
-    if (!pv.evidence.empty()) d.evidence.push_back(pv.evidence);
-    d.remediation = "Read the pod's log for the failing requests (search_logs with a pattern such as \" 5[0-9][0-9] \" or "
-                    "\"error\"); if one pod fails and the others do not, delete it so that its ReplicaSet replaces it.";
-    sink.addFinding(kName, std::move(d));
+    podFinding(pv, "answers " + percent(pv.value) + " of its HTTP requests with 5xx (last 5 min, http_requests_total)",
+               pv.value >= 0.5 ? Severity::High : Severity::Medium, 80,
+               "Read the pod's log for the failing requests (search_logs with a pattern such as \" 5[0-9][0-9] \" or "
+               "\"error\"); if one pod fails and the others do not, delete it so that its ReplicaSet replaces it.",
+               sink);
   }
 
   static void throttling(const PodValue& pv, agent::AnalysisSink& sink) {
     if (pv.value < 0.25) return;
-    const std::vector<std::string> cited = pv.evidence.empty() ? std::vector<std::string>{} : std::vector{pv.evidence};
     const std::string share = percent(pv.value);
-    agent::FindingDraft d;
-    d.subject = "Pod/" + pv.pod;
-    d.title = "Pod/" + pv.pod + " is CPU-throttled in " + share + " of scheduling periods (last 5 min, cAdvisor): its CPU limit caps it";
-    d.severity = pv.value >= 0.5 ? Severity::Medium : Severity::Low;
-    d.confidence = 80;
-    d.evidence = cited;
-    d.remediation = "Raise resources.limits.cpu of the pod's containers, or remove the CPU limit and keep the request: "
-                    "throttling slows every request and can make probes time out.";
-    sink.addFinding(kName, std::move(d));
+    podFinding(pv, "is CPU-throttled in " + share + " of scheduling periods (last 5 min, cAdvisor): its CPU limit caps it",
+               pv.value >= 0.5 ? Severity::Medium : Severity::Low, 80,
+               "Raise resources.limits.cpu of the pod's containers, or remove the CPU limit and keep the request: "
+               "throttling slows every request and can make probes time out.",
+               sink);
     // A probe failing on a throttled pod: the throttling is a likely cause.
     if (auto probe = findingMatching(sink, "Pod/" + pv.pod, "probe", kName); !probe.empty()) {
-      sink.enrichFinding(probe, cited, "; the pod is CPU-throttled in " + share + " of periods, which slows its answers", 0, {});
+      sink.enrichFinding(probe, pv.cited(), "; the pod is CPU-throttled in " + share + " of periods, which slows its answers", 0, {});
     }
   }
 };
