@@ -15,6 +15,21 @@ std::string cite(const std::vector<std::string>& ids) {
 
 }  // namespace
 
+std::vector<const Finding*> rankFindings(const RunState& state) {
+  std::vector<const Finding*> ranked;
+  for (const auto& f : state.findings) ranked.push_back(&f);
+  // Most severe first; among equals, the most specific subject (a container
+  // explains its Deployment's unavailability, not the other way round), then
+  // the most confident.
+  auto depth = [](const Finding* f) { return std::count(f->subject.begin(), f->subject.end(), '/'); };
+  std::stable_sort(ranked.begin(), ranked.end(), [&](const Finding* x, const Finding* y) {
+    if (x->severity != y->severity) return x->severity > y->severity;
+    if (depth(x) != depth(y)) return depth(x) > depth(y);
+    return x->confidence > y->confidence;
+  });
+  return ranked;
+}
+
 std::string composeAnswer(const RunSpec& spec, const RunState& state, const std::string& reason,
                           const std::string& limitMessage) {
   std::string a;
@@ -31,17 +46,7 @@ std::string composeAnswer(const RunSpec& spec, const RunState& state, const std:
   }
   if (reason != "Completed") a += "**Partial answer:** " + why + "; this is what the evidence so far shows.\n\n";
 
-  std::vector<const Finding*> ranked;
-  for (const auto& f : state.findings) ranked.push_back(&f);
-  // Most severe first; among equals, the most specific subject (a container
-  // explains its Deployment's unavailability, not the other way round), then
-  // the most confident.
-  auto depth = [](const Finding* f) { return std::count(f->subject.begin(), f->subject.end(), '/'); };
-  std::stable_sort(ranked.begin(), ranked.end(), [&](const Finding* x, const Finding* y) {
-    if (x->severity != y->severity) return x->severity > y->severity;
-    if (depth(x) != depth(y)) return depth(x) > depth(y);
-    return x->confidence > y->confidence;
-  });
+  const auto ranked = rankFindings(state);
   std::vector<const Finding*> problems;
   for (const auto* f : ranked) {
     if (f->severity >= Severity::Low && !f->evidence.empty()) problems.push_back(f);

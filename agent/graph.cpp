@@ -23,11 +23,36 @@ std::string formatTime(std::chrono::system_clock::time_point t) {
 
 namespace {
 
-int toolSteps(const RunState& s) {
-  return static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(), [](const Step& st) { return st.node == Node::Tool; }));
+// formatTime's text back ("2026-11-21T10:00:00Z"); nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> parseTime(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+// The time a run spent waiting for people (decided approval steps): not
+// counted by the run's time limit.
+std::chrono::milliseconds approvalWaits(const RunState& s) {
+  std::int64_t ms = 0;
+  for (const auto& st : s.steps) {
+    if (st.node == Node::Approval && st.state != StepState::AwaitingApproval) ms += st.durationMs;
+  }
+  return std::chrono::milliseconds(ms);
 }
 
 }  // namespace
+
+bool RunGraph::isAction(const std::string& tool) const {
+  const Tool* t = tools_.find(tool);
+  return t && t->spec().action;
+}
+
+int RunGraph::toolSteps(const RunState& s) const {
+  return static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(), [&](const Step& st) {
+    return st.node == Node::Tool && !isAction(st.tool);
+  }));
+}
 
 RunGraph::RunGraph(const ToolRegistry& tools, const std::vector<std::unique_ptr<Analyzer>>& analyzers,
                    Planner& planner, GraphOptions options, Clock clock)
@@ -44,11 +69,12 @@ Step& RunGraph::addStep(RunState& state, Node node) {
 
 std::string RunGraph::limitReached(const RunSpec& spec, const RunState& state,
                                    std::chrono::system_clock::time_point runStart, std::string* message) const {
-  if (clock_() - runStart >= spec.limits.timeout) {
+  if (clock_() - runStart - approvalWaits(state) >= spec.limits.timeout) {
     *message = "the time limit of " + std::to_string(spec.limits.timeout.count()) + "s was reached";
     return "TimedOut";
   }
-  if (!state.plan.empty() && toolSteps(state) >= spec.limits.maxSteps) {
+  const bool readsLeft = std::any_of(state.plan.begin(), state.plan.end(), [&](const PlannedCall& c) { return !isAction(c.tool); });
+  if (readsLeft && toolSteps(state) >= spec.limits.maxSteps) {
     *message = "the step limit of " + std::to_string(spec.limits.maxSteps) + " tool calls was reached";
     return "StepLimitReached";
   }
@@ -67,6 +93,19 @@ std::string RunGraph::limitReached(const RunSpec& spec, const RunState& state,
 Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
   if (state.finished()) return Advance::Finished;
   if (state.phase == Phase::Pending) state.phase = Phase::Running;
+  interrupted_ = false;
+
+  // An action on record as sending: the operator stopped while it was out
+  // (runTool saves it before sending). Whether it arrived is unknown; it is
+  // never sent again.
+  if (!state.steps.empty() && state.steps.back().node == Node::Tool && state.steps.back().state == StepState::Running) {
+    Step& s = state.steps.back();
+    s.state = StepState::Failed;
+    s.reason = "OutcomeUnknown";
+    s.error = "the operator stopped while this was being sent; it is not sent again, so that it is never sent twice";
+    s.summary = s.tool + " may or may not have arrived: " + s.error;
+    return Advance::Continue;
+  }
 
   if (state.steps.empty()) {
     plan(spec, state);
@@ -84,7 +123,8 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
     const Step& last = state.steps.back();
     const bool approved = last.node == Node::Approval && last.state == StepState::Succeeded && last.tool == next.tool &&
                           last.argsJson == next.argsJson;
-    if (tool && tool->spec().gated && spec.toolAllowed(next.tool) && !approved && !state.alreadyCalled(next)) {
+    if (tool && tool->spec().gated && spec.toolAllowed(next.tool) && !approved && !state.alreadyCalled(next) &&
+        actionRefusal(spec, next).empty()) {
       auto& step = addStep(state, Node::Approval);
       step.tool = next.tool;
       step.argsJson = next.argsJson;
@@ -94,7 +134,14 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
       return Advance::AwaitingApproval;
     }
     runTool(spec, state, runStart);
+    if (interrupted_) return Advance::Interrupted;
     return state.finished() ? Advance::Finished : Advance::Continue;
+  }
+  // The actions were proposed (and have run or been refused): the end.
+  if (std::any_of(state.steps.begin(), state.steps.end(),
+                  [](const Step& s) { return s.node == Node::Planner && s.reason == "ProposeActions"; })) {
+    finalize(spec, state, Phase::Succeeded, "Completed", "");
+    return Advance::Finished;
   }
   if (planFollowUps(spec, state)) return Advance::Continue;
   if (modelMode(state)) {
@@ -122,6 +169,7 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
       }
       return state.finished() ? Advance::Finished : Advance::Continue;
     }
+    if (planActions(spec, state)) return Advance::Continue;
     finalize(spec, state, Phase::Succeeded, "Completed", "");
     return Advance::Finished;
   }
@@ -130,6 +178,7 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
     critique(spec, state);
     return Advance::Continue;
   }
+  if (planActions(spec, state)) return Advance::Continue;
   finalize(spec, state, Phase::Succeeded, "Completed", "");
   return Advance::Finished;
 }
@@ -192,10 +241,13 @@ const Step* RunGraph::pendingApproval(const RunState& state) {
   return last.node == Node::Approval && last.state == StepState::AwaitingApproval ? &last : nullptr;
 }
 
-bool RunGraph::decide(RunState& state, const ApprovalDecision& d) {
+bool RunGraph::decide(RunState& state, const ApprovalDecision& d, std::chrono::system_clock::time_point now) {
   if (!pendingApproval(state)) return false;
   Step& step = state.steps.back();
   state.phase = Phase::Running;
+  if (auto asked = parseTime(step.startedAt)) {
+    step.durationMs = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - *asked).count());
+  }
   switch (d.outcome) {
     case ApprovalDecision::Outcome::Approved:
       step.state = StepState::Succeeded;
@@ -265,6 +317,12 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     finishStep(StepState::Skipped);
     return;
   }
+  if (auto refusal = tool->spec().action ? actionRefusal(spec, call) : std::string(); !refusal.empty()) {
+    step.error = refusal;
+    step.summary = "refused: " + refusal;
+    finishStep(StepState::Skipped);
+    return;
+  }
   if (repeated) {
     step.error = "repeated identical call refused";
     step.summary = "refused: " + call.tool + " was already called with these arguments";
@@ -292,6 +350,23 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   auto budget = std::min<std::chrono::milliseconds>(tool->spec().timeout, remaining);
   if (budget.count() < 100) budget = std::chrono::milliseconds(100);
   ctx.deadline = std::chrono::steady_clock::now() + budget;
+  ctx.runName = spec.runName;
+
+  if (tool->spec().action) {
+    // At most once: on record as sending before it is sent. The key is the
+    // same for every attempt at this approved action.
+    const int approvalStep = state.steps.size() >= 2 ? state.steps[state.steps.size() - 2].id : step.id;
+    ctx.idempotencyKey = (spec.runUID.empty() ? spec.ns + "." + spec.runName : spec.runUID) + "-" +
+                         std::to_string(spec.generation) + "-" + std::to_string(approvalStep);
+    step.state = StepState::Running;
+    step.summary = "sending (idempotency key " + ctx.idempotencyKey + ")";
+    if (options_.beforeAction && !options_.beforeAction(state)) {
+      state.steps.pop_back();
+      state.plan.insert(state.plan.begin(), call);
+      interrupted_ = true;
+      return;
+    }
+  }
 
   ToolOutput out = tool->run(ctx, args);
   ++state.usage.toolCalls;
@@ -432,6 +507,7 @@ void RunGraph::finalize(const RunSpec& spec, RunState& state, Phase phase, const
     state.answer = truncateText(composeAnswer(spec, state, reason, message), options_.maxAnswerBytes, false).text;
     if (reason == "ModelUnavailable") state.answer = "_" + message + "._\n\n" + state.answer;
   }
+  state.answer += actionsReport(state, [this](const std::string& t) { return isAction(t); });
   state.phase = phase;
   state.reason = reason;
   int problems = static_cast<int>(std::count_if(state.findings.begin(), state.findings.end(),

@@ -42,6 +42,11 @@ struct GraphOptions {
   // a call the provider may charge is on record before it is sent. false:
   // not saved; the call is not made and the node is undone (Advance::Interrupted).
   std::function<bool(RunState&)> beforeModelCall;
+  // Called before an action tool (ToolSpec::action) sends, with its step
+  // already in the state as Running: saves the state, so that a run resumed
+  // after a crash finds the step and never sends again. false: not saved;
+  // nothing is sent and the node is undone (Advance::Interrupted).
+  std::function<bool(RunState&)> beforeAction;
 };
 
 // How a run uses a model (profiles other than builtin).
@@ -68,9 +73,11 @@ class RunGraph {
   // The step waiting for approval, or nullptr.
   static const Step* pendingApproval(const RunState& state);
   // Records a person's decision on the pending approval step. Approved: the
-  // gated call runs next; denied or expired: it is dropped. Returns false
-  // when no step waits.
-  static bool decide(RunState& state, const ApprovalDecision& decision);
+  // gated call runs next; denied or expired: it is dropped. The step's
+  // durationMs becomes the wait (from its startedAt to now), which the run's
+  // time limit does not count. Returns false when no step waits.
+  static bool decide(RunState& state, const ApprovalDecision& decision,
+                     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
   // Runs the next node. runStart is when the run started (status.startTime),
   // for the wall-clock limit. Never throws.
@@ -86,6 +93,17 @@ class RunGraph {
   // recurrence (asksAboutRecurrence), what earlier runs on it found
   // (recall_past_runs). True when it planned a call.
   bool planFollowUps(const RunSpec& spec, RunState& state) const;
+  // Once the investigation is done: plans the run's spec.actions (each only
+  // when its condition holds), their messages made from the draft answer,
+  // after a Planner step with reason ProposeActions that says what was
+  // proposed and why. True when it added that step (once per run).
+  bool planActions(const RunSpec& spec, RunState& state);
+  // Why an action call may not run for this run ("" when it may): its
+  // destination must be one spec.actions names for that tool.
+  std::string actionRefusal(const RunSpec& spec, const PlannedCall& call) const;
+  bool isAction(const std::string& tool) const;
+  // Tool steps counted against spec.limits.maxSteps (actions are not).
+  int toolSteps(const RunState& state) const;
   void critique(const RunSpec& spec, RunState& state);
   void finalize(const RunSpec& spec, RunState& state, Phase phase, const std::string& reason,
                 const std::string& message);
@@ -119,6 +137,14 @@ class RunGraph {
 // True when a model call failed earlier in the run and it continues with the
 // built-in planner (a step's error starts with "ModelUnavailable").
 bool degradedToBuiltin(const RunState& state);
+
+// The findings, most severe first; among equals the most specific subject
+// (a container before its Deployment), then the most confident.
+std::vector<const Finding*> rankFindings(const RunState& state);
+
+// The answer's account of the run's actions ("\n\n**Actions**\n- notify to
+// oncall: approved by alice; sent ..."), "" when it has none.
+std::string actionsReport(const RunState& state, const std::function<bool(const std::string&)>& isAction);
 
 // Writes the markdown answer from the findings and evidence; every claim
 // cites evidence IDs present in state.evidence.

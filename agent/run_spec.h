@@ -26,8 +26,21 @@ std::optional<std::int64_t> parseMicroUSD(const std::string& s);
 // after the point ("0.0123", "0.000150").
 std::string formatMicroUSD(std::int64_t micro);
 
+// An action a run proposes once its investigation is done (spec.actions):
+// a notification or a ticket, sent only after a person approved exactly it.
+struct RunAction {
+  std::string tool;         // "notify" or "create_ticket"
+  std::string destination;  // a destination of the operator config (actions.destinations)
+  bool always = false;      // false (OnProblem): only when a Medium or worse problem was found
+};
+
 struct RunSpec {
   std::string ns;
+  // The run itself: for messages that point back at it, and the idempotency
+  // key of its actions (UID, generation and the approved step).
+  std::string runName;
+  std::string runUID;
+  std::int64_t generation = 0;
   std::string question;
   std::string targetKind;      // empty: the whole namespace
   std::string targetName;
@@ -46,6 +59,9 @@ struct RunSpec {
   // has; Events and logs before it are not read again).
   std::string previousRun;
   std::chrono::system_clock::time_point previousFinished{};
+  // What to propose once the investigation is done; an action tool may send
+  // only to these destinations.
+  std::vector<RunAction> actions;
 
   bool toolAllowed(const std::string& tool) const;
   // "Deployment/checkout", "pods with app=web", or "namespace shop".

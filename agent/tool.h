@@ -33,6 +33,11 @@ struct ToolSpec {
   // refused or finds nothing ends there (Forbidden, TargetNotFound); false
   // for tools that read elsewhere (runbooks, earlier runs, Prometheus).
   bool readsCluster = true;
+  // Writes outside the cluster (notify, create_ticket): always gated, sent
+  // at most once (the step is on record as Running before it is sent; a run
+  // resumed with it so never sends it again), to a destination the run's
+  // spec.actions names, and not counted against spec.limits.maxSteps.
+  bool action = false;
 };
 
 // One piece of evidence as a tool produced it. The executor redacts and
@@ -65,6 +70,11 @@ struct ToolContext {
   // A follow-up run's: Events and logs older than this were read by the
   // earlier run; tools that read them keep to what is newer. {}: all.
   std::chrono::system_clock::time_point since{};
+  // The run's name, for what an action sends (a pointer back to the run).
+  std::string runName;
+  // Action tools: the same for every attempt at one approved action (run UID,
+  // generation, the approval's step), sent as the Idempotency-Key header.
+  std::string idempotencyKey;
 };
 
 // Thread safety: one instance serves every worker, so run() is called

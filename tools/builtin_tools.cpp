@@ -10,7 +10,8 @@ void registerBuiltinTools(agent::ToolRegistry& registry, std::shared_ptr<kube::C
   for (auto make : {makeGetWorkloadTool, makeListPodsTool, makeGetEventsTool, makeGetPodLogsTool,
                     makeGetServiceTool, makeGetStorageTool, makeGetConfigRefsTool, makeGetQuotasTool, makeGetHpaTool,
                     makeGetIngressTool, makeGetNodesTool, makeSearchLogsTool, makeSearchRunbooksTool,
-                    makeRecallPastRunsTool, makeRecallPreviousRunTool, makeQueryMetricsTool, makeReadConfigMapDataTool}) {
+                    makeRecallPastRunsTool, makeRecallPreviousRunTool, makeQueryMetricsTool, makeReadConfigMapDataTool,
+                    makeNotifyTool, makeCreateTicketTool}) {
     registry.add(make(client, settings));
   }
 }

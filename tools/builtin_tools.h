@@ -13,7 +13,8 @@
 
 namespace opscopilot::tools {
 
-class MetricsSources;  // tools/metrics_source.h
+class MetricsSources;      // tools/metrics_source.h
+class ActionDestinations;  // tools/action_destinations.h
 
 struct ToolSettings {
   // The identity every tool request impersonates; "{namespace}" is replaced
@@ -36,6 +37,9 @@ struct ToolSettings {
   // Where query_metrics sends PromQL (operator config `metrics`); nullptr or
   // no endpoint for a namespace: the tool is not offered to its runs.
   std::shared_ptr<const MetricsSources> metrics;
+  // Where notify and create_ticket send (operator config `actions`);
+  // nullptr: no destination, every action is refused.
+  std::shared_ptr<const ActionDestinations> actions;
   // Checks each read against the run's requester (when the run has one).
   std::shared_ptr<AccessReviewer> access;
 };

@@ -29,5 +29,7 @@ std::unique_ptr<agent::Tool> makeRecallPastRunsTool(ClientPtr client, const Tool
 std::unique_ptr<agent::Tool> makeRecallPreviousRunTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeQueryMetricsTool(ClientPtr client, const ToolSettings& settings);
 std::unique_ptr<agent::Tool> makeReadConfigMapDataTool(ClientPtr client, const ToolSettings& settings);
+std::unique_ptr<agent::Tool> makeNotifyTool(ClientPtr client, const ToolSettings& settings);
+std::unique_ptr<agent::Tool> makeCreateTicketTool(ClientPtr client, const ToolSettings& settings);
 
 }  // namespace opscopilot::tools

@@ -26,6 +26,7 @@
 #include "operator/controller/work_queue.h"
 #include "operator/kube/informer.h"
 #include "tools/builtin_tools.h"
+#include "tools/action_destinations.h"
 #include "tools/metrics_source.h"
 
 namespace opscopilot::controller {
@@ -59,6 +60,22 @@ struct Metrics {
 // The API key of a model profile: from its environment variable, or from
 // its Secret (read with the operator's own identity). "" when neither is set
 // (local servers need none). The key is never logged.
+// One key of a Secret (read with the operator's own identity), without a
+// trailing newline. Never logged.
+kube::Result<std::string> secretValue(kube::Client& client, const SecretKeyRef& ref) {
+  auto secret = client.get(kube::resources::kSecrets, ref.ns, ref.name);
+  if (!secret.ok()) {
+    return kube::Error{0, "InvalidConfig", "Secret " + ref.ns + "/" + ref.name + ": " + secret.error().reason};
+  }
+  auto encoded = (*secret)->stringAt({"data", ref.key});
+  auto value = kube::base64Decode(std::string(encoded));
+  if (encoded.empty() || !value) {
+    return kube::Error{0, "InvalidConfig", "Secret " + ref.ns + "/" + ref.name + " has no key \"" + ref.key + "\""};
+  }
+  while (!value->empty() && (value->back() == '\n' || value->back() == '\r')) value->pop_back();
+  return *value;
+}
+
 kube::Result<std::string> resolveApiKey(kube::Client& client, const ModelProfile& p) {
   if (!p.apiKeyEnv.empty()) {
     const char* v = std::getenv(p.apiKeyEnv.c_str());
@@ -66,21 +83,61 @@ kube::Result<std::string> resolveApiKey(kube::Client& client, const ModelProfile
     return std::string(v);
   }
   if (!p.apiKeySecretName.empty()) {
-    auto secret = client.get(kube::resources::kSecrets, p.apiKeySecretNamespace, p.apiKeySecretName);
-    if (!secret.ok()) {
-      return kube::Error{0, "InvalidConfig", "Secret " + p.apiKeySecretNamespace + "/" + p.apiKeySecretName + ": " +
-                                                 secret.error().reason};
-    }
-    auto encoded = (*secret)->stringAt({"data", p.apiKeySecretKey});
-    auto key = kube::base64Decode(std::string(encoded));
-    if (encoded.empty() || !key) {
-      return kube::Error{0, "InvalidConfig", "Secret " + p.apiKeySecretNamespace + "/" + p.apiKeySecretName +
-                                                 " has no key \"" + p.apiKeySecretKey + "\""};
-    }
-    while (!key->empty() && (key->back() == '\n' || key->back() == '\r')) key->pop_back();
-    return *key;
+    return secretValue(client, {p.apiKeySecretNamespace, p.apiKeySecretName, p.apiKeySecretKey});
   }
   return std::string();
+}
+
+kube::Result<std::shared_ptr<net::HttpTransport>> transportFor(const net::Url& url, const std::string& caFile,
+                                                               bool insecureSkipVerify) {
+  net::TransportOptions o;
+  o.host = url.host;
+  o.port = url.port;
+  o.tls = url.tls;
+  o.insecureSkipVerify = insecureSkipVerify;
+  o.maxIdleConnections = 8;
+  o.maxResponseBytes = 8u << 20;
+  if (!caFile.empty()) {
+    std::ifstream in(caFile);
+    if (!in) return kube::Error{0, "InvalidConfig", "cannot read caFile " + caFile};
+    o.caPem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return net::makeHttpTransport(o);
+}
+
+// A notify or create_ticket destination: its transport, and its URL and
+// token from their Secrets (read with the operator's own identity, never logged).
+kube::Result<tools::ActionDestination> actionDestination(kube::Client& client, const ActionDestinationConfig& dc) {
+  std::string text = dc.url;
+  if (!dc.urlSecret.empty()) {
+    auto v = secretValue(client, dc.urlSecret);
+    if (!v.ok()) return v.error();
+    text = *v;
+  }
+  auto url = net::parseUrl(text);
+  // The URL from a Secret is never quoted: it is a credential.
+  if (!url) return kube::Error{0, "InvalidConfig", dc.url.empty() ? "the URL in its urlSecret is not an http(s) URL" : "bad URL " + dc.url};
+  tools::ActionDestination d;
+  d.name = dc.name;
+  d.tool = dc.tool();
+  d.type = dc.type;
+  d.display = std::string(url->tls ? "https://" : "http://") + url->host + ":" + url->port;
+  d.target = url->target;
+  if (dc.type == "github") {
+    while (!d.target.empty() && d.target.back() == '/') d.target.pop_back();
+    d.target += "/repos/" + dc.repository + "/issues";
+  }
+  d.repository = dc.repository;
+  d.namespaces = dc.namespaces;
+  if (!dc.tokenSecret.empty()) {
+    auto token = secretValue(client, dc.tokenSecret);
+    if (!token.ok()) return token.error();
+    d.authorization = "Bearer " + *token;
+  }
+  auto transport = transportFor(*url, dc.caFile, dc.insecureSkipVerify);
+  if (!transport.ok()) return transport.error();
+  d.transport = *transport;
+  return d;
 }
 
 // A Prometheus endpoint for query_metrics: its transport, and the bearer
@@ -94,27 +151,11 @@ kube::Result<tools::PrometheusEndpoint> prometheusEndpoint(kube::Client& client,
   while (!ep.basePath.empty() && ep.basePath.back() == '/') ep.basePath.pop_back();
   ep.scopeLabel = pc.scopeLabel;
   if (!pc.tokenSecretName.empty()) {
-    ModelProfile holder;
-    holder.apiKeySecretNamespace = pc.tokenSecretNamespace;
-    holder.apiKeySecretName = pc.tokenSecretName;
-    holder.apiKeySecretKey = pc.tokenSecretKey;
-    auto token = resolveApiKey(client, holder);
+    auto token = secretValue(client, {pc.tokenSecretNamespace, pc.tokenSecretName, pc.tokenSecretKey});
     if (!token.ok()) return token.error();
     ep.authorization = "Bearer " + *token;
   }
-  net::TransportOptions o;
-  o.host = url->host;
-  o.port = url->port;
-  o.tls = url->tls;
-  o.insecureSkipVerify = pc.insecureSkipVerify;
-  o.maxIdleConnections = 8;
-  o.maxResponseBytes = 8u << 20;
-  if (!pc.caFile.empty()) {
-    std::ifstream in(pc.caFile);
-    if (!in) return kube::Error{0, "InvalidConfig", "cannot read caFile " + pc.caFile};
-    o.caPem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  auto transport = net::makeHttpTransport(o);
+  auto transport = transportFor(*url, pc.caFile, pc.insecureSkipVerify);
   if (!transport.ok()) return transport.error();
   ep.transport = *transport;
   return ep;
@@ -160,6 +201,20 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
       sources->setForNamespace(ns, std::move(*ep));
     }
     ts.metrics = std::move(sources);
+  }
+  if (!config.actionDestinations.empty()) {
+    auto destinations = std::make_shared<tools::ActionDestinations>();
+    for (const auto& [name, dc] : config.actionDestinations) {
+      auto d = actionDestination(*client, dc);
+      if (!d.ok()) {
+        logError("cannot start: actions.destinations", {{"destination", name}, {"error", d.error().message}});
+        return 1;
+      }
+      logInfo("action destination ready", {{"destination", name}, {"type", d->type}, {"server", d->display},
+                                           {"token", d->authorization.empty() ? "none" : "set"}});
+      destinations->add(std::move(*d));
+    }
+    ts.actions = std::move(destinations);
   }
   try {
     tools::registerBuiltinTools(tools, client, ts);

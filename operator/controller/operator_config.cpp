@@ -86,6 +86,68 @@ std::string readPrometheus(const YAML::Node& n, const std::string& path, Prometh
   return {};
 }
 
+std::string readSecretRef(const YAML::Node& n, const std::string& path, const std::string& defaultKey, SecretKeyRef& out) {
+  if (!n) return {};
+  if (auto u = unknownKey(n, path, {"namespace", "name", "key"}); !u.empty()) return "unknown field \"" + u + "\"";
+  out.ns = n["namespace"] ? n["namespace"].as<std::string>() : "";
+  out.name = n["name"] ? n["name"].as<std::string>() : "";
+  out.key = n["key"] ? n["key"].as<std::string>() : defaultKey;
+  if (!validLabel(out.ns) || out.name.empty() || out.key.empty()) {
+    return path + " needs namespace, name (and key, default \"" + defaultKey + "\")";
+  }
+  return {};
+}
+
+std::string readDestination(const YAML::Node& n, const std::string& path, ActionDestinationConfig& out) {
+  if (!n.IsMap()) return path + " must be a mapping with name, action, type and url (or urlSecret)";
+  if (auto u = unknownKey(n, path, {"name", "action", "type", "url", "urlSecret", "tokenSecret", "repository",
+                                    "namespaces", "caFile", "insecureSkipVerify"});
+      !u.empty()) {
+    return "unknown field \"" + u + "\"";
+  }
+  auto text = [&](const char* k) { return n[k] ? n[k].as<std::string>() : std::string(); };
+  out.name = text("name");
+  if (!validLabel(out.name)) return path + ".name must be a DNS label (lower case letters, digits and '-'), not \"" + out.name + "\"";
+  out.action = text("action");
+  out.type = text("type");
+  if (out.action == "notify") {
+    if (out.type != "slack" && out.type != "webhook") return path + ".type must be slack or webhook for action notify";
+  } else if (out.action == "ticket") {
+    if (out.type != "github" && out.type != "webhook") return path + ".type must be github or webhook for action ticket";
+  } else {
+    return path + ".action must be notify or ticket";
+  }
+  out.url = text("url");
+  if (auto err = readSecretRef(n["urlSecret"], path + ".urlSecret", "url", out.urlSecret); !err.empty()) return err;
+  if (auto err = readSecretRef(n["tokenSecret"], path + ".tokenSecret", "token", out.tokenSecret); !err.empty()) return err;
+  if (out.url.empty() == out.urlSecret.empty()) return path + " needs url or urlSecret (one of them)";
+  if (!out.url.empty()) {
+    auto url = net::parseUrl(out.url);
+    if (!url || out.url.find('@') != std::string::npos) {
+      return path + ".url must be an http:// or https:// URL without credentials (put a secret URL in urlSecret), not \"" +
+             out.url + "\"";
+    }
+  }
+  out.repository = text("repository");
+  const auto slash = out.repository.find('/');
+  if (out.type == "github" && (slash == std::string::npos || slash == 0 || slash + 1 == out.repository.size() ||
+                               out.repository.find('/', slash + 1) != std::string::npos)) {
+    return path + ".repository must be \"owner/repo\" for type github";
+  }
+  if (out.type != "github" && !out.repository.empty()) return path + ".repository is only for type github";
+  if (auto ns = n["namespaces"]) {
+    if (!ns.IsSequence()) return path + ".namespaces must be a list of namespace names";
+    for (const auto& x : ns) {
+      auto name = x.as<std::string>();
+      if (!validLabel(name)) return path + ".namespaces: \"" + name + "\" is not a namespace name";
+      out.namespaces.push_back(name);
+    }
+  }
+  out.caFile = text("caFile");
+  if (n["insecureSkipVerify"]) out.insecureSkipVerify = n["insecureSkipVerify"].as<bool>();
+  return {};
+}
+
 }  // namespace
 
 // The first key of a mapping that is not one of known, prefixed with where
@@ -122,7 +184,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
   static const std::vector<std::string> known = {"workers", "defaultModel", "models", "limits", "tools",
                                                  "watchNamespace", "health", "leaderElection", "requester",
                                                  "concurrency", "statusWriteIntervalMilliseconds",
-                                                 "statusProgressWritesPerSecond", "metrics"};
+                                                 "statusProgressWritesPerSecond", "metrics", "actions"};
   for (const auto& kv : root) {
     // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
     if (!kv.first.IsScalar()) return invalid(source, "a field name must be a plain string");
@@ -143,6 +205,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         unknownKey(child(root, "leaderElection"), "leaderElection", {"enabled", "namespace", "name"}),
         unknownKey(child(root, "requester"), "requester", {"policyBinding", "whenUnverified"}),
         unknownKey(child(root, "metrics"), "metrics", {"prometheus", "namespaces"}),
+        unknownKey(child(root, "actions"), "actions", {"destinations"}),
     };
     if (auto models = child(root, "models"); models && models.IsMap()) {
       for (const auto& kv : models) {
@@ -158,6 +221,19 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
     }
     for (const auto& u : unknown) {
       if (!u.empty()) return invalid(source, "unknown field \"" + u + "\"");
+    }
+    if (auto d = child(child(root, "actions"), "destinations")) {
+      if (!d.IsSequence()) return invalid(source, "actions.destinations must be a list");
+      for (std::size_t i = 0; i < d.size(); ++i) {
+        ActionDestinationConfig dc;
+        if (auto err = readDestination(d[i], "actions.destinations[" + std::to_string(i) + "]", dc); !err.empty()) {
+          return invalid(source, err);
+        }
+        if (cfg.actionDestinations.count(dc.name)) {
+          return invalid(source, "actions.destinations: the name \"" + dc.name + "\" is used twice");
+        }
+        cfg.actionDestinations[dc.name] = dc;
+      }
     }
     if (auto m = child(root, "metrics")) {
       if (!m.IsMap()) return invalid(source, "metrics must be a mapping");

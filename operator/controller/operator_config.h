@@ -2,6 +2,7 @@
 // field and what is wrong; the operator refuses to start on any of them.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -56,6 +57,31 @@ struct PrometheusConfig {
   std::string scopeLabel = "namespace";
 };
 
+// A Secret's key, read with the operator's own identity.
+struct SecretKeyRef {
+  std::string ns, name, key;
+  bool empty() const { return name.empty(); }
+};
+
+// Where the action tools send (operator config `actions.destinations`).
+struct ActionDestinationConfig {
+  std::string name;    // what a run's spec.actions names
+  std::string action;  // "notify" or "ticket"
+  std::string type;    // notify: slack or webhook; ticket: github or webhook
+  std::string url;     // http:// or https:// (github: the API's base URL, e.g. https://api.github.com)
+  SecretKeyRef urlSecret;    // or the whole URL from a Secret (a Slack webhook URL is a credential)
+  SecretKeyRef tokenSecret;  // sent as "Authorization: Bearer TOKEN"
+  std::string repository;    // github: "owner/repo"
+  std::vector<std::string> namespaces;  // runs of these namespaces may use it; empty: all
+  std::string caFile;
+  bool insecureSkipVerify = false;
+  // The tool that sends to it: notify or create_ticket.
+  std::string tool() const { return action == "ticket" ? "create_ticket" : "notify"; }
+  bool allows(const std::string& ns) const {
+    return namespaces.empty() || std::find(namespaces.begin(), namespaces.end(), ns) != namespaces.end();
+  }
+};
+
 struct OperatorConfig {
   int workers = 4;  // reconcile workers: they advance runs; calls run in the node pool
   // Investigation nodes (a tool or model call each) in flight at once, all
@@ -93,6 +119,8 @@ struct OperatorConfig {
   std::map<std::string, PrometheusConfig> namespacePrometheus;
   // Whether runs in ns have a Prometheus to query.
   bool hasMetrics(const std::string& ns) const { return clusterPrometheus || namespacePrometheus.count(ns) > 0; }
+  // notify and create_ticket destinations, by name.
+  std::map<std::string, ActionDestinationConfig> actionDestinations;
   // Whose rights a run uses (docs/DESIGN.md, "Whose rights a run uses").
   // spec.requester is trusted only while this ValidatingAdmissionPolicyBinding
   // (and its policy) is in force and was so when the run was created.

@@ -403,6 +403,9 @@ void RunReconciler::runNode(const ActivePtr& a) {
     a->dirty = false;
     return true;
   };
+  // An action (notify, create_ticket) is on record as sending before it is
+  // sent, the same way: a resumed run never sends it again.
+  gopts.beforeAction = gopts.beforeModelCall;
   agent::RunGraph graph(tools_, analyzers_, planner_, gopts);
   if (const auto& profile = config_.models.at(a->spec.model); profile.provider != "builtin" && gateways_) {
     if (auto it = gateways_->find(a->spec.model); it != gateways_->end()) {

@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
+
 #include "tools/selector.h"
 
 namespace opscopilot::controller {
@@ -69,7 +71,41 @@ kube::Result<agent::RunSpec> runSpecFrom(const kube::Object& run, const Operator
       if (t.IsString()) rs.allowedTools.emplace_back(t.GetString());
     }
   }
+  rs.runName = std::string(run.name());
+  rs.runUID = std::string(run.uid());
+  rs.generation = run.generation();
+  if (const auto* actions = kube::member(*spec, "actions"); actions && actions->IsArray()) {
+    for (rapidjson::SizeType i = 0; i < actions->Size(); ++i) {
+      const auto& a = (*actions)[i];
+      if (!a.IsObject()) continue;
+      const std::string where = "spec.actions[" + std::to_string(i) + "]";
+      const std::string type(kube::stringMember(a, "type"));
+      agent::RunAction ra;
+      ra.tool = type == "CreateTicket" ? "create_ticket" : "notify";
+      ra.destination = std::string(kube::stringMember(a, "destination"));
+      ra.always = kube::stringMember(a, "when") == "Always";
+      const std::string wanted = type == "CreateTicket" ? "ticket" : "notify";
+      std::string offered;
+      for (const auto& [name, d] : config.actionDestinations) {
+        if (d.action == wanted && d.allows(rs.ns)) offered += (offered.empty() ? "" : ", ") + name;
+      }
+      auto it = config.actionDestinations.find(ra.destination);
+      if (it == config.actionDestinations.end() || it->second.action != wanted || !it->second.allows(rs.ns)) {
+        return invalid(where + ".destination \"" + ra.destination + "\" is not a " + wanted +
+                       " destination this operator offers namespace " + rs.ns +
+                       (offered.empty() ? " (it offers none)" : " (offered: " + offered + ")"));
+      }
+      rs.actions.push_back(std::move(ra));
+    }
+  }
   rs.disabledTools = config.disabledTools;
+  // The action tools only for what spec.actions names: a model can send
+  // nowhere a person did not ask for.
+  for (const char* tool : {"notify", "create_ticket"}) {
+    if (std::none_of(rs.actions.begin(), rs.actions.end(), [&](const agent::RunAction& a) { return a.tool == tool; })) {
+      rs.disabledTools.emplace_back(tool);
+    }
+  }
   // No Prometheus for the namespace: the tool is not offered (nor planned).
   if (!config.hasMetrics(rs.ns)) rs.disabledTools.push_back("query_metrics");
   return rs;

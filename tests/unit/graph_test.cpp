@@ -3,6 +3,7 @@
 #include <map>
 
 #include "agent/graph.h"
+#include "agent/json_writer.h"
 #include "agent/run_state_json.h"
 
 using namespace opscopilot::agent;
@@ -364,4 +365,229 @@ TEST(RunGraph, EarlierRunsAreReadOnlyWhenTheQuestionAsksAboutARecurrence) {
   EXPECT_TRUE(asksAboutRecurrence("why does it keep restarting"));
   EXPECT_FALSE(asksAboutRecurrence("Why is checkout crash-looping?"));
   EXPECT_FALSE(asksAboutRecurrence("Is web healthy?"));
+}
+
+namespace {
+
+// An action tool (gated, sent at most once) that records what it was asked
+// to send and with which idempotency key.
+class FakeAction : public Tool {
+ public:
+  explicit FakeAction(std::string name) {
+    spec_.name = std::move(name);
+    spec_.argsSchema = R"({"type":"object"})";
+    spec_.gated = true;
+    spec_.risk = "Medium";
+    spec_.readsCluster = false;
+    spec_.action = true;
+  }
+  const ToolSpec& spec() const override { return spec_; }
+  ToolOutput run(const ToolContext& ctx, const rapidjson::Value& args) override {
+    sent.push_back(jsonText(args));
+    keys.push_back(ctx.idempotencyKey);
+    ToolOutput o;
+    o.summary = "sent to " + std::string(args["destination"].GetString()) + ": HTTP 200";
+    return o;
+  }
+  std::vector<std::string> sent;
+  std::vector<std::string> keys;
+
+ private:
+  ToolSpec spec_;
+};
+
+struct ActionHarness : Harness {
+  FakeAction* notify = nullptr;
+  FakeAction* ticket = nullptr;
+  ActionHarness() {
+    auto n = std::make_unique<FakeAction>("notify");
+    auto t = std::make_unique<FakeAction>("create_ticket");
+    notify = n.get();
+    ticket = t.get();
+    tools.add(std::move(n));
+    tools.add(std::move(t));
+    spec.runName = "why-web";
+    spec.runUID = "6f1c";
+    spec.generation = 3;
+    spec.actions = {{"notify", "oncall", false}, {"create_ticket", "shop-issues", false}};
+  }
+  // Advances until the run finishes or waits; returns how it stopped.
+  Advance run(RunGraph& g, RunState& st) {
+    Advance a = Advance::Continue;
+    for (int i = 0; i < 30 && a == Advance::Continue; ++i) a = g.advance(spec, st, now);
+    return a;
+  }
+};
+
+ApprovalDecision decision(ApprovalDecision::Outcome o, std::string who) {
+  ApprovalDecision d;
+  d.outcome = o;
+  d.decidedBy = std::move(who);
+  return d;
+}
+
+}  // namespace
+
+TEST(RunActions, ProposedOnceTheInvestigationIsDoneEachWaitsForApprovalAndIsSentOnce) {
+  ActionHarness h;
+  h.spec.limits.maxSteps = 2;  // the two reads use every step: actions do not count
+  std::vector<StepState> atCheckpoint;
+  GraphOptions o;
+  o.beforeAction = [&](RunState& saved) {
+    atCheckpoint.push_back(saved.steps.back().state);
+    return true;
+  };
+  RunGraph g(h.tools, h.analyzers, h.planner, o, [&h] { return h.now; });
+  RunState st;
+  ASSERT_EQ(h.run(g, st), Advance::AwaitingApproval);
+  const Step* pending = RunGraph::pendingApproval(st);
+  ASSERT_NE(pending, nullptr);
+  EXPECT_EQ(pending->tool, "notify");
+  EXPECT_NE(pending->argsJson.find("crash-loops"), std::string::npos) << pending->argsJson;
+  EXPECT_NE(pending->argsJson.find("kubectl describe diagnosticrun why-web -n shop"), std::string::npos);
+  EXPECT_TRUE(h.notify->sent.empty());
+  const auto proposed = std::find_if(st.steps.begin(), st.steps.end(), [](const Step& s) { return s.reason == "ProposeActions"; });
+  ASSERT_NE(proposed, st.steps.end());
+  EXPECT_NE(proposed->summary.find("notify to oncall, create_ticket to shop-issues"), std::string::npos);
+
+  // A person takes an hour: the wait does not count against the time limit.
+  h.now += std::chrono::hours(1);
+  ASSERT_TRUE(RunGraph::decide(st, decision(ApprovalDecision::Outcome::Approved, "alice"), h.now));
+  EXPECT_EQ(st.steps.back().durationMs, 3600000);
+  ASSERT_EQ(h.run(g, st), Advance::AwaitingApproval);
+  ASSERT_EQ(h.notify->sent.size(), 1u);
+  EXPECT_EQ(atCheckpoint, std::vector<StepState>{StepState::Running}) << "on record as sending before it is sent";
+  const int approvalStep = st.steps[st.steps.size() - 3].id;
+  EXPECT_EQ(h.notify->keys[0], "6f1c-3-" + std::to_string(approvalStep));
+  EXPECT_EQ(RunGraph::pendingApproval(st)->tool, "create_ticket");
+  EXPECT_NE(RunGraph::pendingApproval(st)->argsJson.find("\"title\":\"Deployment/web: Container app in pod web-1 crash-loops"),
+            std::string::npos);
+
+  ASSERT_TRUE(RunGraph::decide(st, decision(ApprovalDecision::Outcome::Denied, "bob"), h.now));
+  EXPECT_EQ(h.run(g, st), Advance::Finished);
+  EXPECT_TRUE(h.ticket->sent.empty());
+  EXPECT_EQ(st.reason, "Completed");
+  EXPECT_EQ(h.notify->sent.size(), 1u);
+  EXPECT_NE(st.answer.find("**Actions**\n- notify to oncall: approved by alice; sent to oncall: HTTP 200"), std::string::npos)
+      << st.answer;
+  EXPECT_NE(st.answer.find("- create_ticket to shop-issues: denied by bob"), std::string::npos) << st.answer;
+}
+
+TEST(RunActions, OnProblemActionsAreNotProposedWhenNothingWasFoundAndAlwaysOnesAre) {
+  ActionHarness h;
+  h.spec.actions = {{"notify", "oncall", false}, {"create_ticket", "shop-issues", true}};
+  // Healthy: the workload read finds nothing.
+  h.tools = ToolRegistry();
+  h.tools.add(std::make_unique<FakeTool>("get_workload", [](const rapidjson::Value&) { return text("Deployment/web", "3/3 ready"); }));
+  h.tools.add(std::make_unique<FakeAction>("notify"));
+  auto t = std::make_unique<FakeAction>("create_ticket");
+  auto* ticket = t.get();
+  h.tools.add(std::move(t));
+  auto g = h.graph();
+  RunState st;
+  ASSERT_EQ(h.run(g, st), Advance::AwaitingApproval);
+  EXPECT_EQ(RunGraph::pendingApproval(st)->tool, "create_ticket");
+  EXPECT_NE(RunGraph::pendingApproval(st)->argsJson.find("no problem found"), std::string::npos);
+  const auto proposed = std::find_if(st.steps.begin(), st.steps.end(), [](const Step& s) { return s.reason == "ProposeActions"; });
+  ASSERT_NE(proposed, st.steps.end());
+  EXPECT_NE(proposed->summary.find("not proposed, as nothing Medium or worse was found: notify to oncall"), std::string::npos)
+      << proposed->summary;
+  ASSERT_TRUE(RunGraph::decide(st, decision(ApprovalDecision::Outcome::Approved, "alice"), h.now));
+  EXPECT_EQ(h.run(g, st), Advance::Finished);
+  EXPECT_EQ(ticket->sent.size(), 1u);
+}
+
+TEST(RunActions, AResumedRunNeverSendsAgainWhatWasOnRecordAsSending) {
+  ActionHarness h;
+  h.spec.actions = {{"notify", "oncall", false}};
+  RunState saved;
+  GraphOptions o;
+  o.beforeAction = [&](RunState& s) {
+    saved = s;  // what the status holds when the operator is killed mid-send
+    return true;
+  };
+  RunGraph g(h.tools, h.analyzers, h.planner, o, [&h] { return h.now; });
+  RunState st;
+  ASSERT_EQ(h.run(g, st), Advance::AwaitingApproval);
+  ASSERT_TRUE(RunGraph::decide(st, decision(ApprovalDecision::Outcome::Approved, "alice"), h.now));
+  ASSERT_EQ(h.run(g, st), Advance::Finished);
+  ASSERT_EQ(h.notify->sent.size(), 1u);
+
+  // A new operator reads the status written before the send.
+  rapidjson::Document status(rapidjson::kObjectType);
+  writeRunState(saved, status, status.GetAllocator());
+  RunState resumed = readRunState(status);
+  ASSERT_EQ(resumed.steps.back().state, StepState::Running);
+  auto g2 = h.graph();
+  EXPECT_EQ(h.run(g2, resumed), Advance::Finished);
+  EXPECT_EQ(h.notify->sent.size(), 1u) << "never sent twice";
+  const Step* unknown = nullptr;
+  for (const auto& s : resumed.steps) {
+    if (s.tool == "notify" && s.node == Node::Tool) unknown = &s;
+  }
+  ASSERT_NE(unknown, nullptr);
+  EXPECT_EQ(unknown->state, StepState::Failed);
+  EXPECT_EQ(unknown->reason, "OutcomeUnknown");
+  EXPECT_NE(resumed.answer.find("may or may not have arrived"), std::string::npos) << resumed.answer;
+}
+
+TEST(RunActions, WhenTheCheckpointFailsNothingIsSentAndTheNodeIsUndone) {
+  ActionHarness h;
+  h.spec.actions = {{"notify", "oncall", false}};
+  bool saves = false;
+  GraphOptions o;
+  o.beforeAction = [&](RunState&) { return saves; };
+  RunGraph g(h.tools, h.analyzers, h.planner, o, [&h] { return h.now; });
+  RunState st;
+  ASSERT_EQ(h.run(g, st), Advance::AwaitingApproval);
+  ASSERT_TRUE(RunGraph::decide(st, decision(ApprovalDecision::Outcome::Approved, "alice"), h.now));
+  const auto steps = st.steps.size();
+  EXPECT_EQ(g.advance(h.spec, st, h.now), Advance::Interrupted);
+  EXPECT_TRUE(h.notify->sent.empty());
+  EXPECT_EQ(st.steps.size(), steps);
+  saves = true;
+  EXPECT_EQ(h.run(g, st), Advance::Finished);
+  EXPECT_EQ(h.notify->sent.size(), 1u);
+}
+
+TEST(RunActions, AnActionToADestinationTheSpecDoesNotNameIsRefusedWithoutAskingAnyone) {
+  ActionHarness h;
+  h.spec.actions = {{"notify", "oncall", false}};
+  auto g = h.graph();
+  RunState st;
+  st.plan.push_back({"notify", canonicalJson(R"({"destination":"everyone","message":"hi"})"), "a model's idea"});
+  st.steps.push_back(Step{});  // as if planned already
+  st.steps.back().id = 1;
+  st.steps.back().node = Node::Planner;
+  st.steps.back().state = StepState::Succeeded;
+  EXPECT_EQ(g.advance(h.spec, st, h.now), Advance::Continue);
+  EXPECT_EQ(RunGraph::pendingApproval(st), nullptr);
+  EXPECT_EQ(st.steps.back().state, StepState::Skipped);
+  EXPECT_NE(st.steps.back().error.find("destination \"everyone\" is not one that this run's spec.actions names for notify "
+                                       "(it names oncall)"),
+            std::string::npos)
+      << st.steps.back().error;
+  EXPECT_TRUE(h.notify->sent.empty());
+}
+
+TEST(RunActions, WhatAnActionWouldSendIsRedactedBeforeAnyoneIsAskedToApproveIt) {
+  ActionHarness h;
+  h.spec.actions = {{"notify", "oncall", false}};
+  h.analyzers.clear();
+  struct Leaky : Analyzer {
+    std::string_view name() const override { return "leaky"; }
+    void analyze(const StepView& step, AnalysisSink& sink) const override {
+      if (step.tool == "get_workload") {
+        sink.addFinding("leaky", {"Pod/web-1/app", "web-1 fails", Severity::High, 80, {step.evidenceFor("Pod/web-1")},
+                                  "set DATABASE_URL=postgres://app:hunter2@db/app"});
+      }
+    }
+  };
+  h.analyzers.push_back(std::make_unique<Leaky>());
+  auto g = h.graph();
+  RunState st;
+  ASSERT_EQ(h.run(g, st), Advance::AwaitingApproval);
+  const std::string args = RunGraph::pendingApproval(st)->argsJson;
+  EXPECT_EQ(args.find("hunter2"), std::string::npos) << args;
+  EXPECT_NE(args.find("Fix: set DATABASE_URL="), std::string::npos) << args;
 }

@@ -196,13 +196,14 @@ TEST(BuiltinTools, RegistersEveryToolWithASchemaTimeoutAndLimit) {
     EXPECT_FALSE(s->description.empty());
     EXPECT_GT(s->timeout.count(), 0);
     EXPECT_GT(s->maxOutputBytes, 0u);
-    EXPECT_EQ(s->gated, s->name == "read_configmap_data") << s->name;
+    EXPECT_EQ(s->gated, s->name == "read_configmap_data" || s->action) << s->name;
+    EXPECT_EQ(s->action, s->name == "notify" || s->name == "create_ticket") << s->name;
   }
   EXPECT_THAT(names, ::testing::UnorderedElementsAre("get_workload", "list_pods", "get_events", "get_pod_logs",
                                                      "get_service", "get_storage", "get_config_refs", "get_quotas",
                                                      "get_hpa", "get_ingress", "get_nodes", "search_logs",
                                                      "search_runbooks", "recall_past_runs", "recall_previous_run", "query_metrics",
-                                                     "read_configmap_data"));
+                                                     "read_configmap_data", "notify", "create_ticket"));
   EXPECT_EQ(registry.find("read_configmap_data")->spec().risk, "Medium");
 }
 
