@@ -81,7 +81,9 @@ std::string composeAnswer(const RunSpec& spec, const RunState& state, const std:
 
   std::set<std::string> tools;
   for (const auto& s : state.steps) {
-    if (s.node == Node::Tool && s.state == StepState::Succeeded) tools.insert(s.tool);
+    // The actions (spec.actions) are not reads: the Actions section tells of them.
+    const bool action = std::any_of(spec.actions.begin(), spec.actions.end(), [&](const RunAction& a) { return a.tool == s.tool; });
+    if (s.node == Node::Tool && s.state == StepState::Succeeded && !action) tools.insert(s.tool);
   }
   int flagged = static_cast<int>(std::count_if(state.evidence.begin(), state.evidence.end(),
                                                [](const EvidenceItem& e) { return e.injectionSuspected; }));

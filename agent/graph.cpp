@@ -369,7 +369,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   }
 
   ToolOutput out = tool->run(ctx, args);
-  ++state.usage.toolCalls;
+  if (!tool->spec().action) ++state.usage.toolCalls;  // usage counts reads; the answer tells of actions
   state.usage.apiRequests += out.apiRequests;
 
   StepView view;
