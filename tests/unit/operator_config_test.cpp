@@ -168,3 +168,89 @@ TEST(OperatorConfig, TheSharedRunbookNamespaceIsANamespaceName) {
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("tools.runbookNamespace must be a namespace name"), std::string::npos);
 }
+
+TEST(OperatorConfig, ActionDestinationsAreReadAndEveryMistakeIsNamed) {
+  auto c = parseOperatorConfig(R"(actions:
+  destinations:
+  - {name: oncall, action: notify, type: slack, urlSecret: {namespace: ops, name: slack}}
+  - {name: shop-issues, action: ticket, type: github, url: "https://api.github.com", repository: shop/app,
+     tokenSecret: {namespace: ops, name: gh}, namespaces: [shop]}
+)", "operator.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->actionDestinations.size(), 2u);
+  const auto& slack = c->actionDestinations.at("oncall");
+  EXPECT_EQ(slack.tool(), "notify");
+  EXPECT_EQ(slack.urlSecret.key, "url");
+  EXPECT_TRUE(slack.allows("anywhere"));
+  const auto& gh = c->actionDestinations.at("shop-issues");
+  EXPECT_EQ(gh.tool(), "create_ticket");
+  EXPECT_EQ(gh.tokenSecret.key, "token");
+  EXPECT_TRUE(gh.allows("shop"));
+  EXPECT_FALSE(gh.allows("payments"));
+
+  auto err = [](const std::string& d) {
+    auto r = parseOperatorConfig("actions:\n  destinations:\n  - " + d + "\n", "operator.yaml");
+    return r.ok() ? std::string("accepted") : r.error().message;
+  };
+  EXPECT_NE(err("{name: x, action: email, type: slack, url: \"http://h\"}").find("action must be notify or ticket"), std::string::npos);
+  EXPECT_NE(err("{name: x, action: notify, type: github, url: \"http://h\"}").find("type must be slack or webhook"), std::string::npos);
+  EXPECT_NE(err("{name: x, action: ticket, type: github, url: \"http://h\"}").find("repository must be \"owner/repo\""),
+            std::string::npos);
+  EXPECT_NE(err("{name: x, action: notify, type: slack}").find("needs url or urlSecret"), std::string::npos);
+  EXPECT_NE(err("{name: x, action: notify, type: webhook, url: \"https://u:p@h/x\"}").find("without credentials"),
+            std::string::npos);
+  EXPECT_NE(err("{name: X_Y, action: notify, type: webhook, url: \"http://h\"}").find("name must be a DNS label"), std::string::npos);
+  EXPECT_NE(err("{name: x, action: notify, type: webhook, url: \"http://h\", tokenSecret: {name: t}}").find("tokenSecret needs"),
+            std::string::npos);
+  EXPECT_NE(err("{name: x, action: notify, type: webhook, url: \"http://h\", channel: ops}").find("actions.destinations[0].channel"),
+            std::string::npos);
+  auto twice = parseOperatorConfig(R"(actions:
+  destinations:
+  - {name: x, action: notify, type: webhook, url: "http://h"}
+  - {name: x, action: ticket, type: webhook, url: "http://h"}
+)", "operator.yaml");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.error().message.find("the name \"x\" is used twice"), std::string::npos);
+}
+
+TEST(RunSpecFrom, ActionsNameDestinationsTheOperatorOffersTheNamespaceAndNothingElse) {
+  auto cfg = parseOperatorConfig(R"(actions:
+  destinations:
+  - {name: oncall, action: notify, type: slack, url: "http://h/x"}
+  - {name: shop-issues, action: ticket, type: webhook, url: "http://h/t", namespaces: [shop]}
+)", "operator.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  auto spec = [&](const std::string& ns, const std::string& actions) {
+    auto run = kube::Object::parse(R"({"metadata":{"name":"r","namespace":")" + ns +
+                                   R"(","uid":"u1","generation":2},"spec":{"question":"q","actions":)" + actions + "}}");
+    return runSpecFrom(**run, *cfg);
+  };
+  auto ok = spec("shop", R"([{"type":"Notify","destination":"oncall"},{"type":"CreateTicket","destination":"shop-issues","when":"Always"}])");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  ASSERT_EQ(ok->actions.size(), 2u);
+  EXPECT_EQ(ok->actions[0].tool, "notify");
+  EXPECT_FALSE(ok->actions[0].always);
+  EXPECT_EQ(ok->actions[1].tool, "create_ticket");
+  EXPECT_TRUE(ok->actions[1].always);
+  EXPECT_EQ(ok->runUID, "u1");
+  EXPECT_EQ(ok->generation, 2);
+  EXPECT_TRUE(ok->toolAllowed("notify"));
+
+  auto onlyNotify = spec("shop", R"([{"type":"Notify","destination":"oncall"}])");
+  ASSERT_TRUE(onlyNotify.ok());
+  EXPECT_FALSE(onlyNotify->toolAllowed("create_ticket")) << "no ticket asked for: a model cannot file one";
+  auto none = spec("shop", "[]");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->toolAllowed("notify"));
+
+  auto otherNs = spec("payments", R"([{"type":"CreateTicket","destination":"shop-issues"}])");
+  ASSERT_FALSE(otherNs.ok());
+  EXPECT_EQ(otherNs.error().reason, "InvalidSpec");
+  EXPECT_NE(otherNs.error().message.find("spec.actions[0].destination \"shop-issues\" is not a ticket destination this "
+                                         "operator offers namespace payments (it offers none)"),
+            std::string::npos)
+      << otherNs.error().message;
+  auto wrongKind = spec("shop", R"([{"type":"Notify","destination":"shop-issues"}])");
+  ASSERT_FALSE(wrongKind.ok());
+  EXPECT_NE(wrongKind.error().message.find("(offered: oncall)"), std::string::npos) << wrongKind.error().message;
+}
