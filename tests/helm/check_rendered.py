@@ -214,8 +214,12 @@ key_refs = {(p["apiKeySecret"]["namespace"], p["apiKeySecret"]["name"])
 prom = cfg.get("metrics", {}).get("prometheus", {})
 if "bearerTokenSecret" in prom:
     key_refs.add((prom["bearerTokenSecret"]["namespace"], prom["bearerTokenSecret"]["name"]))
+for d in cfg.get("actions", {}).get("destinations", []):
+    for ref in ("urlSecret", "tokenSecret"):
+        if ref in d:
+            key_refs.add((d[ref]["namespace"], d[ref]["name"]))
 readable = {(ns, n) for ns, r in operator_rules if "secrets" in r.get("resources", []) for n in r.get("resourceNames") or ["*"]}
-report(key_refs == readable, "the operator may read exactly the Secrets its profiles and Prometheus name",
+report(key_refs == readable, "the operator may read exactly the Secrets its profiles, Prometheus and action destinations name",
        f"named {sorted(key_refs)}, RBAC {sorted(readable)}")
 for ns, name in key_refs:
     report(ns == release_ns, f"key Secret {name} is in the release namespace", ns)

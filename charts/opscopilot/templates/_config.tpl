@@ -84,6 +84,31 @@ metrics:
     insecureSkipVerify: {{ .insecureSkipVerify | default false }}
 {{- end }}
 {{- end }}
+{{- with ($cfg.actions).destinations }}
+actions:
+  destinations:
+  {{- range . }}
+  - name: {{ .name | toJson }}
+    action: {{ .action | toJson }}
+    type: {{ .type | toJson }}
+    {{- if .url }}
+    url: {{ .url | toJson }}
+    {{- end }}
+    {{- if .urlSecret }}
+    urlSecret: {namespace: {{ $.Release.Namespace | toJson }}, name: {{ .urlSecret | toJson }}, key: {{ .urlSecretKey | default "url" | toJson }}}
+    {{- end }}
+    {{- if .tokenSecret }}
+    tokenSecret: {namespace: {{ $.Release.Namespace | toJson }}, name: {{ .tokenSecret | toJson }}, key: {{ .tokenSecretKey | default "token" | toJson }}}
+    {{- end }}
+    {{- if .repository }}
+    repository: {{ .repository | toJson }}
+    {{- end }}
+    {{- if .namespaces }}
+    namespaces: {{ .namespaces | toJson }}
+    {{- end }}
+    insecureSkipVerify: {{ .insecureSkipVerify | default false }}
+  {{- end }}
+{{- end }}
 watchNamespace: {{ $cfg.watchNamespace | toJson }}
 health:
   address: {{ printf "%s:%d" .Values.health.bindAddress (int .Values.health.port) | toJson }}
