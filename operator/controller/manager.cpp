@@ -23,6 +23,7 @@
 #include "operator/controller/leader_election.h"
 #include "operator/controller/llm_http_client.h"
 #include "operator/controller/run_reconciler.h"
+#include "operator/controller/schedule_reconciler.h"
 #include "operator/controller/work_queue.h"
 #include "operator/kube/informer.h"
 #include "tools/builtin_tools.h"
@@ -282,10 +283,31 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   bo.ns = config.watchNamespace;
   kube::Informer budgets(client, bo);
 
+  // DiagnosticSchedules: runs on a cron schedule, created as this process.
+  auto self = whoAmI(*client);
+  if (!self.ok()) {
+    logError("cannot start: cannot tell who this process is (a SelfSubjectReview)", {{"error", self.error().toString()}});
+    return 1;
+  }
+  kube::WatcherOptions so;
+  so.resource = kDiagnosticSchedules;
+  so.ns = config.watchNamespace;
+  kube::Informer schedules(client, so);
+  WorkQueue scheduleQueue;
+
   EventRecorder events(client);
   std::atomic<bool> stopping{false};
   RequesterPolicy requesterPolicy(client, config.requesterPolicyBinding);
   RunReconciler reconciler(client, runs, tools, analyzers, config, events, stopping, requesterPolicy, &gateways);
+  reconciler.useSchedules(&schedules, *self);
+  ScheduleReconciler scheduler(client, schedules, runs, events, *self);
+  auto enqueueSchedule = [&](const kube::ObjectPtr& o) { scheduleQueue.add(o->key()); };
+  schedules.addHandlers({enqueueSchedule, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { enqueueSchedule(n); }, {}});
+  // A run of a schedule that changes (finishes, goes) changes the schedule's status.
+  auto runOfSchedule = [&](const kube::ObjectPtr& o) {
+    if (auto key = ScheduleReconciler::ownerKey(*o); !key.empty()) scheduleQueue.add(key);
+  };
+  runs.addHandlers({runOfSchedule, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { runOfSchedule(n); }, runOfSchedule});
   reconciler.onNodeDone([&](const std::string& key) { queue.add(key); });
   reconciler.useBudgets(&budgets);
   // Only the leader writes a budget's status (a standby keeps its caches warm).
@@ -318,6 +340,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   runs.start();
   approvals.start();
   budgets.start();
+  schedules.start();
   logInfo("starting", {{"controller", "diagnosticrun"}, {"workers", std::to_string(config.workers)},
                        {"namespace", config.watchNamespace.empty() ? "(all)" : config.watchNamespace}});
   while (!runs.waitForSync(std::chrono::seconds(1))) {
@@ -343,6 +366,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
       runs.stop();
       approvals.stop();
       budgets.stop();
+      schedules.stop();
       return 0;
     }
     leading.store(true);
@@ -387,11 +411,37 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     });
   }
 
+  // One worker for schedules: each reconcile is a few cached reads and at
+  // most a create, a status patch and history deletes.
+  std::thread scheduleWorker([&] {
+    while (!schedules.waitForSync(std::chrono::seconds(1))) {
+      if (stop.cancelled()) return;
+    }
+    while (auto key = scheduleQueue.get()) {
+      ReconcileResult r;
+      try {
+        r = scheduler.reconcile(*key);
+      } catch (const std::exception& e) {
+        r.error = kube::Error{0, "InternalError", e.what()};
+      }
+      if (r.error) {
+        logError("reconcile failed", {{"controller", "diagnosticschedule"}, {"key", *key}, {"error", r.error->toString()}});
+        scheduleQueue.addRateLimited(*key);
+      } else {
+        scheduleQueue.forget(*key);
+        if (r.requeueAfter.count() > 0) scheduleQueue.addAfter(*key, r.requeueAfter);
+      }
+      scheduleQueue.done(*key);
+    }
+  });
+
   stop.sleepFor(std::chrono::hours(24 * 365 * 100));
   logInfo("shutting down: no new work; checkpointing runs in progress");
   stopping.store(true);
   for (auto& [name, gateway] : gateways) gateway->shutdown();  // model waits and calls in flight end now
   queue.shutdown();
+  scheduleQueue.shutdown();
+  scheduleWorker.join();
   auto joined = std::async(std::launch::async, [&] {
     for (auto& w : workers) w.join();
   });
@@ -411,6 +461,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   runs.stop();
   approvals.stop();
   budgets.stop();
+  schedules.stop();
   logInfo("stopped");
   return lostLeadership.load() ? 1 : 0;
 }

@@ -50,12 +50,12 @@ std::string narrowing(const rapidjson::Value* match) {
   return {};
 }
 
-bool coversRunCreation(const rapidjson::Value* rules) {
+bool coversCreation(const rapidjson::Value* rules, const char* resource) {
   if (!rules || !rules->IsArray()) return false;
   for (const auto& r : rules->GetArray()) {
     if (!r.IsObject()) continue;
     if (has(strings(kube::member(r, "apiGroups")), "opscopilot.io", "*") &&
-        has(strings(kube::member(r, "resources")), "diagnosticruns", "*") &&
+        has(strings(kube::member(r, "resources")), resource, "*") &&
         has(strings(kube::member(r, "operations")), "CREATE", "*")) {
       return true;
     }
@@ -134,10 +134,13 @@ RequesterPolicy::InForce RequesterPolicy::read() {
     f.why = policyText + " has failurePolicy Ignore";
     return f;
   }
-  if (!coversRunCreation((*policy)->at({"spec", "matchConstraints", "resourceRules"}))) {
+  const auto* rules = (*policy)->at({"spec", "matchConstraints", "resourceRules"});
+  if (!coversCreation(rules, "diagnosticruns")) {
     f.why = policyText + " does not match the creation of diagnosticruns.opscopilot.io";
     return f;
   }
+  f.schedules = coversCreation(rules, "diagnosticschedules");
+  f.policyText = policyText;
   if (auto n = narrowing((*policy)->at({"spec", "matchConstraints"})); !n.empty()) {
     f.why = policyText + " does not cover every run (it has " + n + ")";
     return f;
@@ -167,10 +170,15 @@ RequesterPolicy::Verdict RequesterPolicy::check(const kube::Object& run) {
     f = *cached_;
   }
   if (!f.ok) return {false, f.why, false};
-  if (!requesterFrom(run)) return {false, "the run has no spec.requester"};
+  const bool schedule = run.stringAt({"kind"}) == "DiagnosticSchedule";
+  const std::string what = schedule ? "schedule" : "run";
+  if (schedule && !f.schedules) {
+    return {false, f.policyText + " does not match the creation of diagnosticschedules.opscopilot.io"};
+  }
+  if (!requesterFrom(run)) return {false, "the " + what + " has no spec.requester"};
   auto created = parseRfc3339(run.stringAt({"metadata", "creationTimestamp"}));
   if (!created || *created < f.since + kPropagation) {
-    return {false, "the run was created before the ValidatingAdmissionPolicyBinding " + binding_ +
+    return {false, "the " + what + " was created before the ValidatingAdmissionPolicyBinding " + binding_ +
                        " that checks spec.requester was in force"};
   }
   return {true, {}};

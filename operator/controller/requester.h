@@ -46,6 +46,8 @@ class RequesterPolicy {
     // Forbidden): retry later rather than judge the run.
     bool transient = false;
   };
+  // For a DiagnosticRun, or a DiagnosticSchedule (its "kind"): the policy
+  // must match the creation of that resource too.
   Verdict check(const kube::Object& run);
 
  private:
@@ -54,6 +56,8 @@ class RequesterPolicy {
     bool transient = false;
     std::string why;  // when !ok
     std::chrono::system_clock::time_point since;  // the later creation of binding and policy
+    bool schedules = false;  // the policy checks the creation of DiagnosticSchedules too
+    std::string policyText;
   };
   InForce read();
 

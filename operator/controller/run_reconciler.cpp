@@ -1,4 +1,5 @@
 #include "operator/controller/run_reconciler.h"
+#include "operator/controller/schedule_reconciler.h"
 
 #include <rapidjson/document.h>
 
@@ -196,6 +197,17 @@ ReconcileResult RunReconciler::reconcile(const std::string& key) {
     if (verdict.transient) return {{}, kube::Error{0, "RequesterPolicyUnreadable", verdict.why}, "RequesterPolicyUnreadable"};
     if (verdict.trusted) {
       spec->requester = requesterFrom(*run);
+      // A run a DiagnosticSchedule made names this process (its creator) as
+      // requester; it reads with the schedule's requester instead.
+      if (schedules_) {
+        if (auto sr = effectiveScheduleRequester(*run, self_, *schedules_, requesterPolicy_); sr && sr->requester) {
+          spec->requester = sr->requester;
+        } else if (sr && config_.whenRequesterUnverified == OperatorConfig::WhenUnverified::Refuse) {
+          spec = kube::Error{0, "RequesterUnverified", "the run's requester cannot be verified: " + sr->why};
+        } else if (sr) {
+          spec->requester.reset();
+        }
+      }
     } else if (config_.whenRequesterUnverified == OperatorConfig::WhenUnverified::Refuse) {
       spec = kube::Error{0, "RequesterUnverified",
                          "the run's requester cannot be verified: " + verdict.why +

@@ -83,6 +83,12 @@ class RunReconciler {
   // are admitted against their namespace's budget (budget.h). Set before the
   // first reconcile; without it, no budget applies.
   void useBudgets(const kube::Informer* budgets) { budgets_ = budgets; }
+  // DiagnosticSchedules, and this process's identity: a run a schedule made
+  // reads with the schedule's requester (schedule_reconciler.h).
+  void useSchedules(const kube::Informer* schedules, agent::Requester self) {
+    schedules_ = schedules;
+    self_ = std::move(self);
+  }
   // Writes the namespace's DiagnosticBudget status (period, spend, runs,
   // refusals) when it changed; errors are logged (the next charge writes again).
   void publishBudget(const std::string& ns);
@@ -178,6 +184,8 @@ class RunReconciler {
   const std::map<std::string, std::unique_ptr<agent::llm::Gateway>>* gateways_;
   agent::BuiltinPlanner planner_;
   const kube::Informer* budgets_ = nullptr;
+  const kube::Informer* schedules_ = nullptr;
+  agent::Requester self_;
   BudgetLedger ledger_;
   std::atomic<std::uint64_t> statusWrites_{0};
   std::function<void(const std::string&)> requeue_;
