@@ -119,7 +119,7 @@ def build():
             "scope": "Namespaced",
             "names": {"kind": "DiagnosticSchedule", "listKind": "DiagnosticScheduleList",
                       "plural": "diagnosticschedules", "singular": "diagnosticschedule",
-                      "shortNames": ["ds"], "categories": ["opscopilot"]},
+                      "shortNames": ["dsched"], "categories": ["opscopilot"]},
             "versions": [{
                 "name": "v1alpha1", "served": True, "storage": True,
                 "subresources": {"status": {}},

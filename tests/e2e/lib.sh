@@ -44,6 +44,7 @@ bench_scenario() {
 install_crds_and_policies() {
   kubectl apply -f "$ROOT/crds/" >/dev/null || return 1
   kubectl wait --for=condition=Established crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io \
+    crd/diagnosticschedules.opscopilot.io \
     --timeout=60s >/dev/null || return 1
   kubectl apply -f "$ROOT/config/admission/diagnosticrun-requester-policy.yaml" >/dev/null || return 1
   # Only where the API server serves MutatingAdmissionPolicy (hack/cluster.sh does).
