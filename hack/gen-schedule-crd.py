@@ -29,6 +29,7 @@ HEADER = """\
 def build():
     with open(os.path.join(ROOT, "crds/opscopilot.io_diagnosticruns.yaml")) as f:
         run = yaml.safe_load(f)
+    run_root = run["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
     run_spec = copy.deepcopy(run["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"])
     requester = run_spec["properties"].pop("requester")
     run_spec["properties"].pop("previousRun")
@@ -36,6 +37,7 @@ def build():
     run_spec["description"] = "The spec of each run, as a DiagnosticRun's (its requester is the schedule's)."
     spec = {
         "type": "object",
+        "description": "When to run, and the run to make each time.",
         "required": ["schedule", "runTemplate"],
         "properties": {
             "schedule": {
@@ -77,8 +79,13 @@ def build():
                         "type": "object",
                         "description": "Labels and annotations of each run.",
                         "properties": {
-                            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-                            "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "labels": {"type": "object", "description": "Added to each run's labels "
+                                       "(with opscopilot.io/schedule: the schedule's name).",
+                                       "additionalProperties": {"type": "string", "description": "A label value."}},
+                            "annotations": {"type": "object", "description": "Added to each run's annotations "
+                                            "(with opscopilot.io/scheduled-at: its scheduled time).",
+                                            "additionalProperties": {"type": "string",
+                                                                     "description": "An annotation value."}},
                         },
                     },
                     "spec": run_spec,
@@ -95,7 +102,9 @@ def build():
             "active": {
                 "type": "array", "maxItems": 1000, "x-kubernetes-list-type": "atomic",
                 "description": "The schedule's runs that have not finished.",
-                "items": {"type": "object", "properties": {"name": {"type": "string"}, "uid": {"type": "string"}}},
+                "items": {"type": "object", "description": "One active run.",
+                          "properties": {"name": {"type": "string", "description": "The run's name."},
+                                         "uid": {"type": "string", "description": "The run's UID."}}},
             },
             "activeCount": {"type": "integer", "format": "int32", "description": "How many runs are active."},
             "lastScheduleTime": {"type": "string", "format": "date-time",
@@ -106,7 +115,8 @@ def build():
             "message": {"type": "string", "maxLength": 2000,
                         "description": "One sentence: why the schedule is not running (an invalid schedule), or "
                                        "the last time skipped and why."},
-            "observedGeneration": {"type": "integer", "format": "int64"},
+            "observedGeneration": {"type": "integer", "format": "int64",
+                                   "description": "The generation of the spec this status is for."},
         },
     }
     return {
@@ -137,8 +147,8 @@ def build():
                                    "creates Jobs; the runs are owned by it.",
                     "required": ["spec"],
                     "properties": {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
+                        "apiVersion": run_root["apiVersion"],
+                        "kind": run_root["kind"],
                         "metadata": {"type": "object"},
                         "spec": spec,
                         "status": status,
@@ -150,12 +160,14 @@ def build():
 
 
 def main():
-    text = HEADER + yaml.safe_dump(build(), sort_keys=False, width=110)
+    crd = build()
+    text = HEADER + yaml.safe_dump(crd, sort_keys=False, width=110)
     stale = []
     for rel in OUT:
         path = os.path.join(ROOT, rel)
         old = open(path).read() if os.path.exists(path) else None
-        if old != text:
+        # Compared as data: PyYAML versions may lay the same text out differently.
+        if old is None or yaml.safe_load(old) != crd:
             stale.append(rel)
             if "--check" not in sys.argv:
                 with open(path, "w") as f:

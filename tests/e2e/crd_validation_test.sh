@@ -122,8 +122,11 @@ if [ "$rc" != 0 ]; then
   exit 1
 fi
 run k wait --for=condition=Established --timeout=60s \
-  crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io
+  crd/diagnosticruns.opscopilot.io crd/approvalrequests.opscopilot.io crd/diagnosticschedules.opscopilot.io
 if [ "$rc" = 0 ]; then pass "CRDs applied and Established"; else fail "CRDs Established" "$out"; summary; exit 1; fi
+# A schedule's run template is a run's spec: its schema is generated from the run's.
+run python3 hack/gen-schedule-crd.py --check
+if [ "$rc" = 0 ]; then pass "the DiagnosticSchedule CRD is generated from the DiagnosticRun CRD's current spec schema"; else fail "the DiagnosticSchedule CRD is stale" "$out"; fi
 
 expect_ok "admission policy applied" k apply -f config/admission/approvalrequest-decidedby-policy.yaml
 
@@ -247,7 +250,7 @@ else
   fail "kubectl explain dr.spec.limits (waited 60s)" "$(cat "$WORK/explain")"
 fi
 if command -v python3 >/dev/null 2>&1; then
-  run bash -c "kubectl --request-timeout=20s get crd diagnosticruns.opscopilot.io approvalrequests.opscopilot.io -o json | python3 -c '
+  run bash -c "kubectl --request-timeout=20s get crd diagnosticruns.opscopilot.io approvalrequests.opscopilot.io diagnosticschedules.opscopilot.io -o json | python3 -c '
 import json, sys
 missing = []
 def walk(path, s):
