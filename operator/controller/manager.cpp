@@ -162,6 +162,28 @@ kube::Result<tools::PrometheusEndpoint> prometheusEndpoint(kube::Client& client,
   return ep;
 }
 
+// What the schedules' event triggers read of a Warning Event; the rest is
+// not cached.
+kube::ObjectPtr slimEvent(const kube::ObjectPtr& e) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value meta(rapidjson::kObjectType);
+  for (const char* k : {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"}) {
+    auto v = e->stringAt({"metadata", k});
+    meta.AddMember(rapidjson::StringRef(k), rapidjson::Value(v.data(), static_cast<rapidjson::SizeType>(v.size()), a), a);
+  }
+  doc.AddMember("metadata", meta, a);
+  for (const char* k : {"type", "reason", "lastTimestamp", "eventTime"}) {
+    auto v = e->stringAt({k});
+    if (!v.empty()) doc.AddMember(rapidjson::StringRef(k), rapidjson::Value(v.data(), static_cast<rapidjson::SizeType>(v.size()), a), a);
+  }
+  auto message = e->stringAt({"message"}).substr(0, 1000);
+  doc.AddMember("message", rapidjson::Value(message.data(), static_cast<rapidjson::SizeType>(message.size()), a), a);
+  if (const auto* o = e->at({"involvedObject"})) doc.AddMember("involvedObject", rapidjson::Value(*o, a), a);
+  if (const auto* s = e->at({"series"})) doc.AddMember("series", rapidjson::Value(*s, a), a);
+  return kube::Object::copyOf(doc);
+}
+
 }  // namespace
 
 int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& config, net::Cancellation& stop,
@@ -308,6 +330,24 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     if (auto key = ScheduleReconciler::ownerKey(*o); !key.empty()) scheduleQueue.add(key);
   };
   runs.addHandlers({runOfSchedule, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { runOfSchedule(n); }, runOfSchedule});
+  scheduler.limitTriggers(config.triggersPerNamespacePerHour);
+  scheduler.useReader(config.readerUser);
+  // Warning Events, for schedules' onEvents: slim copies of the last hour's.
+  kube::WatcherOptions eo;
+  eo.resource = kube::resources::kEvents;
+  eo.ns = config.watchNamespace;
+  eo.fieldSelector = "type=Warning";
+  eo.transform = slimEvent;
+  kube::Informer warnings(client, eo);
+  auto onWarning = [&](const kube::ObjectPtr& o) {
+    for (const auto& s : schedules.list()) {
+      if (s->ns() == o->ns() && s->at({"spec", "onEvents"})) {
+        scheduleQueue.add("event:" + o->key());
+        return;
+      }
+    }
+  };
+  warnings.addHandlers({onWarning, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { onWarning(n); }, {}});
   reconciler.onNodeDone([&](const std::string& key) { queue.add(key); });
   reconciler.useBudgets(&budgets);
   // Only the leader writes a budget's status (a standby keeps its caches warm).
@@ -341,6 +381,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   approvals.start();
   budgets.start();
   schedules.start();
+  warnings.start();
   logInfo("starting", {{"controller", "diagnosticrun"}, {"workers", std::to_string(config.workers)},
                        {"namespace", config.watchNamespace.empty() ? "(all)" : config.watchNamespace}});
   while (!runs.waitForSync(std::chrono::seconds(1))) {
@@ -367,6 +408,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
       approvals.stop();
       budgets.stop();
       schedules.stop();
+      warnings.stop();
       return 0;
     }
     leading.store(true);
@@ -420,7 +462,11 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     while (auto key = scheduleQueue.get()) {
       ReconcileResult r;
       try {
-        r = scheduler.reconcile(*key);
+        if (key->rfind("event:", 0) == 0) {
+          if (auto e = warnings.get(key->substr(6))) r = scheduler.onWarningEvent(*e);
+        } else {
+          r = scheduler.reconcile(*key);
+        }
       } catch (const std::exception& e) {
         r.error = kube::Error{0, "InternalError", e.what()};
       }
@@ -462,6 +508,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   approvals.stop();
   budgets.stop();
   schedules.stop();
+  warnings.stop();
   logInfo("stopped");
   return lostLeadership.load() ? 1 : 0;
 }

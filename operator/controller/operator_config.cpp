@@ -184,7 +184,8 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
   static const std::vector<std::string> known = {"workers", "defaultModel", "models", "limits", "tools",
                                                  "watchNamespace", "health", "leaderElection", "requester",
                                                  "concurrency", "statusWriteIntervalMilliseconds",
-                                                 "statusProgressWritesPerSecond", "metrics", "actions"};
+                                                 "statusProgressWritesPerSecond", "metrics", "actions",
+                                                 "eventTriggers"};
   for (const auto& kv : root) {
     // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
     if (!kv.first.IsScalar()) return invalid(source, "a field name must be a plain string");
@@ -206,6 +207,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         unknownKey(child(root, "requester"), "requester", {"policyBinding", "whenUnverified"}),
         unknownKey(child(root, "metrics"), "metrics", {"prometheus", "namespaces"}),
         unknownKey(child(root, "actions"), "actions", {"destinations"}),
+        unknownKey(child(root, "eventTriggers"), "eventTriggers", {"maxRunsPerNamespacePerHour"}),
     };
     if (auto models = child(root, "models"); models && models.IsMap()) {
       for (const auto& kv : models) {
@@ -221,6 +223,12 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
     }
     for (const auto& u : unknown) {
       if (!u.empty()) return invalid(source, "unknown field \"" + u + "\"");
+    }
+    if (auto t = child(child(root, "eventTriggers"), "maxRunsPerNamespacePerHour")) {
+      cfg.triggersPerNamespacePerHour = t.as<int>();
+      if (cfg.triggersPerNamespacePerHour < 0 || cfg.triggersPerNamespacePerHour > 10000) {
+        return invalid(source, "eventTriggers.maxRunsPerNamespacePerHour must be between 0 (none) and 10000");
+      }
     }
     if (auto d = child(child(root, "actions"), "destinations")) {
       if (!d.IsSequence()) return invalid(source, "actions.destinations must be a list");

@@ -119,6 +119,9 @@ struct OperatorConfig {
   std::map<std::string, PrometheusConfig> namespacePrometheus;
   // Whether runs in ns have a Prometheus to query.
   bool hasMetrics(const std::string& ns) const { return clusterPrometheus || namespacePrometheus.count(ns) > 0; }
+  // Runs Warning Events start (DiagnosticSchedule spec.onEvents), all of a
+  // namespace's schedules together, at most this many an hour.
+  int triggersPerNamespacePerHour = 12;
   // notify and create_ticket destinations, by name.
   std::map<std::string, ActionDestinationConfig> actionDestinations;
   // Whose rights a run uses (docs/DESIGN.md, "Whose rights a run uses").

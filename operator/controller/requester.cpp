@@ -156,7 +156,7 @@ RequesterPolicy::InForce RequesterPolicy::read() {
   return f;
 }
 
-RequesterPolicy::Verdict RequesterPolicy::check(const kube::Object& run) {
+RequesterPolicy::Verdict RequesterPolicy::check(const kube::Object& run, bool schedule) {
   InForce f;
   {
     std::lock_guard lock(mu_);
@@ -170,7 +170,6 @@ RequesterPolicy::Verdict RequesterPolicy::check(const kube::Object& run) {
     f = *cached_;
   }
   if (!f.ok) return {false, f.why, false};
-  const bool schedule = run.stringAt({"kind"}) == "DiagnosticSchedule";
   const std::string what = schedule ? "schedule" : "run";
   if (schedule && !f.schedules) {
     return {false, f.policyText + " does not match the creation of diagnosticschedules.opscopilot.io"};

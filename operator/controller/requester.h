@@ -46,9 +46,9 @@ class RequesterPolicy {
     // Forbidden): retry later rather than judge the run.
     bool transient = false;
   };
-  // For a DiagnosticRun, or a DiagnosticSchedule (its "kind"): the policy
-  // must match the creation of that resource too.
-  Verdict check(const kube::Object& run);
+  // For a DiagnosticRun, or a DiagnosticSchedule (schedule: the policy must
+  // match the creation of schedules too).
+  Verdict check(const kube::Object& run, bool schedule = false);
 
  private:
   struct InForce {

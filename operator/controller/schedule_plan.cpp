@@ -20,23 +20,23 @@ Plan decide(const Spec& spec, Clock::time_point last, const std::vector<OwnedRun
       plan.deleteHistory.push_back(done[i]->name);
     }
   }
-  if (spec.suspend) return plan;
+  if (spec.suspend || !spec.cron) return plan;
 
   // The most recent due time after last; earlier misses are dropped.
   std::optional<Clock::time_point> due;
-  for (auto t = spec.cron.next(last); t && *t <= now; t = spec.cron.next(*t)) {
+  for (auto t = spec.cron->next(last); t && *t <= now; t = spec.cron->next(*t)) {
     if (due) ++plan.missed;
     due = t;
     if (plan.missed > 1000) {  // a schedule idle for long: jump near now
       plan.missed = 0;
       last = now - std::chrono::hours(24 * 31);
-      t = spec.cron.next(last);
+      t = spec.cron->next(last);
       due.reset();
       if (!t || *t > now) break;
       due = t;
     }
   }
-  plan.wakeAt = spec.cron.next(std::max(now, due.value_or(last)));
+  plan.wakeAt = spec.cron->next(std::max(now, due.value_or(last)));
   if (!due) return plan;
   if (spec.startingDeadline && now - *due > *spec.startingDeadline) {
     plan.skipped = "missed its start by more than startingDeadlineSeconds (" +

@@ -21,7 +21,7 @@ using Clock = std::chrono::system_clock;
 enum class Concurrency { Allow, Forbid, Replace };
 
 struct Spec {
-  CronSchedule cron;
+  std::optional<CronSchedule> cron;  // nullopt: no times (a schedule of Warning Events only)
   bool suspend = false;
   Concurrency concurrency = Concurrency::Allow;
   std::optional<std::chrono::seconds> startingDeadline;

@@ -7,6 +7,7 @@
 #include "agent/graph.h"
 #include "agent/json_writer.h"
 #include "agent/redacted.h"
+#include "agent/redaction.h"
 #include "operator/controller/approval.h"
 #include "operator/controller/json_log.h"
 #include "operator/controller/schedule_plan.h"
@@ -89,7 +90,7 @@ std::optional<ScheduleRequester> effectiveScheduleRequester(const kube::Object& 
     out.why = "the run was made by DiagnosticSchedule " + owner->first + ", which is gone";
     return out;
   }
-  auto verdict = policy.check(*schedule);
+  auto verdict = policy.check(*schedule, true);
   auto scheduleRequester = requesterFrom(*schedule);
   if (!verdict.trusted || !scheduleRequester) {
     out.why = "the requester of DiagnosticSchedule " + owner->first + " cannot be verified: " +
@@ -107,6 +108,64 @@ ScheduleReconciler::ScheduleReconciler(std::shared_ptr<kube::Client> client, con
 std::string ScheduleReconciler::ownerKey(const kube::Object& run) {
   auto owner = scheduleOwner(run);
   return owner ? std::string(run.ns()) + "/" + owner->first : std::string();
+}
+
+rapidjson::Document ScheduleReconciler::runFromTemplate(const kube::Object& s, const std::string& runName,
+                                                        const std::map<std::string, std::string>& annotations,
+                                                        const std::optional<std::pair<std::string, std::string>>& target,
+                                                        const std::string& questionSuffix) const {
+  const std::string name(s.name());
+  rapidjson::Document run(rapidjson::kObjectType);
+  auto& ra = run.GetAllocator();
+  run.AddMember("apiVersion", "opscopilot.io/v1alpha1", ra);
+  run.AddMember("kind", "DiagnosticRun", ra);
+  rapidjson::Value meta(rapidjson::kObjectType), labels(rapidjson::kObjectType), notes(rapidjson::kObjectType);
+  if (const auto* l = s.at({"spec", "runTemplate", "metadata", "labels"}); l && l->IsObject()) labels.CopyFrom(*l, ra);
+  if (const auto* n = s.at({"spec", "runTemplate", "metadata", "annotations"}); n && n->IsObject()) notes.CopyFrom(*n, ra);
+  if (name.size() <= 63) {
+    labels.RemoveMember("opscopilot.io/schedule");
+    labels.AddMember("opscopilot.io/schedule", str(name, ra), ra);
+  }
+  for (const auto& [k, v] : annotations) {
+    notes.RemoveMember(k.c_str());
+    notes.AddMember(str(k, ra), str(v, ra), ra);
+  }
+  meta.AddMember("name", str(runName, ra), ra);
+  meta.AddMember("namespace", str(s.ns(), ra), ra);
+  meta.AddMember("labels", labels, ra);
+  meta.AddMember("annotations", notes, ra);
+  rapidjson::Value owners(rapidjson::kArrayType), owner(rapidjson::kObjectType);
+  owner.AddMember("apiVersion", "opscopilot.io/v1alpha1", ra);
+  owner.AddMember("kind", "DiagnosticSchedule", ra);
+  owner.AddMember("name", str(name, ra), ra);
+  owner.AddMember("uid", str(s.uid(), ra), ra);
+  owner.AddMember("controller", true, ra);
+  owners.PushBack(owner, ra);
+  meta.AddMember("ownerReferences", owners, ra);
+  run.AddMember("metadata", meta, ra);
+  rapidjson::Value runSpec(rapidjson::kObjectType);
+  if (const auto* t = s.at({"spec", "runTemplate", "spec"}); t && t->IsObject()) runSpec.CopyFrom(*t, ra);
+  if (target && !runSpec.HasMember("target")) {
+    rapidjson::Value t(rapidjson::kObjectType);
+    t.AddMember("kind", str(target->first, ra), ra);
+    t.AddMember("name", str(target->second, ra), ra);
+    runSpec.AddMember("target", t, ra);
+  }
+  if (!questionSuffix.empty() && runSpec.HasMember("question") && runSpec["question"].IsString()) {
+    std::string q = runSpec["question"].GetString();
+    q = agent::truncateText(q + questionSuffix, 2000, false).text;
+    runSpec["question"] = str(q, ra);
+  }
+  // Admission requires the creator as requester: this process. The run
+  // reads with the schedule's requester instead (effectiveScheduleRequester).
+  runSpec.RemoveMember("requester");
+  rapidjson::Value requester(rapidjson::kObjectType), groups(rapidjson::kArrayType);
+  requester.AddMember("username", str(self_.username, ra), ra);
+  for (const auto& g : self_.groups) groups.PushBack(str(g, ra), ra);
+  if (!groups.Empty()) requester.AddMember("groups", groups, ra);
+  runSpec.AddMember("requester", requester, ra);
+  run.AddMember("spec", runSpec, ra);
+  return run;
 }
 
 ReconcileResult ScheduleReconciler::reconcile(const std::string& key) {
@@ -139,15 +198,18 @@ ReconcileResult ScheduleReconciler::reconcile(const std::string& key) {
   }
 
   std::string err;
-  const auto cron = CronSchedule::parse(s->stringAt({"spec", "schedule"}), &err);
+  const std::string cronText(s->stringAt({"spec", "schedule"}));
+  std::optional<CronSchedule> cron;
+  if (!cronText.empty()) cron = CronSchedule::parse(cronText, &err);
+  const bool invalid = !cronText.empty() && !cron;
   std::string message;
   std::optional<schedule::Plan> plan;
   std::string lastRun(s->stringAt({"status", "lastRun"}));
   std::string lastScheduleTime(s->stringAt({"status", "lastScheduleTime"}));
-  if (!cron) {
-    message = "the schedule \"" + std::string(s->stringAt({"spec", "schedule"})) + "\" is not valid: " + err;
+  if (invalid) {
+    message = "the schedule \"" + cronText + "\" is not valid: " + err;
   } else {
-    schedule::Spec spec{*cron};
+    schedule::Spec spec{cron};
     if (const auto* v = s->at({"spec", "suspend"}); v && v->IsBool()) spec.suspend = v->GetBool();
     const auto policy = s->stringAt({"spec", "concurrencyPolicy"});
     spec.concurrency = policy == "Forbid"    ? schedule::Concurrency::Forbid
@@ -179,43 +241,7 @@ ReconcileResult ScheduleReconciler::reconcile(const std::string& key) {
     }
     if (plan->runFor) {
       const std::string runName = schedule::runName(name, *plan->runFor);
-      rapidjson::Document run(rapidjson::kObjectType);
-      auto& ra = run.GetAllocator();
-      run.AddMember("apiVersion", "opscopilot.io/v1alpha1", ra);
-      run.AddMember("kind", "DiagnosticRun", ra);
-      rapidjson::Value meta(rapidjson::kObjectType), labels(rapidjson::kObjectType), annotations(rapidjson::kObjectType);
-      if (const auto* l = s->at({"spec", "runTemplate", "metadata", "labels"}); l && l->IsObject()) labels.CopyFrom(*l, ra);
-      if (const auto* n = s->at({"spec", "runTemplate", "metadata", "annotations"}); n && n->IsObject()) annotations.CopyFrom(*n, ra);
-      if (name.size() <= 63) {
-        labels.RemoveMember("opscopilot.io/schedule");
-        labels.AddMember("opscopilot.io/schedule", str(name, ra), ra);
-      }
-      annotations.RemoveMember("opscopilot.io/scheduled-at");
-      annotations.AddMember("opscopilot.io/scheduled-at", str(agent::formatTime(*plan->runFor), ra), ra);
-      meta.AddMember("name", str(runName, ra), ra);
-      meta.AddMember("namespace", str(ns, ra), ra);
-      meta.AddMember("labels", labels, ra);
-      meta.AddMember("annotations", annotations, ra);
-      rapidjson::Value owners(rapidjson::kArrayType), owner(rapidjson::kObjectType);
-      owner.AddMember("apiVersion", "opscopilot.io/v1alpha1", ra);
-      owner.AddMember("kind", "DiagnosticSchedule", ra);
-      owner.AddMember("name", str(name, ra), ra);
-      owner.AddMember("uid", str(uid, ra), ra);
-      owner.AddMember("controller", true, ra);
-      owners.PushBack(owner, ra);
-      meta.AddMember("ownerReferences", owners, ra);
-      run.AddMember("metadata", meta, ra);
-      rapidjson::Value runSpec(rapidjson::kObjectType);
-      if (const auto* t = s->at({"spec", "runTemplate", "spec"}); t && t->IsObject()) runSpec.CopyFrom(*t, ra);
-      // Admission requires the creator as requester: this process. The run
-      // reader then uses the schedule's requester (effectiveScheduleRequester).
-      runSpec.RemoveMember("requester");
-      rapidjson::Value requester(rapidjson::kObjectType), groups(rapidjson::kArrayType);
-      requester.AddMember("username", str(self_.username, ra), ra);
-      for (const auto& g : self_.groups) groups.PushBack(str(g, ra), ra);
-      if (!groups.Empty()) requester.AddMember("groups", groups, ra);
-      runSpec.AddMember("requester", requester, ra);
-      run.AddMember("spec", runSpec, ra);
+      rapidjson::Document run = runFromTemplate(*s, runName, {{"opscopilot.io/scheduled-at", agent::formatTime(*plan->runFor)}});
       auto created = client_->create(kDiagnosticRuns, ns, agent::redactJson(run));
       if (created.ok()) {
         owned.push_back({runName, schedule::OwnedRun::State::Active, now});
@@ -263,13 +289,13 @@ ReconcileResult ScheduleReconciler::reconcile(const std::string& key) {
     auto written = client_->patch(kDiagnosticSchedules, ns, name, kube::PatchType::Merge, agent::redactJson(status), {}, "status");
     if (!written.ok() && !written.error().isNotFound()) return {{}, written.error(), "StatusWriteFailed"};
   }
-  if (!cron) {
+  if (invalid) {
     if (s->stringAt({"status", "message"}) != message) {
       events_.record(target, "Warning", "InvalidSchedule", agent::redactText(message));
     }
     return {{}, {}, "InvalidSchedule"};
   }
-  if (!plan->wakeAt) return {{}, {}, "Idle"};
+  if (!plan || !plan->wakeAt) return {{}, {}, "Idle"};
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*plan->wakeAt - Clock::now());
   wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(std::chrono::hours(24)));
   return {wait + std::chrono::milliseconds(50), {}, plan->runFor ? "Created" : "Waiting"};

@@ -11,7 +11,12 @@
 // the schedule is not running or the last time it skipped.
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,15 +54,41 @@ class ScheduleReconciler {
   // key: "namespace/name" of a DiagnosticSchedule.
   ReconcileResult reconcile(const std::string& key);
 
+  // A Warning Event (from the events cache): starts a run of each schedule
+  // of its namespace whose onEvents it matches, once per object per
+  // cooldown, within the namespace's hourly cap (schedule_triggers.cpp).
+  ReconcileResult onWarningEvent(const kube::Object& event);
+  // Warning Events older than this never start a run (on start, the
+  // events cache lists the last hour's).
+  static constexpr std::chrono::minutes kEventMaxAge{10};
+
   // The schedule that controls run, as a key, or "".
   static std::string ownerKey(const kube::Object& run);
 
+  // Operator config eventTriggers.maxRunsPerNamespacePerHour.
+  void limitTriggers(int perNamespacePerHour) { triggersPerHour_ = perNamespacePerHour; }
+  // The namespace's reader identity, to read the labels of an Event's object.
+  void useReader(std::string readerUser) { readerUser_ = std::move(readerUser); }
+
  private:
+  // The DiagnosticRun the schedule s makes: its template, named runName,
+  // owned by s, with these annotations, the target (kind, name) when the
+  // template names none, and the suffix added to the question.
+  rapidjson::Document runFromTemplate(const kube::Object& s, const std::string& runName,
+                                      const std::map<std::string, std::string>& annotations,
+                                      const std::optional<std::pair<std::string, std::string>>& target = std::nullopt,
+                                      const std::string& questionSuffix = {}) const;
+
   std::shared_ptr<kube::Client> client_;
   const kube::Informer& schedules_;
   const kube::Informer& runs_;
   EventRecorder& events_;
   agent::Requester self_;
+  int triggersPerHour_ = 12;
+  std::string readerUser_ = "system:serviceaccount:{namespace}:opscopilot-reader";
+  std::mutex triggerMu_;
+  std::map<std::string, std::deque<std::chrono::system_clock::time_point>> triggered_;  // per namespace, last hour
+  std::map<std::string, std::chrono::system_clock::time_point> lastForObject_;          // schedule UID + object
 };
 
 }  // namespace opscopilot::controller

@@ -13,6 +13,10 @@
 #     second run comes, and the history limit (1 succeeded) deletes the first;
 #   - a schedule the controller cannot parse says why in its status and a
 #     Warning Event;
+#   - on the real node, BackOff Events about pods labelled app=payments
+#     start one run per pod (the pod is its target), repeated Events start
+#     no second one, the namespace's hourly cap (1 here) holds the second
+#     pod back with a RunRateLimited Event, and a decoy pod starts none;
 #   - deleting the schedule deletes its runs (the garbage collector).
 #
 # Prints one line per check and "N passed, M failed" at the end.
@@ -54,7 +58,9 @@ alice_can() { [ "$(kubectl --as=alice auth can-i create diagnosticschedules.opsc
 wait_until 30 alice_can || bad "alice's RBAC takes effect"
 wait_until 60 scenario_ready "$NS" crashloop || { bad "the crashloop scenario never became ready"; finish; }
 
-"$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$ROOT/config/operator.yaml" --health-address 127.0.0.1:0 \
+cp "$ROOT/config/operator.yaml" "$WORK/operator.yaml"
+echo "eventTriggers: {maxRunsPerNamespacePerHour: 1}" >>"$WORK/operator.yaml"
+"$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$WORK/operator.yaml" --health-address 127.0.0.1:0 \
   >"$WORK/operator.log" 2>&1 &
 OPERATOR_PID=$!
 ADMIN="$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')"
@@ -153,6 +159,88 @@ if wait_until 30 invalid && wait_until 30 warned; then
   ok "an unusable schedule says why: $(kubectl -n "$NS" get dsched bad-minute -o jsonpath='{.status.message}')"
 else
   bad "bad-minute: $(kubectl -n "$NS" get dsched bad-minute -o jsonpath='{.status}')"
+fi
+
+# --- Warning Events start runs (the real node's kubelet reports BackOff) ----------
+if kubectl get node opscopilot-node >/dev/null 2>&1; then
+  crasher() {  # crasher NAME APP REPLICAS: a Deployment on the real node whose container exits 1
+    kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $1}
+spec:
+  replicas: $3
+  selector: {matchLabels: {app: $2}}
+  template:
+    metadata: {labels: {app: $2}}
+    spec:
+      nodeSelector: {kubernetes.io/hostname: opscopilot-node}
+      tolerations: [{key: opscopilot.io/real-node, operator: Exists, effect: NoSchedule}]
+      terminationGracePeriodSeconds: 1
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      containers:
+      - name: app
+        image: localhost/opscopilot/busybox:1.35.0
+        imagePullPolicy: IfNotPresent
+        command: [sh, -c, "echo 'payments: cannot reach the ledger'; exit 1"]
+YAML
+  }
+  cat <<YAML | kubectl --as=alice -n "$NS" create -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticSchedule
+metadata: {name: on-backoff}
+spec:
+  ${requester_arg:+requester: $requester_arg}
+  onEvents:
+    reasons: [BackOff, Failed]
+    kinds: [Pod]
+    selector: {matchLabels: {app: payments}}
+    cooldownSeconds: 3600
+  runTemplate:
+    spec: {question: "Why does this pod keep failing?"}
+YAML
+  crasher payments payments 2
+  crasher decoy decoy 1
+  triggered() { kubectl -n "$NS" get dr -l opscopilot.io/schedule=on-backoff -o name | grep -q .; }
+  backoffs() {  # BackOff Warning Events about pods of app $1
+    local pods
+    pods="$(kubectl -n "$NS" get pods -l app="$1" -o jsonpath='{.items[*].metadata.name}')"
+    for p in $pods; do
+      kubectl -n "$NS" get events --field-selector "involvedObject.name=$p,reason=BackOff,type=Warning" -o name
+    done | grep -c .
+  }
+  both_back_off() { [ "$(backoffs payments)" -ge 2 ] && [ "$(backoffs decoy)" -ge 1 ]; }
+  if wait_until 150 triggered && wait_until 120 both_back_off; then
+    RUN="$(kubectl -n "$NS" get dr -l opscopilot.io/schedule=on-backoff -o jsonpath='{.items[0].metadata.name}')"
+    j="$(kubectl -n "$NS" get dr "$RUN" -o json)"
+    if jq -e '.spec.target.kind == "Pod" and (.spec.target.name | startswith("payments-")) and
+              (.metadata.annotations["opscopilot.io/trigger-object"] | startswith("Pod/payments-")) and
+              (.spec.question | test("Started by the Warning Event (BackOff|Failed) on Pod/payments-"))' <<<"$j" >/dev/null; then
+      ok "a Warning Event about a matching pod started run $RUN on it: $(jq -r '.metadata.annotations["opscopilot.io/trigger-event"]' <<<"$j" | cut -c1-120)"
+    else
+      bad "the triggered run: $(jq -c '{target: .spec.target, annotations: .metadata.annotations, question: .spec.question}' <<<"$j")"
+    fi
+    limited() {
+      kubectl -n "$NS" get events --field-selector involvedObject.name=on-backoff,reason=RunRateLimited,type=Warning -o name | grep -q .
+    }
+    # Both payments pods back off again and again; the decoy too.
+    if wait_until 60 limited && [ "$(kubectl -n "$NS" get dr -l opscopilot.io/schedule=on-backoff -o name | grep -c .)" = 1 ]; then
+      ok "repeated Events about the same pod started no second run, the second pod hit the namespace's hourly cap (RunRateLimited), and the decoy (no app=payments) none"
+    else
+      bad "runs of on-backoff: $(kubectl -n "$NS" get dr -l opscopilot.io/schedule=on-backoff -o jsonpath='{.items[*].spec.target.name}'); events: $(kubectl -n "$NS" get events --field-selector involvedObject.name=on-backoff -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}')"
+    fi
+    trig_done() { [ "$(kubectl -n "$NS" get dr "$RUN" -o jsonpath='{.status.phase}')" = Succeeded ]; }
+    if wait_until 90 trig_done && [ -n "$(kubectl -n "$NS" get dsched on-backoff -o jsonpath='{.status.lastTriggeredTime}')" ]; then
+      ok "the triggered run succeeded: $(kubectl -n "$NS" get dr "$RUN" -o jsonpath='{.status.message}'); the schedule says: $(kubectl -n "$NS" get dsched on-backoff -o jsonpath='{.status.lastTrigger}' | cut -c1-100)"
+    else
+      bad "triggered run: $(kubectl -n "$NS" get dr "$RUN" -o jsonpath='{.status.phase} {.status.reason} {.status.message}')"
+    fi
+  else
+    bad "no run started by a BackOff Event: events $(kubectl -n "$NS" get events --field-selector type=Warning -o jsonpath='{range .items[*]}{.reason} {.involvedObject.name}{"\n"}{end}' | sort | uniq -c | head)"
+  fi
+else
+  bad "the real node opscopilot-node is not part of the cluster (OPSCOPILOT_REAL_NODE=0?)"
 fi
 
 # --- deleting the schedule deletes its runs ----------------------------------------
