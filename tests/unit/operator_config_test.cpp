@@ -254,3 +254,17 @@ TEST(RunSpecFrom, ActionsNameDestinationsTheOperatorOffersTheNamespaceAndNothing
   ASSERT_FALSE(wrongKind.ok());
   EXPECT_NE(wrongKind.error().message.find("(offered: oncall)"), std::string::npos) << wrongKind.error().message;
 }
+
+TEST(OperatorConfig, EventTriggersAreCappedPerNamespace) {
+  auto c = parseOperatorConfig("eventTriggers: {maxRunsPerNamespacePerHour: 3}", "operator.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->triggersPerNamespacePerHour, 3);
+  EXPECT_EQ(parseOperatorConfig("", "operator.yaml")->triggersPerNamespacePerHour, 12);
+  auto bad = parseOperatorConfig("eventTriggers: {maxRunsPerNamespacePerHour: -1}", "operator.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("eventTriggers.maxRunsPerNamespacePerHour must be between 0 (none) and 10000"),
+            std::string::npos);
+  auto typo = parseOperatorConfig("eventTriggers: {maxRunsPerHour: 3}", "operator.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message.find("eventTriggers.maxRunsPerHour"), std::string::npos);
+}

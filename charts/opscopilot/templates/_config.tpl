@@ -84,6 +84,8 @@ metrics:
     insecureSkipVerify: {{ .insecureSkipVerify | default false }}
 {{- end }}
 {{- end }}
+eventTriggers:
+  maxRunsPerNamespacePerHour: {{ int64 $cfg.eventTriggers.maxRunsPerNamespacePerHour }}
 {{- with ($cfg.actions).destinations }}
 actions:
   destinations:
