@@ -28,28 +28,7 @@ kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 reader_namespace "$NS"
 
 deploy() {  # deploy MESSAGE: checkout exits 1 after logging MESSAGE
-  cat <<EOF | kubectl -n "$NS" apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: checkout}
-spec:
-  replicas: 1
-  strategy: {type: Recreate}
-  selector: {matchLabels: {app: checkout}}
-  template:
-    metadata: {labels: {app: checkout}}
-    spec:
-      nodeSelector: {kubernetes.io/hostname: opscopilot-node}
-      tolerations: [{key: opscopilot.io/real-node, operator: Exists, effect: NoSchedule}]
-      terminationGracePeriodSeconds: 1
-      automountServiceAccountToken: false
-      enableServiceLinks: false
-      containers:
-      - name: checkout
-        image: localhost/opscopilot/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: [sh, -c, "echo 'starting checkout'; echo '$1' >&2; exit 1"]
-EOF
+  real_node_deployment "$NS" checkout 1 checkout "echo 'starting checkout'; echo '$1' >&2; exit 1"
 }
 restarted_with() {  # restarted_with TEXT: a checkout pod restarted whose log says TEXT
   local pod

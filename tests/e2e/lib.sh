@@ -185,6 +185,36 @@ citations_ok() {
     | all(. as $e | $ids | index($e) != null)' >/dev/null
 }
 
+# real_node_deployment NS NAME REPLICAS CONTAINER SCRIPT: a Deployment NAME
+# (pods labelled app=NAME) of busybox on the real node (opscopilot-node),
+# whose one container CONTAINER runs `sh -c SCRIPT`.
+real_node_deployment() {
+  local ns=$1 name=$2 replicas=$3 container=$4 script
+  script="$(jq -Rn --arg s "$5" '$s')"
+  kubectl -n "$ns" apply -f - >/dev/null <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $name}
+spec:
+  replicas: $replicas
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: $name}}
+  template:
+    metadata: {labels: {app: $name}}
+    spec:
+      nodeSelector: {kubernetes.io/hostname: opscopilot-node}
+      tolerations: [{key: opscopilot.io/real-node, operator: Exists, effect: NoSchedule}]
+      terminationGracePeriodSeconds: 1
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      containers:
+      - name: $container
+        image: localhost/opscopilot/busybox:1.35.0
+        imagePullPolicy: IfNotPresent
+        command: [sh, -c, $script]
+EOF
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

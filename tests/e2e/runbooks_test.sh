@@ -98,47 +98,9 @@ kubectl -n "$SHARED" create configmap platform-runbooks --from-file=platform.md=
 kubectl -n "$SHARED" label configmap platform-runbooks opscopilot.io/runbook=true >/dev/null
 
 # A real crash on the real node: the log says what is missing.
-cat <<EOF | kubectl -n "$NS" apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: checkout}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: checkout}}
-  template:
-    metadata: {labels: {app: checkout}}
-    spec:
-      nodeSelector: {kubernetes.io/hostname: opscopilot-node}
-      tolerations: [{key: opscopilot.io/real-node, operator: Exists, effect: NoSchedule}]
-      terminationGracePeriodSeconds: 1
-      automountServiceAccountToken: false
-      enableServiceLinks: false
-      containers:
-      - name: checkout
-        image: localhost/opscopilot/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: [sh, -c, "echo 'starting checkout 2.3.1'; echo 'FATAL required environment variable DATABASE_URL is not set' >&2; exit 1"]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      nodeSelector: {kubernetes.io/hostname: opscopilot-node}
-      tolerations: [{key: opscopilot.io/real-node, operator: Exists, effect: NoSchedule}]
-      terminationGracePeriodSeconds: 1
-      automountServiceAccountToken: false
-      enableServiceLinks: false
-      containers:
-      - name: web
-        image: localhost/opscopilot/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: [sh, -c, "echo serving; exec sleep 3600"]
-EOF
+real_node_deployment "$NS" checkout 1 checkout \
+  "echo 'starting checkout 2.3.1'; echo 'FATAL required environment variable DATABASE_URL is not set' >&2; exit 1"
+real_node_deployment "$NS" web 1 web "echo serving; exec sleep 3600"
 restarted() {
   kubectl -n "$NS" get pods -l app=checkout -o json | jq -e '[.items[].status.containerStatuses[]?.restartCount] | max // 0 | . >= 1' >/dev/null &&
     kubectl -n "$NS" rollout status deploy/web --timeout=1s >/dev/null 2>&1

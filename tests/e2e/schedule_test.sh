@@ -163,29 +163,6 @@ fi
 
 # --- Warning Events start runs (the real node's kubelet reports BackOff) ----------
 if kubectl get node opscopilot-node >/dev/null 2>&1; then
-  crasher() {  # crasher NAME APP REPLICAS: a Deployment on the real node whose container exits 1
-    kubectl -n "$NS" apply -f - >/dev/null <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $1}
-spec:
-  replicas: $3
-  selector: {matchLabels: {app: $2}}
-  template:
-    metadata: {labels: {app: $2}}
-    spec:
-      nodeSelector: {kubernetes.io/hostname: opscopilot-node}
-      tolerations: [{key: opscopilot.io/real-node, operator: Exists, effect: NoSchedule}]
-      terminationGracePeriodSeconds: 1
-      automountServiceAccountToken: false
-      enableServiceLinks: false
-      containers:
-      - name: app
-        image: localhost/opscopilot/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: [sh, -c, "echo 'payments: cannot reach the ledger'; exit 1"]
-YAML
-  }
   cat <<YAML | kubectl --as=alice -n "$NS" create -f - >/dev/null
 apiVersion: opscopilot.io/v1alpha1
 kind: DiagnosticSchedule
@@ -200,8 +177,8 @@ spec:
   runTemplate:
     spec: {question: "Why does this pod keep failing?"}
 YAML
-  crasher payments payments 2
-  crasher decoy decoy 1
+  real_node_deployment "$NS" payments 2 app "echo 'payments: cannot reach the ledger'; exit 1"
+  real_node_deployment "$NS" decoy 1 app "echo 'decoy: cannot reach the ledger'; exit 1"
   triggered() { kubectl -n "$NS" get dr -l opscopilot.io/schedule=on-backoff -o name | grep -q .; }
   backoffs() {  # BackOff Warning Events about pods of app $1
     local pods
