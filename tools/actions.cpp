@@ -47,6 +47,15 @@ void add(rapidjson::Document& d, const char* key, std::string_view value) {
   d.AddMember(rapidjson::StringRef(key), jsonString(value, d.GetAllocator()), d.GetAllocator());
 }
 
+// The generic webhook's fields common to both actions.
+void envelope(rapidjson::Document& body, const char* kind, const ActionDestination& d, const agent::ToolContext& ctx) {
+  add(body, "kind", kind);
+  add(body, "destination", d.name);
+  add(body, "namespace", ctx.ns);
+  add(body, "run", ctx.runName);
+  add(body, "idempotencyKey", ctx.idempotencyKey);
+}
+
 agent::ToolOutput refused(std::string reason, std::string why) {
   agent::ToolOutput out;
   out.ok = false;
@@ -136,12 +145,8 @@ class NotifyTool : public ActionTool {
       add(body, "text", message);
       return;
     }
-    add(body, "kind", "Notification");
-    add(body, "destination", d.name);
-    add(body, "namespace", ctx.ns);
-    add(body, "run", ctx.runName);
+    envelope(body, "Notification", d, ctx);
     add(body, "message", message);
-    add(body, "idempotencyKey", ctx.idempotencyKey);
   }
   std::string confirmation(const ActionDestination&, const std::string& to, const net::HttpResponse& r) const override {
     return "sent to " + to + ": HTTP " + std::to_string(r.status);
@@ -173,13 +178,9 @@ class CreateTicketTool : public ActionTool {
       add(body, "body", text);
       return;
     }
-    add(body, "kind", "Ticket");
-    add(body, "destination", d.name);
-    add(body, "namespace", ctx.ns);
-    add(body, "run", ctx.runName);
+    envelope(body, "Ticket", d, ctx);
     add(body, "title", title);
     add(body, "body", text);
-    add(body, "idempotencyKey", ctx.idempotencyKey);
   }
   std::string confirmation(const ActionDestination& d, const std::string& to, const net::HttpResponse& r) const override {
     rapidjson::Document reply;

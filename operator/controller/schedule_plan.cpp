@@ -38,6 +38,7 @@ Plan decide(const Spec& spec, Clock::time_point last, const std::vector<OwnedRun
   }
   plan.wakeAt = spec.cron->next(std::max(now, due.value_or(last)));
   if (!due) return plan;
+  plan.due = due;
   if (spec.startingDeadline && now - *due > *spec.startingDeadline) {
     plan.skipped = "missed its start by more than startingDeadlineSeconds (" +
                    std::to_string(spec.startingDeadline->count()) + "s)";

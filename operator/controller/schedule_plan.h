@@ -40,6 +40,7 @@ struct Plan {
   std::vector<std::string> deleteActive;    // Replace: the runs the new one replaces
   std::vector<std::string> deleteHistory;   // finished runs beyond the history limits
   std::string skipped;                      // a due time not run, and why (for an Event); "" when none
+  std::optional<Clock::time_point> due;     // the due time considered (run or skipped)
   std::optional<Clock::time_point> wakeAt;  // the next scheduled time (nullopt: none, or suspended)
   int missed = 0;                           // due times not run since the last one (earlier ones dropped)
 };

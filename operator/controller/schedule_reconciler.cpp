@@ -262,8 +262,11 @@ ReconcileResult ScheduleReconciler::reconcile(const std::string& key) {
       lastScheduleTime = agent::formatTime(*plan->runFor);
     }
     if (!plan->skipped.empty() && message.empty()) {
-      message = "skipped the run due by " + agent::formatTime(now) + ": " + plan->skipped;
-      events_.record(target, "Normal", "RunSkipped", agent::redactText(message));
+      message = "skipped the run due at " + agent::formatTime(*plan->due) + ": " + plan->skipped;
+      // Once per due time: every change of the schedule's runs reconciles it.
+      if (s->stringAt({"status", "message"}) != message) {
+        events_.record(target, "Normal", "RunSkipped", agent::redactText(message));
+      }
     }
     if (spec.suspend) message = "suspended: no new runs";
   }

@@ -79,6 +79,7 @@ TEST(SchedulePlan, ConcurrencyDeadlineSuspendAndHistoryAsCronJob) {
   auto forbid = schedule::decide(s, last, runs, now);
   EXPECT_FALSE(forbid.runFor);
   EXPECT_EQ(forbid.skipped, "concurrencyPolicy Forbid, and run a is still active");
+  EXPECT_EQ(forbid.due, at("2026-12-03T10:10:00Z")) << "the same due time until it runs: one RunSkipped Event";
   s.concurrency = schedule::Concurrency::Replace;
   auto replace = schedule::decide(s, last, runs, now);
   EXPECT_TRUE(replace.runFor);
