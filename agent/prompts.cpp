@@ -88,6 +88,7 @@ llm::ChatRequest plannerRequest(const RunSpec& spec, const RunState& state, cons
   r.messages.push_back({llm::ChatMessage::Role::User, std::move(ask)});
   r.tools = tools;
   r.maxOutputTokens = 400;
+  r.stream = true;  // the profile's `stream` decides
   return r;
 }
 
@@ -100,6 +101,7 @@ llm::ChatRequest answerRequest(const RunSpec& spec, const RunState& state, const
                             "fix (exact kubectl commands or spec fields), then other problems if any. Cite only "
                             "evidence IDs listed above. If nothing is wrong, say so and cite what you checked."});
   r.maxOutputTokens = 800;
+  r.stream = true;  // the profile's `stream` decides
   return r;
 }
 
@@ -113,6 +115,7 @@ llm::ChatRequest criticRequest(const RunSpec& spec, const RunState& state, const
                             "with JSON only: {\"ok\": true} or {\"ok\": false, \"need\": \"what evidence is "
                             "missing\"}."});
   r.maxOutputTokens = 200;
+  r.stream = true;  // the profile's `stream` decides
   return r;
 }
 

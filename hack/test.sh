@@ -34,6 +34,8 @@ phase "cluster binaries"
 bash hack/lib/controlplane-build.sh >/dev/null
 # Prometheus for the query_metrics tests: about 2 minutes the first time.
 bash hack/lib/prometheus-build.sh >/dev/null
+# LiteLLM's proxy for the streaming test, from PyPI into a cached venv.
+bash hack/lib/litellm-install.sh >/dev/null
 
 label="${TEST_LABEL:-}"
 export CTEST_OUTPUT_ON_FAILURE=1

@@ -283,8 +283,10 @@ class AnthropicProvider final : public Provider {
         w.EndObject();
       }
     }
-    json::key(w, "temperature");
-    w.Double(request.temperature);
+    if (config_.temperature) {
+      json::key(w, "temperature");
+      w.Double(*config_.temperature);
+    }
     if (stream) {
       json::key(w, "stream");
       w.Bool(true);

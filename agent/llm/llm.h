@@ -46,8 +46,7 @@ struct ChatRequest {
   std::vector<ToolDef> tools;         // offered tools (empty: none)
   bool requireToolCall = false;       // tool_choice required / any
   int maxOutputTokens = 1024;
-  double temperature = 0;
-  bool stream = false;                // use SSE when the profile allows it
+  bool stream = false;                // use SSE when the profile allows it (the graph always asks)
 };
 
 struct TokenUsage {
@@ -147,6 +146,8 @@ struct ProviderConfig {
   std::string apiKey;      // resolved at start from a Secret or an environment variable; never logged
   bool stream = false;
   std::chrono::milliseconds timeout{60000};
+  // Sent only when set: some models (reasoning ones) accept only their default.
+  std::optional<double> temperature;
 };
 
 // What bounds one provider call: the run's deadline (the HTTP timeout is at

@@ -244,8 +244,10 @@ class OpenAIProvider final : public Provider {
     }
     json::key(w, maxTokensField());
     w.Int(request.maxOutputTokens);
-    json::key(w, "temperature");
-    w.Double(request.temperature);
+    if (config_.temperature) {
+      json::key(w, "temperature");
+      w.Double(*config_.temperature);
+    }
     if (stream) {
       json::key(w, "stream");
       w.Bool(true);

@@ -258,7 +258,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
       return 1;
     }
     agent::llm::ProviderConfig pc{name, p.provider, p.baseURL, p.model, p.apiVersion, *key, p.stream,
-                                  std::chrono::seconds(p.timeoutSeconds)};
+                                  std::chrono::seconds(p.timeoutSeconds), p.temperature};
     auto provider = p.provider == "anthropic" ? agent::llm::makeAnthropicProvider(pc, http)
                                               : agent::llm::makeOpenAIProvider(pc, http);
     agent::llm::GatewayOptions go;

@@ -186,6 +186,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
                                                  "concurrency", "statusWriteIntervalMilliseconds",
                                                  "statusProgressWritesPerSecond", "metrics", "actions",
                                                  "eventTriggers"};
+  std::vector<std::string> seen;
   for (const auto& kv : root) {
     // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
     if (!kv.first.IsScalar()) return invalid(source, "a field name must be a plain string");
@@ -193,6 +194,12 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       return invalid(source, "unknown field \"" + key + "\"");
     }
+    // yaml-cpp keeps the first of two equal keys: the second would be
+    // ignored without a word.
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return invalid(source, "the field \"" + key + "\" is given twice");
+    }
+    seen.push_back(key);
   }
   try {
     std::vector<std::string> unknown = {
@@ -213,7 +220,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
       for (const auto& kv : models) {
         const std::string where = "models." + kv.first.as<std::string>();
         unknown.push_back(unknownKey(kv.second, where,
-                                     {"provider", "baseURL", "model", "apiVersion", "apiKeyEnv", "apiKeySecret", "stream",
+                                     {"provider", "baseURL", "model", "apiVersion", "apiKeyEnv", "apiKeySecret", "stream", "temperature",
                                       "timeoutSeconds", "maxAttempts", "requestsPerMinute", "tokensPerMinute",
                                       "breakerFailures", "breakerCooldownSeconds", "maxToolResultTokens",
                                       "maxPromptTokens", "price", "maxConcurrentCalls"}));
@@ -313,6 +320,10 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
           }
         }
         if (m["stream"]) p.stream = m["stream"].as<bool>();
+        if (m["temperature"]) {
+          p.temperature = m["temperature"].as<double>();
+          if (!(*p.temperature >= 0 && *p.temperature <= 2)) return invalid(source, where + ".temperature must be between 0 and 2");
+        }
         if (m["timeoutSeconds"]) p.timeoutSeconds = m["timeoutSeconds"].as<int>();
         if (m["maxAttempts"]) p.maxAttempts = m["maxAttempts"].as<int>();
         if (m["requestsPerMinute"]) p.requestsPerMinute = m["requestsPerMinute"].as<int>();

@@ -23,6 +23,7 @@ struct ModelProfile {
   std::string apiKeyEnv;        // environment variable holding the key (out of cluster)
   std::string apiKeySecretNamespace, apiKeySecretName, apiKeySecretKey;  // or a Secret (in cluster)
   bool stream = false;
+  std::optional<double> temperature;  // sent only when set (0..2)
   int timeoutSeconds = 60;
   int maxAttempts = 4;
   int requestsPerMinute = 0;

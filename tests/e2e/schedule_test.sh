@@ -58,8 +58,8 @@ alice_can() { [ "$(kubectl --as=alice auth can-i create diagnosticschedules.opsc
 wait_until 30 alice_can || bad "alice's RBAC takes effect"
 wait_until 60 scenario_ready "$NS" crashloop || { bad "the crashloop scenario never became ready"; finish; }
 
-cp "$ROOT/config/operator.yaml" "$WORK/operator.yaml"
-echo "eventTriggers: {maxRunsPerNamespacePerHour: 1}" >>"$WORK/operator.yaml"
+sed 's/^  maxRunsPerNamespacePerHour: .*/  maxRunsPerNamespacePerHour: 1/' "$ROOT/config/operator.yaml" >"$WORK/operator.yaml"
+grep -q "^  maxRunsPerNamespacePerHour: 1$" "$WORK/operator.yaml" || { bad "could not set eventTriggers.maxRunsPerNamespacePerHour"; finish; }
 "$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$WORK/operator.yaml" --health-address 127.0.0.1:0 \
   >"$WORK/operator.log" 2>&1 &
 OPERATOR_PID=$!

@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include "agent/llm/llm.h"
+#include "agent/prompts.h"
 #include "fake_http_client.h"
 
 using namespace opscopilot::agent::llm;
@@ -529,4 +530,40 @@ TEST(OpenAIProvider, AStreamJustUnderTheLimitsIsRead) {
   ASSERT_TRUE(out.result.ok()) << out.result.error.message;
   EXPECT_EQ(out.result.value->content.size(), 12u * (512u << 10));
   EXPECT_FALSE(out.clientToldToStop);
+}
+
+TEST(OpenAIProvider, TemperatureIsSentOnlyWhenTheProfileSetsIt) {
+  Fixture plain;
+  plain.http->push(FakeHttpClient::reply(200, kToolCallReply));
+  ASSERT_TRUE(plain.provider->chat(redactChatRequest(diagnoseRequest()), {}).ok());
+  EXPECT_FALSE(parse(plain.http->lastCall().body).HasMember("temperature"))
+      << "reasoning models refuse any temperature but their default";
+  auto config = openaiConfig();
+  config.temperature = 0.2;
+  Fixture set(config);
+  set.http->push(FakeHttpClient::reply(200, kToolCallReply));
+  ASSERT_TRUE(set.provider->chat(redactChatRequest(diagnoseRequest()), {}).ok());
+  EXPECT_DOUBLE_EQ(parse(set.http->lastCall().body)["temperature"].GetDouble(), 0.2);
+}
+
+// What the run graph sends: every request asks to stream, and the profile
+// decides (before, nothing in the product asked, so stream: true never streamed).
+TEST(OpenAIProvider, TheGraphsRequestsStreamWhenTheProfileSaysSo) {
+  opscopilot::agent::RunSpec spec;
+  spec.ns = "shop";
+  spec.question = "Why is checkout failing?";
+  opscopilot::agent::RunState state;
+  const opscopilot::agent::ContextBudget budget{2000, 6000};
+  for (const auto& request : {opscopilot::agent::plannerRequest(spec, state, {}, budget, ""),
+                              opscopilot::agent::answerRequest(spec, state, budget),
+                              opscopilot::agent::criticRequest(spec, state, "draft", budget)}) {
+    EXPECT_TRUE(request.stream);
+    auto config = openaiConfig();
+    config.stream = true;
+    Fixture f(config);
+    f.http->push(FakeHttpClient::stream({"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"DONE\"}}]}\n\n",
+                                         "data: [DONE]\n\n"}));
+    ASSERT_TRUE(f.provider->chat(redactChatRequest(request), {}).ok());
+    EXPECT_TRUE(parse(f.http->lastCall().body)["stream"].GetBool());
+  }
 }

@@ -26,6 +26,7 @@ TEST(OperatorConfig, BadValuesAreRefusedWithTheField) {
   EXPECT_NE(err("limits: {default: {maxSteps: 99}}").find("must not exceed limits.max"), std::string::npos);
   EXPECT_NE(err("models: {x: {provider: magic}}").find("provider must be"), std::string::npos);
   EXPECT_NE(err("workers: [1").find("not valid YAML"), std::string::npos);
+  EXPECT_NE(err("workers: 2\nworkers: 3").find("the field \"workers\" is given twice"), std::string::npos);
   EXPECT_EQ(err(""), "accepted");
 }
 

@@ -39,6 +39,9 @@ models:
     {{- if hasKey $p "stream" }}
     stream: {{ $p.stream }}
     {{- end }}
+    {{- if hasKey $p "temperature" }}
+    temperature: {{ $p.temperature | toJson }}
+    {{- end }}
     {{- range $k := list "timeoutSeconds" "maxAttempts" "requestsPerMinute" "tokensPerMinute" "breakerFailures" "breakerCooldownSeconds" "maxToolResultTokens" "maxPromptTokens" "maxConcurrentCalls" }}
     {{- if hasKey $p $k }}
     {{ $k }}: {{ int64 (index $p $k) }}
