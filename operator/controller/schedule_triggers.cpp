@@ -152,7 +152,9 @@ ReconcileResult ScheduleReconciler::onWarningEvent(const kube::Object& event) {
                                 {"opscopilot.io/trigger-object", object},
                                 {"opscopilot.io/trigger-event", agent::truncateText(trigger, 500, false).text}},
                                std::make_pair(kind, objectName),
-                               "\n\n(Started by the Warning Event " + reason + " on " + object + ": " + message + ")");
+                               // Reason and object only: the Event's message is cluster text, which
+                               // a run reads as data (get_events), never as the question.
+                               "\n\n(Started by the Warning Event " + reason + " on " + object + ".)");
     auto created = client_->create(kDiagnosticRuns, ns, agent::redactJson(run));
     if (!created.ok() && created.error().reason != "AlreadyExists") {
       events_.record(target, "Warning", "FailedCreate", agent::redactText("could not create run " + runName + ": " +
