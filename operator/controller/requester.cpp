@@ -11,15 +11,6 @@ namespace {
 const kube::ResourceRef kPolicyBindings{"admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", false};
 const kube::ResourceRef kPolicies{"admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", false};
 
-std::vector<std::string> strings(const rapidjson::Value* v) {
-  std::vector<std::string> out;
-  if (!v || !v->IsArray()) return out;
-  for (const auto& s : v->GetArray()) {
-    if (s.IsString()) out.emplace_back(s.GetString(), s.GetStringLength());
-  }
-  return out;
-}
-
 bool has(const std::vector<std::string>& list, std::string_view a, std::string_view b = {}) {
   for (const auto& s : list) {
     if (s == a || (!b.empty() && s == b)) return true;
@@ -54,9 +45,9 @@ bool coversCreation(const rapidjson::Value* rules, const char* resource) {
   if (!rules || !rules->IsArray()) return false;
   for (const auto& r : rules->GetArray()) {
     if (!r.IsObject()) continue;
-    if (has(strings(kube::member(r, "apiGroups")), "opscopilot.io", "*") &&
-        has(strings(kube::member(r, "resources")), resource, "*") &&
-        has(strings(kube::member(r, "operations")), "CREATE", "*")) {
+    if (has(kube::stringValues(kube::member(r, "apiGroups")), "opscopilot.io", "*") &&
+        has(kube::stringValues(kube::member(r, "resources")), resource, "*") &&
+        has(kube::stringValues(kube::member(r, "operations")), "CREATE", "*")) {
       return true;
     }
   }
@@ -72,10 +63,10 @@ std::optional<agent::Requester> requesterFrom(const kube::Object& run) {
   out.username = std::string(kube::stringMember(*r, "username"));
   if (out.username.empty()) return std::nullopt;
   out.uid = std::string(kube::stringMember(*r, "uid"));
-  out.groups = strings(kube::member(*r, "groups"));
+  out.groups = kube::stringValues(kube::member(*r, "groups"));
   if (const auto* extra = kube::member(*r, "extra"); extra && extra->IsObject()) {
     for (const auto& m : extra->GetObject()) {
-      out.extra[std::string(m.name.GetString(), m.name.GetStringLength())] = strings(&m.value);
+      out.extra[std::string(m.name.GetString(), m.name.GetStringLength())] = kube::stringValues(&m.value);
     }
   }
   return out;
@@ -106,7 +97,7 @@ RequesterPolicy::InForce RequesterPolicy::read() {
     return f;
   }
   const std::string policyName((*binding)->stringAt({"spec", "policyName"}));
-  if (!has(strings((*binding)->at({"spec", "validationActions"})), "Deny")) {
+  if (!has(kube::stringValues((*binding)->at({"spec", "validationActions"})), "Deny")) {
     f.why = bindingText + " does not deny (validationActions lacks Deny)";
     return f;
   }

@@ -57,14 +57,19 @@ Plan decide(const Spec& spec, Clock::time_point last, const std::vector<OwnedRun
   return plan;
 }
 
+std::string shortHash(std::string_view text) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : text) h = (h ^ c) * 16777619u;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(h));
+  return buf;
+}
+
 std::string runName(const std::string& scheduleName, Clock::time_point scheduled) {
   const std::string suffix = "-" + std::to_string(std::chrono::duration_cast<std::chrono::minutes>(scheduled.time_since_epoch()).count());
   constexpr std::size_t kMax = 63;
   if (scheduleName.size() + suffix.size() <= kMax) return scheduleName + suffix;
-  std::uint32_t h = 2166136261u;  // FNV-1a: the same name gets the same hash everywhere
-  for (unsigned char c : scheduleName) h = (h ^ c) * 16777619u;
-  char hash[16];
-  std::snprintf(hash, sizeof hash, "%08x", static_cast<unsigned>(h));
+  const std::string hash = shortHash(scheduleName);
   std::string head = scheduleName.substr(0, kMax - suffix.size() - 9);
   while (!head.empty() && (head.back() == '-' || head.back() == '.')) head.pop_back();
   return head + "-" + hash + suffix;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "operator/controller/cron.h"
@@ -47,6 +48,10 @@ struct Plan {
 
 // last: status.lastScheduleTime, or the schedule's creation when it has none.
 Plan decide(const Spec& spec, Clock::time_point last, const std::vector<OwnedRun>& runs, Clock::time_point now);
+
+// 8 hex digits of FNV-1a over text: the same everywhere and after a restart
+// (names of runs are derived from it).
+std::string shortHash(std::string_view text);
 
 // The run's name for a scheduled time: "<schedule>-<minutes since the epoch>"
 // as CronJob names its Jobs; the schedule's name is cut (and a hash kept) so

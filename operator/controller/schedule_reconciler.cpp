@@ -69,11 +69,7 @@ kube::Result<agent::Requester> whoAmI(kube::Client& client) {
   if (info && info->IsObject()) {
     me.username = std::string(kube::stringMember(*info, "username"));
     me.uid = std::string(kube::stringMember(*info, "uid"));
-    if (const auto* groups = kube::member(*info, "groups"); groups && groups->IsArray()) {
-      for (const auto& g : groups->GetArray()) {
-        if (g.IsString()) me.groups.emplace_back(g.GetString());
-      }
-    }
+    me.groups = kube::stringValues(kube::member(*info, "groups"));
   }
   if (me.username.empty()) return kube::Error{0, "InvalidResponse", "the SelfSubjectReview named no user"};
   return me;

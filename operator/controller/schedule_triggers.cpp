@@ -13,6 +13,7 @@
 #include "agent/redaction.h"
 #include "operator/controller/approval.h"
 #include "operator/controller/json_log.h"
+#include "operator/controller/schedule_plan.h"
 #include "operator/controller/schedule_reconciler.h"
 #include "tools/api_kinds.h"
 #include "tools/selector.h"
@@ -22,16 +23,6 @@ namespace opscopilot::controller {
 namespace {
 
 using Clock = std::chrono::system_clock;
-
-std::vector<std::string> strings(const rapidjson::Value* v) {
-  std::vector<std::string> out;
-  if (v && v->IsArray()) {
-    for (const auto& s : v->GetArray()) {
-      if (s.IsString()) out.emplace_back(s.GetString());
-    }
-  }
-  return out;
-}
 
 // The kinds a run can target, as the API names them.
 const tools::ApiKind* targetKind(std::string_view kind) {
@@ -50,14 +41,6 @@ std::optional<Clock::time_point> seenAt(const kube::Object& e) {
   }
   if (auto t = parseRfc3339(e.stringAt({"series", "lastObservedTime"}))) return t;
   return parseRfc3339(e.stringAt({"metadata", "creationTimestamp"}));
-}
-
-std::string shortHash(std::string_view s) {
-  std::uint32_t h = 2166136261u;
-  for (unsigned char c : s) h = (h ^ c) * 16777619u;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(h));
-  return buf;
 }
 
 }  // namespace
@@ -81,9 +64,9 @@ ReconcileResult ScheduleReconciler::onWarningEvent(const kube::Object& event) {
     const auto* on = s->at({"spec", "onEvents"});
     if (!on || !on->IsObject()) continue;
     if (const auto* suspend = s->at({"spec", "suspend"}); suspend && suspend->IsBool() && suspend->GetBool()) continue;
-    const auto reasons = strings(kube::member(*on, "reasons"));
+    const auto reasons = kube::stringValues(kube::member(*on, "reasons"));
     if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end()) continue;
-    const auto kinds = strings(kube::member(*on, "kinds"));
+    const auto kinds = kube::stringValues(kube::member(*on, "kinds"));
     if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) continue;
     if (auto created = parseRfc3339(s->stringAt({"metadata", "creationTimestamp"})); created && *seen < *created) continue;
     std::chrono::seconds cooldown(600);
@@ -145,7 +128,7 @@ ReconcileResult ScheduleReconciler::onWarningEvent(const kube::Object& event) {
     const std::string message = agent::truncateText(std::string(event.stringAt({"message"})), 300, false).text;
     const std::string trigger = "Warning " + reason + " on " + object + ": " + message;
     const std::string runName =
-        std::string(s->name()).substr(0, 40) + "-" + shortHash(object) + "-" +
+        std::string(s->name()).substr(0, 40) + "-" + schedule::shortHash(object) + "-" +
         std::to_string(std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count());
     auto run = runFromTemplate(*s, runName,
                                {{"opscopilot.io/scheduled-at", agent::formatTime(now)},

@@ -52,6 +52,15 @@ std::string_view stringMember(const rapidjson::Value& v, std::string_view name) 
   return m && m->IsString() ? std::string_view(m->GetString(), m->GetStringLength()) : std::string_view();
 }
 
+std::vector<std::string> stringValues(const rapidjson::Value* v) {
+  std::vector<std::string> out;
+  if (!v || !v->IsArray()) return out;
+  for (const auto& s : v->GetArray()) {
+    if (s.IsString()) out.emplace_back(s.GetString(), s.GetStringLength());
+  }
+  return out;
+}
+
 std::string serializeJson(const rapidjson::Value& v) { return agent::jsonText(v); }
 
 const rapidjson::Value* Object::at(std::initializer_list<std::string_view> path) const {

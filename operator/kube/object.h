@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "operator/kube/result.h"
 
@@ -66,6 +67,9 @@ class Object {
 // Helpers over plain rapidjson values, for code that walks nested lists.
 const rapidjson::Value* member(const rapidjson::Value& v, std::string_view name);
 std::string_view stringMember(const rapidjson::Value& v, std::string_view name);
+// The strings of an array value, in order (other items skipped); empty when v
+// is null or not an array.
+std::vector<std::string> stringValues(const rapidjson::Value* v);
 std::string serializeJson(const rapidjson::Value& v);
 
 }  // namespace opscopilot::kube
