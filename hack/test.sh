@@ -119,6 +119,12 @@ if [ -z "$label" ] || [ "$label" = integration ] || [ "$label" = e2e ]; then
   phase "local control plane"
   we_started_cluster=0
   if ! bash hack/cluster.sh status >/dev/null 2>&1; then
+    # A cluster whose processes were killed (a demo left up, then its session
+    # ended) leaves its cgroups, sysctls and paths behind. `down` clears them
+    # before the baseline is taken, or the comparison below would count that
+    # stale state as part of the machine and blame this run's `down` for
+    # removing it.
+    bash hack/cluster.sh down >/dev/null 2>&1 || true
     bash hack/lib/host-state.sh >"$BUILD_DIR/host-state.before"
     bash hack/cluster.sh up
     we_started_cluster=1
