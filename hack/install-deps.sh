@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates openssl
   libboost1.81-dev libre2-dev libssl-dev rapidjson-dev libyaml-cpp-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev jq procps lua5.4 python3 python3-yaml python3-venv binutils
+  libgtest-dev libgmock-dev jq procps python3 python3-yaml python3-venv binutils
   # hack/fuzz.sh: clang with libFuzzer (compiler-rt).
   clang-14 libclang-rt-14-dev
   # The real node of hack/cluster.sh: containerd, runc, CNI plugins, and what

@@ -11,7 +11,10 @@
 #   - an operator killed while an action is out resumes the run without
 #     sending it again (the step says its outcome is unknown);
 #   - a run naming a destination the operator does not offer fails with
-#     InvalidSpec, naming the ones offered.
+#     InvalidSpec, naming the ones offered;
+#   - Argo CD's health check (config/argocd, run in gopher-lua as Argo CD
+#     runs it) reads these real runs: Suspended while one waits for a person,
+#     Healthy once it completed, Degraded when it failed.
 #
 # Prints one line per check and "N passed, M failed" at the end.
 set -uo pipefail
@@ -63,6 +66,10 @@ start_operator() {
   OPERATOR_PID=$!
 }
 start_operator
+ARGOCD_HEALTH="$(bash "$ROOT/hack/lib/argocd-health-build.sh")" || { bad "hack/tools/argocd-health did not build"; finish; }
+argocd_health() {  # argocd_health RUN: "status<TAB>message" from the health check Argo CD would run
+  run_json "$1" | "$ARGOCD_HEALTH" --argocd-cm "$ROOT/config/argocd/argocd-cm-patch.yaml" | cut -f2-
+}
 
 ME="$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')"
 create() {  # create NAME ACTIONS_JSON
@@ -105,6 +112,8 @@ else
   bad "no notify ApprovalRequest: $(run_json tell | jq -c '{phase: .status.phase, reason: .status.reason, steps: [.status.steps[]? | .summary][-3:]}')"
   finish
 fi
+health="$(argocd_health tell)"
+if [ "${health%%$'\t'*}" = Suspended ]; then ok "Argo CD's health check shows the waiting run Suspended: ${health#*$'\t'}"; else bad "Argo CD health of the waiting run: $health"; fi
 if [ "$(received /)" = 0 ]; then ok "nothing was sent before a person approved"; else bad "sent before approval: $(cat "$WORK/received.jsonl")"; fi
 
 decide tell Approved
@@ -189,6 +198,14 @@ if wait_until 60 finished nowhere Failed &&
   ok "a destination not offered to the namespace: InvalidSpec: $(run_json nowhere | jq -r .status.message | cut -c1-160)"
 else
   bad "nowhere: $(run_json nowhere | jq -c '{phase: .status.phase, reason: .status.reason, message: .status.message}')"
+fi
+
+# --- Argo CD's health of the finished runs --------------------------------------
+tell_health="$(argocd_health tell)" nowhere_health="$(argocd_health nowhere)"
+if [ "${tell_health%%$'\t'*}" = Healthy ] && [ "$nowhere_health" = "Degraded"$'\t'"InvalidSpec: $(run_json nowhere | jq -r .status.message)" ]; then
+  ok "Argo CD's health check: the completed run Healthy, the refused one Degraded (${nowhere_health:0:60}...)"
+else
+  bad "Argo CD health: tell '$tell_health', nowhere '$nowhere_health'"
 fi
 
 # --- credentials stay in their Secrets ------------------------------------------
