@@ -57,4 +57,13 @@ bool CircuitBreaker::rejecting(TimePoint now) const {
   return false;
 }
 
+CircuitState CircuitBreaker::state(TimePoint now) const {
+  switch (state_) {
+    case State::Closed: return CircuitState::Closed;
+    case State::Open: return now < openedAt_ + cooldown_ ? CircuitState::Open : CircuitState::HalfOpen;
+    case State::HalfOpen: return CircuitState::HalfOpen;
+  }
+  return CircuitState::Closed;
+}
+
 }  // namespace opscopilot::agent::llm

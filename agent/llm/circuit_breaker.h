@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "agent/llm/llm.h"
+
 namespace opscopilot::agent::llm {
 
 class CircuitBreaker {
@@ -30,6 +32,8 @@ class CircuitBreaker {
 
   // True while a call made now would be rejected.
   bool rejecting(TimePoint now) const;
+  // Open only while the cooldown runs; after it the next call is a trial.
+  CircuitState state(TimePoint now) const;
 
  private:
   enum class State { Closed, Open, HalfOpen };

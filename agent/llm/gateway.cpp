@@ -106,7 +106,47 @@ bool Gateway::circuitOpen() const {
   return state_->breaker.rejecting(state_->clock());
 }
 
+CircuitState Gateway::circuitState() const {
+  std::lock_guard lock(state_->mu);
+  return state_->breaker.state(state_->clock());
+}
+
+const char* kindName(LlmError::Kind kind) {
+  switch (kind) {
+    case LlmError::Kind::Transient: return "Transient";
+    case LlmError::Kind::Invalid: return "Invalid";
+    case LlmError::Kind::Auth: return "Auth";
+    case LlmError::Kind::BudgetExceeded: return "BudgetExceeded";
+    case LlmError::Kind::CircuitOpen: return "CircuitOpen";
+    case LlmError::Kind::RateLimited: return "RateLimited";
+    case LlmError::Kind::Cancelled: return "Cancelled";
+  }
+  return "Unknown";
+}
+
 LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& budget, TimePoint deadline) {
+  const auto started = std::chrono::steady_clock::now();
+  int attempts = 0;
+  auto result = attempt(prompt, budget, deadline, attempts);
+  if (state_->options.onCallEnded) {
+    CallRecord record;
+    record.attempts = attempts;
+    record.elapsed = std::chrono::steady_clock::now() - started;
+    if (result.ok()) {
+      record.usage = result.value->usage;
+      record.costMicroUSD = result.value->costMicroUSD;
+    } else {
+      record.error = result.error.kind;
+      record.usage = result.error.chargedUsage;
+      record.costMicroUSD = result.error.chargedMicroUSD;
+    }
+    state_->options.onCallEnded(record);
+  }
+  return result;
+}
+
+LlmResult<GatewayCall> Gateway::attempt(const ChatRequest& prompt, const Budget& budget, TimePoint deadline,
+                                        int& attempts) {
   using Result = LlmResult<GatewayCall>;
   // The sink: what a model sees passes the redactor, whoever composed it
   // (a provider accepts nothing else).
@@ -149,7 +189,6 @@ LlmResult<GatewayCall> Gateway::call(const ChatRequest& prompt, const Budget& bu
   // A half-open circuit gets one probe, not a round of retries.
   const int maxAttempts = trial ? 1 : std::max(s.options.maxAttempts, 1);
   const std::stop_token stop = s.shutdown.get_token();
-  int attempts = 0;
   std::optional<LlmResult<ChatResponse>> last;
   std::optional<LlmError> stopped;  // gave up before an attempt: deadline, rate limit or shutdown
   for (;;) {

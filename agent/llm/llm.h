@@ -202,6 +202,25 @@ struct Price {
 // Exact cost in micro-dollars for the usage at this price, rounded up.
 std::int64_t costMicroUSD(const TokenUsage& usage, const Price& price);
 
+// What the gateway reports of each call it ends, for metrics and traces:
+// kinds and numbers, never text.
+struct CallRecord {
+  std::optional<LlmError::Kind> error;  // nullopt: the model answered
+  int attempts = 0;                     // provider calls made; retries are attempts - 1
+  TokenUsage usage;                     // charged (also for a call refused after it was paid for)
+  std::int64_t costMicroUSD = 0;
+  std::chrono::steady_clock::duration elapsed{};
+};
+
+// The spelling of a kind in metric labels and traces: "Transient", "Invalid", ...
+const char* kindName(LlmError::Kind kind);
+
+enum class CircuitState {
+  Closed,    // calls go through
+  Open,      // calls fail fast until the cooldown ends
+  HalfOpen,  // the cooldown ended: the next call (or the one in flight) is the trial
+};
+
 struct GatewayOptions {
   int maxAttempts = 4;
   std::chrono::milliseconds backoffInitial{500};
@@ -211,6 +230,8 @@ struct GatewayOptions {
   int breakerFailures = 5;     // consecutive failed calls that open the circuit
   std::chrono::milliseconds breakerCooldown{30000};  // then one trial call (half-open)
   Price price;
+  // Called once per call() as it returns, on the calling thread (may be empty).
+  std::function<void(const CallRecord&)> onCallEnded;
 };
 
 // What a run may still spend; the gateway refuses calls that would exceed it.
@@ -266,8 +287,11 @@ class Gateway {
   void shutdown();
 
   bool circuitOpen() const;
+  CircuitState circuitState() const;
 
  private:
+  LlmResult<GatewayCall> attempt(const ChatRequest& request, const Budget& budget,
+                                 std::chrono::steady_clock::time_point deadline, int& attempts);
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -76,7 +76,7 @@ class BeastHealthServer final : public HealthServer {
         res.body() = ready ? "ok\n" : "not ready: caches not synced\n";
       } else if (target == "/metrics") {
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = handlers_.metrics ? handlers_.metrics() : "";
+        res.body() = handlers_.metrics ? handlers_.metrics().str() : "";
       } else {
         res.result(http::status::not_found);
         res.body() = "not found\n";

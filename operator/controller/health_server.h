@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/redacted.h"
 #include "operator/kube/result.h"
 
 namespace opscopilot::controller {
@@ -15,7 +16,8 @@ class HealthServer {
  public:
   struct Handlers {
     std::function<bool()> ready;
-    std::function<std::string()> metrics;  // Prometheus text exposition
+    // Prometheus text exposition; redacted like every sink's text.
+    std::function<agent::RedactedText()> metrics;
   };
   // Listens on "host:port" (port 0 picks a free one). Fails when the
   // address is malformed or cannot be bound.

@@ -3,11 +3,6 @@
 #include <fstream>
 #include <iterator>
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include <malloc.h>
 #include <unistd.h>
@@ -21,6 +16,7 @@
 #include "operator/controller/health_server.h"
 #include "operator/controller/json_log.h"
 #include "operator/controller/leader_election.h"
+#include "operator/controller/operator_metrics.h"
 #include "operator/controller/llm_http_client.h"
 #include "operator/controller/run_reconciler.h"
 #include "operator/controller/schedule_reconciler.h"
@@ -34,29 +30,6 @@ namespace opscopilot::controller {
 
 namespace {
 
-struct Metrics {
-  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-  prometheus::Family<prometheus::Counter>& reconciles =
-      prometheus::BuildCounter().Name("controller_runtime_reconcile_total").Help("Total reconciliations per controller and result").Register(*registry);
-  prometheus::Family<prometheus::Counter>& reconcileErrors =
-      prometheus::BuildCounter().Name("controller_runtime_reconcile_errors_total").Help("Total reconciliation errors per controller").Register(*registry);
-  prometheus::Family<prometheus::Histogram>& reconcileTime =
-      prometheus::BuildHistogram().Name("controller_runtime_reconcile_time_seconds").Help("Length of time per reconciliation per controller").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& depth =
-      prometheus::BuildGauge().Name("workqueue_depth").Help("Current depth of the work queue").Register(*registry);
-  prometheus::Family<prometheus::Counter>& adds =
-      prometheus::BuildCounter().Name("workqueue_adds_total").Help("Total adds handled by the work queue").Register(*registry);
-  prometheus::Family<prometheus::Counter>& finished =
-      prometheus::BuildCounter().Name("opscopilot_runs_finished_total").Help("DiagnosticRuns finished, by reason").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& statusWrites =
-      prometheus::BuildGauge().Name("opscopilot_status_writes").Help("Status writes since start").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& apiRequests =
-      prometheus::BuildGauge().Name("opscopilot_api_requests").Help("Kubernetes API requests since start").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& activeRuns =
-      prometheus::BuildGauge().Name("opscopilot_runs_active").Help("Runs in progress in this process").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& nodes =
-      prometheus::BuildGauge().Name("opscopilot_nodes").Help("Investigation nodes in the node pool, by state (running, waiting)").Register(*registry);
-};
 
 // The API key of a model profile: from its environment variable, or from
 // its Secret (read with the operator's own identity). "" when neither is set
@@ -188,15 +161,13 @@ kube::ObjectPtr slimEvent(const kube::ObjectPtr& e) {
 
 int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& config, net::Cancellation& stop,
                std::chrono::seconds shutdownDeadline) {
-  Metrics metrics;
-  const std::map<std::string, std::string> ctl{{"controller", "diagnosticrun"}};
-  auto& reconcileOk = metrics.reconciles.Add({{"controller", "diagnosticrun"}, {"result", "success"}});
-  auto& reconcileErr = metrics.reconciles.Add({{"controller", "diagnosticrun"}, {"result", "error"}});
-  auto& reconcileRequeue = metrics.reconciles.Add({{"controller", "diagnosticrun"}, {"result", "requeue_after"}});
-  auto& errors = metrics.reconcileErrors.Add(ctl);
-  auto& latency = metrics.reconcileTime.Add(ctl, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
-  auto& depth = metrics.depth.Add({{"name", "diagnosticrun"}});
-  auto& adds = metrics.adds.Add({{"name", "diagnosticrun"}});
+  OperatorMetrics metrics;
+  const std::string kRuns = "diagnosticrun", kSchedules = "diagnosticschedule";
+  metrics.workers(kRuns, config.workers);
+  metrics.workers(kSchedules, 1);
+  client->observeRequests([&metrics](std::string_view method, int status, std::optional<double> seconds) {
+    metrics.request(method, status, seconds);
+  });
 
   agent::ToolRegistry tools;
   tools::ToolSettings ts;
@@ -268,6 +239,8 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     go.breakerFailures = p.breakerFailures;
     go.breakerCooldown = std::chrono::seconds(p.breakerCooldownSeconds);
     go.price = {p.inputMicroUSDPerMTok, p.outputMicroUSDPerMTok};
+    metrics.modelProfile(name);
+    go.onCallEnded = [&metrics, profile = name](const agent::llm::CallRecord& call) { metrics.modelCall(profile, call); };
     gateways[name] = std::make_unique<agent::llm::Gateway>(std::move(provider), go);
     logInfo("model profile ready", {{"profile", name}, {"provider", p.provider}, {"model", p.model},
                                     {"apiKey", key->empty() ? "none" : "set"}});
@@ -280,10 +253,8 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   wo.transform = slimForCache;
   kube::Informer runs(client, wo);
   WorkQueue queue;
-  auto enqueue = [&](const kube::ObjectPtr& o) {
-    adds.Increment();
-    queue.add(o->key());
-  };
+  queue.observe(&metrics.queue(kRuns));
+  auto enqueue = [&](const kube::ObjectPtr& o) { queue.add(o->key()); };
   runs.addHandlers({enqueue, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { enqueue(n); }, {}});
 
   // A decision on an ApprovalRequest wakes its run, and so does one appearing
@@ -316,6 +287,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   so.ns = config.watchNamespace;
   kube::Informer schedules(client, so);
   WorkQueue scheduleQueue;
+  scheduleQueue.observe(&metrics.queue(kSchedules));
 
   EventRecorder events(client);
   std::atomic<bool> stopping{false};
@@ -350,6 +322,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   warnings.addHandlers({onWarning, [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { onWarning(n); }, {}});
   reconciler.onNodeDone([&](const std::string& key) { queue.add(key); });
   reconciler.useBudgets(&budgets);
+  reconciler.useMetrics(&metrics);
   // Only the leader writes a budget's status (a standby keeps its caches warm).
   std::atomic<bool> leading{!config.leaderElection};
   auto budgetChanged = [&](const kube::ObjectPtr& o) {
@@ -360,15 +333,20 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
 
   std::unique_ptr<HealthServer> health;
   if (!config.healthAddress.empty()) {
-    auto h = HealthServer::start(config.healthAddress, {[&] { return runs.hasSynced() && approvals.hasSynced() && !stopping.load(); }, [&] {
-                                                          depth.Set(static_cast<double>(queue.depth()));
-                                                          metrics.statusWrites.Add({}).Set(static_cast<double>(reconciler.statusWrites()));
-                                                          metrics.apiRequests.Add({}).Set(static_cast<double>(client->requestCount()));
-                                                          metrics.activeRuns.Add({}).Set(static_cast<double>(reconciler.activeRuns()));
-                                                          metrics.nodes.Add({{"state", "running"}}).Set(static_cast<double>(reconciler.nodesInFlight()));
-                                                          metrics.nodes.Add({{"state", "waiting"}}).Set(static_cast<double>(reconciler.nodesWaiting()));
-                                                          return prometheus::TextSerializer().Serialize(metrics.registry->Collect());
-                                                        }});
+    auto scrape = [&] {
+      OperatorMetrics::Snapshot now;
+      for (const auto& run : runs.list()) ++now.runsByPhase[std::string(agent::toString(agent::phaseFrom(run->stringAt({"status", "phase"}))))];
+      now.activeRuns = static_cast<int>(reconciler.activeRuns());
+      now.nodesRunning = static_cast<int>(reconciler.nodesInFlight());
+      now.nodesWaiting = static_cast<int>(reconciler.nodesWaiting());
+      now.statusWrites = reconciler.statusWrites();
+      for (const auto& [name, gateway] : gateways) now.circuits[name] = gateway->circuitState();
+      now.queues[kRuns] = {queue.depth(), queue.unfinishedWorkSeconds(), queue.longestRunningSeconds()};
+      now.queues[kSchedules] = {scheduleQueue.depth(), scheduleQueue.unfinishedWorkSeconds(), scheduleQueue.longestRunningSeconds()};
+      return metrics.scrape(now);
+    };
+    auto h = HealthServer::start(config.healthAddress,
+                                 {[&] { return runs.hasSynced() && approvals.hasSynced() && !stopping.load(); }, scrape});
     if (!h.ok()) {
       logError("cannot start the health server", {{"error", h.error().message}});
       return 1;
@@ -426,27 +404,23 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     workers.emplace_back([&] {
       while (auto key = queue.get()) {
         auto t0 = std::chrono::steady_clock::now();
+        metrics.workerBusy(kRuns, true);
         ReconcileResult r;
         try {
           r = reconciler.reconcile(*key);
         } catch (const std::exception& e) {
           r.error = kube::Error{0, "InternalError", e.what()};
         }
-        latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        metrics.workerBusy(kRuns, false);
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        metrics.reconciled(kRuns, r.error ? "error" : r.requeueAfter.count() > 0 ? "requeue_after" : "success", took);
         if (r.error) {
-          errors.Increment();
-          reconcileErr.Increment();
           logError("reconcile failed", {{"controller", "diagnosticrun"}, {"key", *key}, {"error", r.error->toString()}});
           queue.addRateLimited(*key);
         } else {
           queue.forget(*key);
-          if (r.requeueAfter.count() > 0) {
-            reconcileRequeue.Increment();
-            queue.addAfter(*key, r.requeueAfter);
-          } else {
-            reconcileOk.Increment();
-          }
-          if (!r.finishedReason.empty()) metrics.finished.Add({{"reason", r.finishedReason}}).Increment();
+          if (r.requeueAfter.count() > 0) queue.addAfter(*key, r.requeueAfter);
+          if (!r.finishedReason.empty()) metrics.runFinished(r.finishedPhase, r.finishedReason);
         }
         queue.done(*key);
       }
@@ -460,6 +434,8 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
       if (stop.cancelled()) return;
     }
     while (auto key = scheduleQueue.get()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      metrics.workerBusy(kSchedules, true);
       ReconcileResult r;
       try {
         if (key->rfind("event:", 0) == 0) {
@@ -470,6 +446,9 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
       } catch (const std::exception& e) {
         r.error = kube::Error{0, "InternalError", e.what()};
       }
+      metrics.workerBusy(kSchedules, false);
+      metrics.reconciled(kSchedules, r.error ? "error" : r.requeueAfter.count() > 0 ? "requeue_after" : "success",
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       if (r.error) {
         logError("reconcile failed", {{"controller", "diagnosticschedule"}, {"key", *key}, {"error", r.error->toString()}});
         scheduleQueue.addRateLimited(*key);

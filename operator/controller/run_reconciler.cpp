@@ -1,4 +1,6 @@
 #include "operator/controller/run_reconciler.h"
+
+#include "operator/controller/operator_metrics.h"
 #include "operator/controller/schedule_reconciler.h"
 
 #include <rapidjson/document.h>
@@ -369,6 +371,30 @@ void RunReconciler::submitNode(const ActivePtr& a) {
   }
 }
 
+namespace {
+
+bool ended(agent::StepState s) {
+  return s == agent::StepState::Succeeded || s == agent::StepState::Failed || s == agent::StepState::Skipped;
+}
+
+// What one node did, for metrics: its duration under the kind of the step it
+// produced, and each tool step that ended in it.
+void observeNode(OperatorMetrics& metrics, const std::map<int, agent::StepState>& before, const agent::RunState& after,
+                 double seconds) {
+  std::optional<agent::Node> node;
+  for (const auto& st : after.steps) {
+    auto it = before.find(st.id);
+    if (it != before.end() && it->second == st.state) continue;
+    node = st.node;
+    if (st.node == agent::Node::Tool && ended(st.state) && (it == before.end() || !ended(it->second))) {
+      metrics.toolDone(st.tool, agent::toString(st.state), static_cast<double>(st.durationMs) / 1000.0);
+    }
+  }
+  if (node) metrics.nodeDone(agent::toString(*node), seconds);
+}
+
+}  // namespace
+
 void RunReconciler::runNode(const ActivePtr& a) {
   // Ends the node's turn: the run's key goes back to the workers.
   auto done = [&](std::optional<kube::Error> writeFailed) {
@@ -425,8 +451,14 @@ void RunReconciler::runNode(const ActivePtr& a) {
     }
   }
   const auto callsBefore = work.usage.llmCallsStarted;
+  std::map<int, agent::StepState> stepsBefore;
+  if (metrics_) {
+    for (const auto& st : work.steps) stepsBefore.emplace(st.id, st.state);
+  }
+  const auto nodeStart = std::chrono::steady_clock::now();
   const auto adv = graph.advance(a->spec, work, a->start);
   const auto now = std::chrono::steady_clock::now();
+  if (metrics_) observeNode(*metrics_, stepsBefore, work, std::chrono::duration<double>(now - nodeStart).count());
   work.usage.durationMs =
       a->durationBefore + std::chrono::duration_cast<std::chrono::milliseconds>(now - a->since).count();
   bool modelCalled = false;
@@ -635,6 +667,7 @@ ReconcileResult RunReconciler::runFinished(const std::string& key, const kube::O
                            {"reason", state.reason}, {"steps", std::to_string(state.steps.size())}});
   auto ttl = finishedRun(run);
   ttl.finishedReason = state.reason;
+  ttl.finishedPhase = std::string(agent::toString(state.phase));
   return ttl;
 }
 

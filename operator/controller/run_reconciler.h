@@ -55,10 +55,13 @@ struct ReconcileResult {
   std::optional<kube::Error> error;           // retry with backoff
   std::string outcome;                        // for logs: Completed, Advanced, InFlight, Requeued, ...
   std::string finishedReason;                 // the run ended in this reconcile, with this reason
+  std::string finishedPhase;                  // and this phase (Succeeded, Failed)
 };
 
 // What the Events about a run point at.
 EventTarget eventTargetFor(const kube::Object& run);
+
+class OperatorMetrics;
 
 class RunReconciler {
  public:
@@ -83,6 +86,8 @@ class RunReconciler {
   // are admitted against their namespace's budget (budget.h). Set before the
   // first reconcile; without it, no budget applies.
   void useBudgets(const kube::Informer* budgets) { budgets_ = budgets; }
+  // Node and tool durations go to metrics (set before the first reconcile).
+  void useMetrics(OperatorMetrics* metrics) { metrics_ = metrics; }
   // DiagnosticSchedules, and this process's identity: a run a schedule made
   // reads with the schedule's requester (schedule_reconciler.h).
   void useSchedules(const kube::Informer* schedules, agent::Requester self) {
@@ -189,6 +194,7 @@ class RunReconciler {
   BudgetLedger ledger_;
   std::atomic<std::uint64_t> statusWrites_{0};
   std::function<void(const std::string&)> requeue_;
+  OperatorMetrics* metrics_ = nullptr;
   mutable std::mutex activeMu_;
   std::unordered_map<std::string, ActivePtr> active_;  // by key
   std::mutex progressMu_;

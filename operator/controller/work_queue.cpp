@@ -17,8 +17,10 @@ void WorkQueue::add(const std::string& key) {
     std::lock_guard lock(mu_);
     if (shutdown_ || dirty_.count(key)) return;
     dirty_.insert(key);
+    if (metrics_) metrics_->added();
     if (processing_.count(key)) return;  // done() re-queues it
     queue_.push_back(key);
+    queuedAt_[key] = Clock::now();
   }
   cv_.notify_one();
 }
@@ -52,6 +54,7 @@ void WorkQueue::addRateLimited(const std::string& key) {
   {
     std::lock_guard lock(mu_);
     int n = failures_[key]++;
+    if (metrics_) metrics_->retried();
     double d = static_cast<double>(baseDelay_.count()) * static_cast<double>(1ull << std::min(n, 30));
     delay = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(d, static_cast<double>(maxDelay_.count()))));
   }
@@ -75,7 +78,12 @@ std::optional<std::string> WorkQueue::get() {
   if (shutdown_) return std::nullopt;
   auto key = std::move(queue_.front());
   queue_.pop_front();
-  processing_.insert(key);
+  const auto now = Clock::now();
+  if (auto it = queuedAt_.find(key); it != queuedAt_.end()) {
+    if (metrics_) metrics_->waited(std::chrono::duration<double>(now - it->second).count());
+    queuedAt_.erase(it);
+  }
+  processing_[key] = now;
   dirty_.erase(key);
   return key;
 }
@@ -84,9 +92,14 @@ void WorkQueue::done(const std::string& key) {
   bool requeued = false;
   {
     std::lock_guard lock(mu_);
-    processing_.erase(key);
+    const auto now = Clock::now();
+    if (auto it = processing_.find(key); it != processing_.end()) {
+      if (metrics_) metrics_->worked(std::chrono::duration<double>(now - it->second).count());
+      processing_.erase(it);
+    }
     if (dirty_.count(key) && !shutdown_) {
       queue_.push_back(key);
+      queuedAt_[key] = now;
       requeued = true;
     }
   }
@@ -110,6 +123,27 @@ bool WorkQueue::shuttingDown() const {
 std::size_t WorkQueue::depth() const {
   std::lock_guard lock(mu_);
   return queue_.size();
+}
+
+void WorkQueue::observe(QueueMetrics* metrics) {
+  std::lock_guard lock(mu_);
+  metrics_ = metrics;
+}
+
+double WorkQueue::unfinishedWorkSeconds() const {
+  std::lock_guard lock(mu_);
+  const auto now = Clock::now();
+  double total = 0;
+  for (const auto& [key, since] : processing_) total += std::chrono::duration<double>(now - since).count();
+  return total;
+}
+
+double WorkQueue::longestRunningSeconds() const {
+  std::lock_guard lock(mu_);
+  const auto now = Clock::now();
+  double longest = 0;
+  for (const auto& [key, since] : processing_) longest = std::max(longest, std::chrono::duration<double>(now - since).count());
+  return longest;
 }
 
 void WorkQueue::timerLoop() {

@@ -19,6 +19,19 @@
 
 namespace opscopilot::controller {
 
+// What a queue reports, under client-go's workqueue metric names (the
+// operator's metrics implement it): adds that queued a key (a key already
+// waiting is not added twice), how long each key waited before a worker took
+// it, how long the worker held it, and retries after a failure.
+class QueueMetrics {
+ public:
+  virtual ~QueueMetrics() = default;
+  virtual void added() = 0;
+  virtual void waited(double seconds) = 0;
+  virtual void worked(double seconds) = 0;
+  virtual void retried() = 0;
+};
+
 class WorkQueue {
  public:
   using Clock = std::chrono::steady_clock;
@@ -46,6 +59,14 @@ class WorkQueue {
   bool shuttingDown() const;
   std::size_t depth() const;
 
+  // Reports to metrics from now on (nullptr: to nothing). Set it before the
+  // queue is used; metrics must outlive the queue.
+  void observe(QueueMetrics* metrics);
+  // Seconds the keys being processed now have been held, all together and
+  // the longest (workqueue_unfinished_work_seconds, ..._longest_running_processor_seconds).
+  double unfinishedWorkSeconds() const;
+  double longestRunningSeconds() const;
+
  private:
   void timerLoop();
 
@@ -54,7 +75,9 @@ class WorkQueue {
   std::condition_variable timerCv_;
   std::deque<std::string> queue_;
   std::unordered_set<std::string> dirty_;
-  std::unordered_set<std::string> processing_;
+  std::unordered_map<std::string, Clock::time_point> processing_;  // since when
+  std::unordered_map<std::string, Clock::time_point> queuedAt_;
+  QueueMetrics* metrics_ = nullptr;
   std::unordered_map<std::string, int> failures_;
   std::multimap<Clock::time_point, std::string> waiting_;
   std::unordered_map<std::string, Clock::time_point> waitingBy_;

@@ -88,6 +88,8 @@ Client::Client(ClientConfig config, std::shared_ptr<net::HttpTransport> transpor
 
 std::uint64_t Client::requestCount() const { return requests_.load(); }
 
+void Client::observeRequests(RequestObserver observer) { observer_ = std::move(observer); }
+
 std::string Client::currentToken() {
   if (config_.tokenFile.empty()) return config_.bearerToken;
   std::lock_guard lock(tokenMu_);
@@ -130,7 +132,12 @@ Result<net::HttpResponse> Client::send(std::string method, std::string target, s
   if (!contentType.empty()) req.headers.emplace_back("Content-Type", std::string(contentType));
   addAuth(req, opts);
   requests_.fetch_add(1, std::memory_order_relaxed);
-  return transport_->roundTrip(req);
+  if (!observer_) return transport_->roundTrip(req);
+  const auto started = std::chrono::steady_clock::now();
+  auto res = transport_->roundTrip(req);
+  observer_(req.method, res.ok() ? res->status : 0,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return res;
 }
 
 Result<ObjectPtr> Client::objectFrom(Result<net::HttpResponse> r) {
@@ -293,6 +300,7 @@ Result<void> Client::watch(const ResourceRef& r, std::string_view ns, const Watc
   addAuth(req, opts);
   requests_.fetch_add(1, std::memory_order_relaxed);
   auto res = transport_->stream(req, w.idleTimeout, onData, cancel);
+  if (observer_) observer_("GET", res.ok() ? res->status : 0, std::nullopt);
   if (!res.ok()) return res.error();
   if (res->status != 200) return errorFromResponse(res->status, res->body);
   return {};

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -135,6 +136,13 @@ class Client {
   // Requests sent since creation (for benchmarks and tests).
   std::uint64_t requestCount() const;
 
+  // Called as each request ends, on the calling thread: its HTTP method, the
+  // response's status (0 when none came) and, except for watches, how long
+  // it took (rest_client_requests_total, rest_client_request_duration_seconds).
+  using RequestObserver = std::function<void(std::string_view method, int status, std::optional<double> seconds)>;
+  // Set it before the client is shared between threads.
+  void observeRequests(RequestObserver observer);
+
  private:
   Result<net::HttpResponse> send(std::string method, std::string target, std::string body,
                                  std::string_view contentType, const RequestOptions& opts);
@@ -151,6 +159,7 @@ class Client {
   std::chrono::steady_clock::time_point tokenReadAt_{};
   std::int64_t tokenMtime_ = 0;
   std::atomic<std::uint64_t> requests_{0};
+  RequestObserver observer_;
 };
 
 }  // namespace opscopilot::kube

@@ -42,14 +42,17 @@ double metric(net::HttpTransport& t, const std::string& name) {
   req.target = "/metrics";
   auto r = t.roundTrip(req);
   if (!r.ok()) return -1;
+  // The sum of the metric's series (rest_client_requests_total has one per
+  // method and code).
   std::istringstream in(r->body);
   std::string line;
+  double sum = -1;
   while (std::getline(in, line)) {
     if (line.rfind(name, 0) == 0 && (line.size() > name.size()) && (line[name.size()] == ' ' || line[name.size()] == '{')) {
-      return std::stod(line.substr(line.rfind(' ') + 1));
+      sum = std::max(sum, 0.0) + std::stod(line.substr(line.rfind(' ') + 1));
     }
   }
-  return -1;
+  return sum;
 }
 
 }  // namespace
@@ -101,8 +104,8 @@ int main(int argc, char** argv) {
   inf.waitForSync(std::chrono::seconds(30));
 
   const long idleRss = pid ? rssKiB(pid, "VmRSS:") : -1;
-  const double reqBefore = metrics ? metric(*metrics, "opscopilot_api_requests") : -1;
-  const double writesBefore = metrics ? metric(*metrics, "opscopilot_status_writes") : -1;
+  const double reqBefore = metrics ? metric(*metrics, "rest_client_requests_total") : -1;
+  const double writesBefore = metrics ? metric(*metrics, "opscopilot_status_writes_total") : -1;
 
   const auto stamp = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000);
   std::atomic<int> next{0}, failures{0};
@@ -137,8 +140,8 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const long peakRss = pid ? rssKiB(pid, "VmHWM:") : -1;
-  const double reqAfter = metrics ? metric(*metrics, "opscopilot_api_requests") : -1;
-  const double writesAfter = metrics ? metric(*metrics, "opscopilot_status_writes") : -1;
+  const double reqAfter = metrics ? metric(*metrics, "rest_client_requests_total") : -1;
+  const double writesAfter = metrics ? metric(*metrics, "opscopilot_status_writes_total") : -1;
 
   std::vector<double> latencies;
   Clock::time_point last = start;

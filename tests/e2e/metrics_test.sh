@@ -69,7 +69,9 @@ start_model_server || { bad "the scripted model server did not start"; finish; }
 PROM_PORT="$(free_port)"
 OP_PORT="$(free_port)"
 cat >"$WORK/prometheus.yml" <<EOF
-global: {scrape_interval: 2s, scrape_timeout: 2s}
+global: {scrape_interval: 2s, scrape_timeout: 2s, evaluation_interval: 2s}
+# The chart's alert rules, evaluated against the operator's series (section 4).
+rule_files: ["$ROOT/charts/opscopilot/files/alerts.yaml"]
 scrape_configs:
 - job_name: kubelet-cadvisor
   scheme: https
@@ -99,6 +101,9 @@ cat >"$WORK/operator.yaml" <<EOF
 models:
   builtin: {provider: builtin}
   scripted: {provider: openai, baseURL: "$LLM/v1", model: scripted}
+  # Nothing listens there: its circuit opens after one failed call.
+  unreachable: {provider: openai, baseURL: "http://127.0.0.1:$(free_port)/v1", model: none, maxAttempts: 1,
+                breakerFailures: 1, breakerCooldownSeconds: 600}
 metrics:
   prometheus: {url: "$PROM"}
   namespaces:
@@ -208,7 +213,7 @@ curl -sf -X POST "$LLM/_script" -d "{\"turns\": [
      {\"name\": \"query_metrics\", \"arguments\": {\"query\": \"sum(container_memory_working_set_bytes{namespace=\\\"$OTHER\\\"})\"}},
      {\"name\": \"query_metrics\", \"arguments\": {\"query\": \"sum by (pod) (rate(container_cpu_usage_seconds_total{container=\\\"\\\"}[1m]))\", \"minutes\": 5}}]},
   {\"tool_calls\": [
-     {\"name\": \"query_metrics\", \"arguments\": {\"query\": \"opscopilot_api_requests\"}},
+     {\"name\": \"query_metrics\", \"arguments\": {\"query\": \"rest_client_requests_total\"}},
      {\"name\": \"query_metrics\", \"arguments\": {\"query\": \"info(up)\"}}]}],
   \"default\": {\"content\": \"DONE [E1]\"}}" >/dev/null
 if run "$NS" model-queries "How much CPU do the pods use?" Deployment thumbnailer scripted; then
@@ -216,7 +221,7 @@ if run "$NS" model-queries "How much CPU do the pods use?" Deployment thumbnaile
   # The model's five queries, in its order (the built-in analyzers may add theirs).
   jq --arg other "$OTHER" '[.status.steps[] | select(.tool == "query_metrics")] as $s
     | [("up", "sum(container_memory_working_set_bytes{namespace=\"" + $other + "\"})",
-        "sum by (pod) (rate(container_cpu_usage_seconds_total{container=\"\"}[1m]))", "opscopilot_api_requests", "info(up)")
+        "sum by (pod) (rate(container_cpu_usage_seconds_total{container=\"\"}[1m]))", "rest_client_requests_total", "info(up)")
        | . as $q | ([$s[] | select(.args.query == $q)][0] // {})]' "$WORK/model-queries.json" >"$steps"
   if jq -e --arg ns "$NS" '.[0].state == "Succeeded" and (.[0].summary | startswith("1 series for up{namespace=\"" + $ns + "\"}"))' "$steps" >/dev/null &&
      ! jq -r '.status.evidence[] | select(.tool == "query_metrics") | .excerpt' "$WORK/model-queries.json" | grep -Eq 'job="(kubelet-cadvisor|kube-apiserver|opscopilot-operator)"'; then
@@ -248,7 +253,65 @@ if run "$NS" model-queries "How much CPU do the pods use?" Deployment thumbnaile
   fi
 fi
 
-# 3. A reader without the metrics permission reads no metrics, and says so.
+# 3. The chart's Grafana dashboard and alert rules, on the operator's real
+#    series: every panel's query returns data, every rule evaluates, and a
+#    model endpoint that is down puts its circuit-breaker alert in pending.
+cat <<EOF | kubectl -n "$NS" apply -f - >/dev/null
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {name: endpoint-down}
+spec: {question: "Why is the thumbnailer slow?", target: {kind: Deployment, name: thumbnailer}, model: unreachable}
+EOF
+run_done() { [[ "$(kubectl -n "$NS" get dr endpoint-down -o jsonpath='{.status.phase}')" =~ ^(Succeeded|Failed)$ ]]; }
+circuit_open() {
+  promq 'opscopilot_model_circuit_breaker_state{profile="unreachable",state="open"} == 1' | jq -e '.data.result | length == 1' >/dev/null
+}
+if wait_until 90 run_done && wait_until 30 circuit_open; then
+  ok "a run on a model endpoint that is down: $(kubectl -n "$NS" get dr endpoint-down -o jsonpath='{.status.phase}/{.status.reason}'), and Prometheus sees the profile's circuit open"
+else
+  bad "the unreachable profile's circuit never showed open: $(kubectl -n "$NS" get dr endpoint-down -o jsonpath='{.status.phase}/{.status.reason}') $(promq 'opscopilot_model_circuit_breaker_state' | jq -c '[.data.result[] | [.metric.profile, .metric.state, .value[1]]]')"
+fi
+# Each query as Grafana would send it, with this job and a 1m rate interval.
+jq -r '.panels[] | select(.type != "row") | .title as $t | .targets[] | [$t, .refId, .expr] | @tsv' \
+  "$ROOT/charts/opscopilot/files/dashboard.json" >"$WORK/panels.tsv"
+panels_answer() {
+  empty="" queries=0
+  while IFS=$'\t' read -r title ref expr; do
+    queries=$((queries + 1))
+    q="${expr//\$job/opscopilot-operator}"
+    q="${q//\$__rate_interval/1m}"
+    if ! promq "$q" >"$WORK/panel.json" || ! jq -e '.status == "success" and (.data.result | length > 0)' "$WORK/panel.json" >/dev/null; then
+      empty+=" [$title $ref: $(jq -c '{status, error, n: (.data.result | length)}' "$WORK/panel.json" 2>/dev/null)]"
+    fi
+  done <"$WORK/panels.tsv"
+  [ "$queries" -gt 20 ] && [ -z "$empty" ]
+}
+if wait_until 30 panels_answer; then
+  ok "all $queries queries of the Grafana dashboard's $(cut -f1 "$WORK/panels.tsv" | sort -u | wc -l) panels return series from the operator"
+else
+  bad "dashboard queries that Prometheus refused or that came back empty ($queries in all):$empty"
+fi
+rules_ok() {
+  curl -sf "$PROM/api/v1/rules" >"$WORK/rules.json" &&
+    jq -e '[.data.groups[].rules[]] | length > 0 and all(.health == "ok" and .lastEvaluation != "0001-01-01T00:00:00Z")' "$WORK/rules.json" >/dev/null
+}
+n_rules="$(grep -c '^  - alert:' "$ROOT/charts/opscopilot/files/alerts.yaml")"
+if wait_until 30 rules_ok && [ "$(jq '[.data.groups[].rules[]] | length' "$WORK/rules.json")" = "$n_rules" ]; then
+  ok "Prometheus loaded the chart's $n_rules alert rules and evaluates each without error"
+else
+  bad "alert rules: $(jq -c '[.data.groups[]?.rules[]? | {name, health, lastError}]' "$WORK/rules.json" 2>/dev/null)"
+fi
+circuit_alert() {
+  curl -sf "$PROM/api/v1/alerts" |
+    jq -e '[.data.alerts[] | select(.labels.alertname == "OpsCopilotModelCircuitOpen" and .labels.profile == "unreachable" and (.state == "pending" or .state == "firing"))] | length == 1' >/dev/null
+}
+if wait_until 30 circuit_alert; then
+  ok "OpsCopilotModelCircuitOpen is pending for the unreachable profile (and for no other)"
+else
+  bad "no OpsCopilotModelCircuitOpen alert: $(curl -sf "$PROM/api/v1/alerts" | jq -c '[.data.alerts[] | {name: .labels.alertname, profile: .labels.profile, state}]')"
+fi
+
+# 4. A reader without the metrics permission reads no metrics, and says so.
 curl -sf -X POST "$LLM/_script" -d '{"turns": [{"tool_calls": [{"name": "query_metrics", "arguments": {"query": "container_memory_working_set_bytes"}}]}], "default": {"content": "DONE [E1]"}}' >/dev/null
 if run "$NOMETRICS" denied "How much memory does the thumbnailer use?" Deployment thumbnailer scripted; then
   step="$(jq -c '[.status.steps[] | select(.tool == "query_metrics")][0]' "$WORK/denied.json")"
@@ -265,7 +328,7 @@ if run "$NOMETRICS" denied "How much memory does the thumbnailer use?" Deploymen
   fi
 fi
 
-# 4. Without a Prometheus the tool is not offered.
+# 5. Without a Prometheus the tool is not offered.
 kill "$OPERATOR_PID" 2>/dev/null; wait "$OPERATOR_PID" 2>/dev/null
 "$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$ROOT/config/operator.yaml" --health-address 127.0.0.1:0 \
   >"$WORK/operator-plain.log" 2>&1 &

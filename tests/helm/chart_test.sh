@@ -12,6 +12,8 @@
 #   6. properties of each rendering (check_rendered.py): Pod Security
 #      "restricted", least-privilege RBAC, config / Deployment / RBAC agree,
 #      and a changed value changes the pods' checksum annotation
+#   7. the Grafana dashboard and alert rules (check_dashboard.py), and the
+#      ConfigMap and PrometheusRule that carry them
 #
 #   tests/helm/chart_test.sh                   # helm from hack/lib/controlplane-build.sh, or $HELM
 #   UPDATE_GOLDEN=1 tests/helm/chart_test.sh   # rewrite tests/helm/golden/ from the chart
@@ -230,6 +232,23 @@ else
     done <"$WORK/$c.checks"
   done
 fi
+# --- 7. the Grafana dashboard and the alert rules -------------------------------
+# (check_dashboard.py; with the rendering that enables both, the ConfigMap and
+# the PrometheusRule carry them unchanged)
+if python3 -c 'import yaml' 2>/dev/null; then
+  python3 "$HERE/check_dashboard.py" "$WORK/watch-namespace.yaml" >"$WORK/dashboard.checks" 2>&1 ||
+    bad "check_dashboard.py failed (exit $?):"
+  while IFS= read -r line; do
+    case "$line" in
+      "ok "*) ok "${line#ok }" ;;
+      "bad "*) bad "${line#bad }" ;;
+      *) echo "    $line" ;;
+    esac
+  done <"$WORK/dashboard.checks"
+  grep -q "^ok the dashboard ConfigMap" "$WORK/dashboard.checks" || bad "watch-namespace: no dashboard ConfigMap rendered"
+  grep -q "^ok the PrometheusRule" "$WORK/dashboard.checks" || bad "watch-namespace: no PrometheusRule rendered"
+fi
+
 # NOTES.txt (helm template does not print it): rendered through a copy of the
 # chart that exposes it as a ConfigMap.
 cp -a "$CHART" "$WORK/notes-chart"

@@ -515,3 +515,43 @@ TEST(Gateway, AfterShutdownCallsAreRefusedWithoutReachingTheProvider) {
   EXPECT_EQ(result.error.kind, LlmError::Kind::Cancelled);
   EXPECT_EQ(h.script->calls(), 0);
 }
+
+TEST(Gateway, ReportsEachCallItEndsWithAttemptsUsageCostAndErrorKind) {
+  std::vector<CallRecord> records;
+  GatewayOptions options;
+  options.maxAttempts = 2;
+  options.price = {1'000'000, 2'000'000};  // $1 and $2 per million tokens
+  options.onCallEnded = [&](const CallRecord& r) { records.push_back(r); };
+  Harness h(options);
+  h.push(failure(LlmError::Kind::Transient, 503));
+  ASSERT_TRUE(h.call().ok());
+  h.push(failure(LlmError::Kind::Auth, 401));
+  EXPECT_FALSE(h.call().ok());
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_FALSE(records[0].error);
+  EXPECT_EQ(records[0].attempts, 2) << "one retry";
+  EXPECT_EQ(records[0].usage.promptTokens, 100);
+  EXPECT_EQ(records[0].usage.completionTokens, 20);
+  EXPECT_EQ(records[0].costMicroUSD, 140);
+  ASSERT_TRUE(records[1].error);
+  EXPECT_EQ(*records[1].error, LlmError::Kind::Auth);
+  EXPECT_STREQ(kindName(*records[1].error), "Auth");
+  EXPECT_EQ(records[1].attempts, 1);
+  EXPECT_EQ(records[1].costMicroUSD, 0);
+}
+
+TEST(Gateway, CircuitStateIsClosedOpenThenHalfOpenAfterTheCooldown) {
+  GatewayOptions options;
+  options.maxAttempts = 1;
+  options.breakerFailures = 1;
+  options.breakerCooldown = milliseconds(30000);
+  Harness h(options);
+  EXPECT_EQ(h.gateway->circuitState(), CircuitState::Closed);
+  h.push(failure(LlmError::Kind::Transient, 503));
+  EXPECT_FALSE(h.call().ok());
+  EXPECT_EQ(h.gateway->circuitState(), CircuitState::Open);
+  h.time.advance(milliseconds(30000));
+  EXPECT_EQ(h.gateway->circuitState(), CircuitState::HalfOpen);
+  ASSERT_TRUE(h.call().ok());
+  EXPECT_EQ(h.gateway->circuitState(), CircuitState::Closed);
+}
