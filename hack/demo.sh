@@ -75,6 +75,8 @@ cat <<MSG
 
 The cluster and the operator are still running. Try your own question:
   eval "\$(bash hack/cluster.sh env)"
+  export PATH="\$PWD/build:\$PATH"                               # kubectl opscopilot
+  kubectl opscopilot ask "Why is payments not ready?" --target deploy/payments -n shop
   kubectl -n shop describe dr why-crashloop                # steps, evidence, findings
   kubectl -n shop get dr why-crashloop -o jsonpath='{.status.evidence}'
   cat <<EOF | kubectl apply -f -

@@ -308,6 +308,12 @@ std::string eventTable(const std::vector<kube::ObjectPtr>& events, std::int64_t 
 
 std::string RunFollower::update(const kube::Object& run) {
   std::string out;
+  std::map<std::string, const Value*> evidenceById;
+  for (const auto& e : arr(run, {"status", "evidence"}).GetArray()) evidenceById[str(e, "id")] = &e;
+  auto printEvidence = [&](const std::string& id) {
+    auto it = evidenceById.find(id);
+    if (it != evidenceById.end() && evidence_.insert(id).second) out += "      " + evidenceLine(*it->second) + "\n";
+  };
   for (const auto& s : arr(run, {"status", "steps"}).GetArray()) {
     const std::string state = str(s, "state");
     if (state == "Pending" || state == "Running") continue;  // printed once it has an outcome
@@ -315,10 +321,14 @@ std::string RunFollower::update(const kube::Object& run) {
     if (printed == state) continue;
     printed = state;
     out += "  " + stepLine(s) + "\n";
+    // The evidence the step gathered, under it.
+    if (s.IsObject() && s.HasMember("evidence") && s["evidence"].IsArray()) {
+      for (const auto& id : s["evidence"].GetArray()) {
+        if (id.IsString()) printEvidence(id.GetString());
+      }
+    }
   }
-  for (const auto& e : arr(run, {"status", "evidence"}).GetArray()) {
-    if (evidence_.insert(str(e, "id")).second) out += "      " + evidenceLine(e) + "\n";
-  }
+  for (const auto& e : arr(run, {"status", "evidence"}).GetArray()) printEvidence(str(e, "id"));
   for (const auto& f : arr(run, {"status", "findings"}).GetArray()) {
     if (findings_.insert(str(f, "id")).second) out += "  finding " + findingLine(f) + "\n";
   }
