@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -70,6 +71,27 @@ int main(int argc, char** argv) {
       return 1;
     }
     config = *c;
+  }
+  // OpenTelemetry's environment variables, when the config names no tracing endpoint.
+  if (!config.tracing) {
+    const char* traces = std::getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    const char* base = std::getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+    const char* disabled = std::getenv("OTEL_SDK_DISABLED");
+    if ((traces && *traces) || (base && *base)) {
+      if (disabled && std::string(disabled) == "true") {
+        // OTEL_SDK_DISABLED=true: no traces.
+      } else {
+        controller::TracingConfig tc;
+        const bool specific = traces && *traces;
+        if (auto err = controller::tracesEndpoint(specific ? traces : base, specific, tc.endpoint); !err.empty()) {
+          std::cerr << "opscopilot-operator: " << (specific ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT " : "OTEL_EXPORTER_OTLP_ENDPOINT ")
+                    << err << "\n";
+          return 1;
+        }
+        if (const char* name = std::getenv("OTEL_SERVICE_NAME"); name && *name) tc.serviceName = name;
+        config.tracing = tc;
+      }
+    }
   }
   if (healthSet) config.healthAddress = healthAddress;
   if (nsSet) config.watchNamespace = watchNamespace;

@@ -20,6 +20,7 @@
 #include "operator/controller/llm_http_client.h"
 #include "operator/controller/run_reconciler.h"
 #include "operator/controller/schedule_reconciler.h"
+#include "operator/controller/tracing.h"
 #include "operator/controller/work_queue.h"
 #include "operator/kube/informer.h"
 #include "tools/builtin_tools.h"
@@ -240,7 +241,10 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     go.breakerCooldown = std::chrono::seconds(p.breakerCooldownSeconds);
     go.price = {p.inputMicroUSDPerMTok, p.outputMicroUSDPerMTok};
     metrics.modelProfile(name);
-    go.onCallEnded = [&metrics, profile = name](const agent::llm::CallRecord& call) { metrics.modelCall(profile, call); };
+    go.onCallEnded = [&metrics, profile = name, model = p.model, provider = p.provider](const agent::llm::CallRecord& call) {
+      metrics.modelCall(profile, call);
+      recordModelCall({profile, model, provider, call, std::chrono::system_clock::now()});
+    };
     gateways[name] = std::make_unique<agent::llm::Gateway>(std::move(provider), go);
     logInfo("model profile ready", {{"profile", name}, {"provider", p.provider}, {"model", p.model},
                                     {"apiKey", key->empty() ? "none" : "set"}});
@@ -323,6 +327,17 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   reconciler.onNodeDone([&](const std::string& key) { queue.add(key); });
   reconciler.useBudgets(&budgets);
   reconciler.useMetrics(&metrics);
+  std::unique_ptr<SpanExporter> spans;
+  if (config.tracing) {
+    auto exporter = SpanExporter::start(*config.tracing);
+    if (!exporter.ok()) {
+      logError("cannot start: tracing", {{"error", exporter.error().message}});
+      return 1;
+    }
+    spans = std::move(*exporter);
+    reconciler.useTracing(spans.get());
+    logInfo("exporting traces over OTLP/HTTP", {{"endpoint", config.tracing->endpoint}, {"service", config.tracing->serviceName}});
+  }
   // Only the leader writes a budget's status (a standby keeps its caches warm).
   std::atomic<bool> leading{!config.leaderElection};
   auto budgetChanged = [&](const kube::ObjectPtr& o) {
@@ -481,6 +496,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     std::_Exit(1);
   }
   logInfo("checkpointed runs in progress", {{"runs", std::to_string(checkpointed.get())}});
+  if (spans) spans->shutdown();  // sends the spans still queued
   if (renewer.joinable()) renewer.join();
   if (elector && !lostLeadership.load()) elector->release();
   runs.stop();

@@ -52,6 +52,21 @@ std::string readLimits(const YAML::Node& n, const std::string& path, agent::Limi
 
 std::string unknownKey(const YAML::Node& node, const std::string& where, std::initializer_list<const char*> known);
 
+std::string tracesEndpoint(const std::string& url, bool signalSpecific, std::string& out) {
+  auto parsed = net::parseUrl(url);
+  if (!parsed || url.find('@') != std::string::npos || url.find('?') != std::string::npos) {
+    return "must be an http:// or https:// URL without credentials or query (an OTLP/HTTP endpoint, e.g. "
+           "\"http://otel-collector.monitoring:4318\"), not \"" + url + "\"";
+  }
+  out = url;
+  if (!signalSpecific) {
+    // A base endpoint: OTLP/HTTP sends traces to its /v1/traces.
+    while (!out.empty() && out.back() == '/') out.pop_back();
+    out += "/v1/traces";
+  }
+  return "";
+}
+
 namespace {
 
 std::string readPrometheus(const YAML::Node& n, const std::string& path, PrometheusConfig& out) {
@@ -185,7 +200,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
                                                  "watchNamespace", "health", "leaderElection", "requester",
                                                  "concurrency", "statusWriteIntervalMilliseconds",
                                                  "statusProgressWritesPerSecond", "metrics", "actions",
-                                                 "eventTriggers"};
+                                                 "eventTriggers", "tracing"};
   std::vector<std::string> seen;
   for (const auto& kv : root) {
     // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
@@ -249,6 +264,21 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         }
         cfg.actionDestinations[dc.name] = dc;
       }
+    }
+    if (auto t = child(root, "tracing")) {
+      if (!t.IsMap()) return invalid(source, "tracing must be a mapping with at least endpoint");
+      if (auto u = unknownKey(t, "tracing", {"endpoint", "serviceName", "caFile", "insecureSkipVerify"}); !u.empty()) {
+        return invalid(source, "unknown field \"" + u + "\"");
+      }
+      TracingConfig tc;
+      const std::string endpoint = t["endpoint"] ? t["endpoint"].as<std::string>() : "";
+      auto err = tracesEndpoint(endpoint, false, tc.endpoint);
+      if (!err.empty()) return invalid(source, "tracing.endpoint " + err);
+      if (t["serviceName"]) tc.serviceName = t["serviceName"].as<std::string>();
+      if (tc.serviceName.empty()) return invalid(source, "tracing.serviceName must not be empty");
+      if (t["caFile"]) tc.caFile = t["caFile"].as<std::string>();
+      if (t["insecureSkipVerify"]) tc.insecureSkipVerify = t["insecureSkipVerify"].as<bool>();
+      cfg.tracing = tc;
     }
     if (auto m = child(root, "metrics")) {
       if (!m.IsMap()) return invalid(source, "metrics must be a mapping");

@@ -46,6 +46,22 @@ inline ModelProfile builtinProfile() {
   return p;
 }
 
+// Where traces go (operator config `tracing`, or OpenTelemetry's
+// OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and
+// OTEL_SERVICE_NAME when the config names none): OTLP/HTTP with JSON bodies.
+struct TracingConfig {
+  std::string endpoint;  // the full URL spans are POSTed to, e.g. http://collector:4318/v1/traces
+  std::string serviceName = "opscopilot-operator";
+  std::string caFile;
+  bool insecureSkipVerify = false;
+};
+
+// The URL traces are POSTed to, in out: a base endpoint (the config's
+// tracing.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT) gets /v1/traces appended; a
+// signal-specific one (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is used as is.
+// Returns what is wrong with url, or "".
+std::string tracesEndpoint(const std::string& url, bool signalSpecific, std::string& out);
+
 // A Prometheus that query_metrics asks (operator config `metrics`).
 struct PrometheusConfig {
   std::string url;  // http:// or https://, with a path prefix if it serves under one
@@ -117,6 +133,7 @@ struct OperatorConfig {
   // query_metrics: the cluster's Prometheus (for every namespace without its
   // own), and namespaces' own. Neither: the tool is not offered.
   std::optional<PrometheusConfig> clusterPrometheus;
+  std::optional<TracingConfig> tracing;  // none: no traces are exported
   std::map<std::string, PrometheusConfig> namespacePrometheus;
   // Whether runs in ns have a Prometheus to query.
   bool hasMetrics(const std::string& ns) const { return clusterPrometheus || namespacePrometheus.count(ns) > 0; }

@@ -1,6 +1,7 @@
 #include "operator/controller/run_reconciler.h"
 
 #include "operator/controller/operator_metrics.h"
+#include "operator/controller/tracing.h"
 #include "operator/controller/schedule_reconciler.h"
 
 #include <rapidjson/document.h>
@@ -377,20 +378,30 @@ bool ended(agent::StepState s) {
   return s == agent::StepState::Succeeded || s == agent::StepState::Failed || s == agent::StepState::Skipped;
 }
 
-// What one node did, for metrics: its duration under the kind of the step it
-// produced, and each tool step that ended in it.
-void observeNode(OperatorMetrics& metrics, const std::map<int, agent::StepState>& before, const agent::RunState& after,
-                 double seconds) {
+// The steps that changed in one node: their kind gives the node's, and
+// those that ended (tool calls among them) are measured and traced.
+struct NodeSteps {
   std::optional<agent::Node> node;
+  std::vector<const agent::Step*> ended;
+};
+NodeSteps nodeSteps(const std::map<int, agent::StepState>& before, const agent::RunState& after) {
+  NodeSteps out;
   for (const auto& st : after.steps) {
     auto it = before.find(st.id);
     if (it != before.end() && it->second == st.state) continue;
-    node = st.node;
-    if (st.node == agent::Node::Tool && ended(st.state) && (it == before.end() || !ended(it->second))) {
-      metrics.toolDone(st.tool, agent::toString(st.state), static_cast<double>(st.durationMs) / 1000.0);
+    out.node = st.node;
+    if (ended(st.state) && (it == before.end() || !ended(it->second))) out.ended.push_back(&st);
+  }
+  return out;
+}
+
+void observeNode(OperatorMetrics& metrics, const NodeSteps& steps, double seconds) {
+  for (const agent::Step* st : steps.ended) {
+    if (st->node == agent::Node::Tool) {
+      metrics.toolDone(st->tool, agent::toString(st->state), static_cast<double>(st->durationMs) / 1000.0);
     }
   }
-  if (node) metrics.nodeDone(agent::toString(*node), seconds);
+  if (steps.node) metrics.nodeDone(agent::toString(*steps.node), seconds);
 }
 
 }  // namespace
@@ -452,13 +463,25 @@ void RunReconciler::runNode(const ActivePtr& a) {
   }
   const auto callsBefore = work.usage.llmCallsStarted;
   std::map<int, agent::StepState> stepsBefore;
-  if (metrics_) {
+  if (metrics_ || spans_) {
     for (const auto& st : work.steps) stepsBefore.emplace(st.id, st.state);
   }
+  std::vector<ModelCallSpan> calls;
   const auto nodeStart = std::chrono::steady_clock::now();
-  const auto adv = graph.advance(a->spec, work, a->start);
+  agent::Advance adv;
+  {
+    // The node's model calls, as the gateways report them on this thread.
+    ModelCallCapture capture(spans_ ? &calls : nullptr);
+    adv = graph.advance(a->spec, work, a->start);
+  }
   const auto now = std::chrono::steady_clock::now();
-  if (metrics_) observeNode(*metrics_, stepsBefore, work, std::chrono::duration<double>(now - nodeStart).count());
+  if (metrics_ || spans_) {
+    const NodeSteps changed = nodeSteps(stepsBefore, work);
+    if (metrics_) observeNode(*metrics_, changed, std::chrono::duration<double>(now - nodeStart).count());
+    if (spans_ && (!changed.ended.empty() || !calls.empty())) {
+      spans_->add(nodeSpans(traceIdFor(a->run->uid(), a->run->generation()), changed.ended, calls));
+    }
+  }
   work.usage.durationMs =
       a->durationBefore + std::chrono::duration_cast<std::chrono::milliseconds>(now - a->since).count();
   bool modelCalled = false;
@@ -665,6 +688,10 @@ ReconcileResult RunReconciler::runFinished(const std::string& key, const kube::O
   }
   logInfo("run finished", {{"controller", "diagnosticrun"}, {"namespace", run->ns()}, {"name", run->name()},
                            {"reason", state.reason}, {"steps", std::to_string(state.steps.size())}});
+  if (spans_) {
+    spans_->add({runSpan(traceIdFor(run->uid(), run->generation()), *run, state,
+                         std::string(run->stringAt({"spec", "model"})), std::chrono::system_clock::now())});
+  }
   auto ttl = finishedRun(run);
   ttl.finishedReason = state.reason;
   ttl.finishedPhase = std::string(agent::toString(state.phase));

@@ -62,6 +62,7 @@ struct ReconcileResult {
 EventTarget eventTargetFor(const kube::Object& run);
 
 class OperatorMetrics;
+class SpanExporter;
 
 class RunReconciler {
  public:
@@ -88,6 +89,8 @@ class RunReconciler {
   void useBudgets(const kube::Informer* budgets) { budgets_ = budgets; }
   // Node and tool durations go to metrics (set before the first reconcile).
   void useMetrics(OperatorMetrics* metrics) { metrics_ = metrics; }
+  // Spans of each node and of each run at its end go to spans (tracing.h).
+  void useTracing(SpanExporter* spans) { spans_ = spans; }
   // DiagnosticSchedules, and this process's identity: a run a schedule made
   // reads with the schedule's requester (schedule_reconciler.h).
   void useSchedules(const kube::Informer* schedules, agent::Requester self) {
@@ -195,6 +198,7 @@ class RunReconciler {
   std::atomic<std::uint64_t> statusWrites_{0};
   std::function<void(const std::string&)> requeue_;
   OperatorMetrics* metrics_ = nullptr;
+  SpanExporter* spans_ = nullptr;
   mutable std::mutex activeMu_;
   std::unordered_map<std::string, ActivePtr> active_;  // by key
   std::mutex progressMu_;

@@ -2,26 +2,14 @@
 
 #include <rapidjson/document.h>
 
-#include <random>
 
 #include "agent/graph.h"
 #include "agent/run_state_json.h"
 #include "agent/sink_redaction.h"
+#include "operator/controller/tracing.h"
 #include "operator/kube/conditions.h"
 
 namespace opscopilot::controller {
-
-namespace {
-
-std::string randomTraceID() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return buf;
-}
-
-}  // namespace
 
 agent::RedactedText statusBody(const kube::Object& run, const StatusWrite& w) {
   using kube::setMember;
@@ -30,10 +18,8 @@ agent::RedactedText statusBody(const kube::Object& run, const StatusWrite& w) {
   auto& a = doc.GetAllocator();
   // Written by the API server; sending them back costs bytes and nothing else.
   if (doc.HasMember("metadata") && doc["metadata"].IsObject()) doc["metadata"].RemoveMember("managedFields");
-  std::string traceID(run.stringAt({"status", "traceID"}));
   if (w.freshRun || !doc.HasMember("status") || !doc["status"].IsObject()) {
     setMember(doc, "status", rapidjson::Value(rapidjson::kObjectType), a);
-    traceID.clear();
   }
   auto& status = doc["status"];
   const auto& state = w.state;
@@ -42,7 +28,8 @@ agent::RedactedText statusBody(const kube::Object& run, const StatusWrite& w) {
   const auto generation = run.generation();
   setMember(status, "observedGeneration", rapidjson::Value(static_cast<std::int64_t>(generation)), a);
   setMember(status, "startTime", rapidjson::Value(agent::formatTime(w.start).c_str(), a), a);
-  if (traceID.empty()) traceID = randomTraceID();
+  // The trace of this generation (tracing.h): the same after a restart.
+  const std::string traceID = traceIdFor(run.uid(), generation);
   setMember(status, "traceID", rapidjson::Value(traceID.c_str(), a), a);
   if (!w.targetRef.empty()) setMember(status, "targetRef", rapidjson::Value(w.targetRef.c_str(), a), a);
   if (state.finished()) {
