@@ -89,6 +89,12 @@ metrics:
 {{- end }}
 eventTriggers:
   maxRunsPerNamespacePerHour: {{ int64 $cfg.eventTriggers.maxRunsPerNamespacePerHour }}
+{{- with ($cfg.tracing).endpoint }}
+tracing:
+  endpoint: {{ . | toJson }}
+  serviceName: {{ $cfg.tracing.serviceName | default "opscopilot-operator" | toJson }}
+  insecureSkipVerify: {{ $cfg.tracing.insecureSkipVerify | default false }}
+{{- end }}
 {{- with ($cfg.actions).destinations }}
 actions:
   destinations:
