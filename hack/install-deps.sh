@@ -12,6 +12,8 @@ PACKAGES=(
   # The real node of hack/cluster.sh: containerd, runc, CNI plugins, and what
   # the kubelet and kube-proxy call (iptables, nft, conntrack, ip, mount).
   containerd runc containernetworking-plugins iptables nftables conntrack iproute2 util-linux
+  # The web timeline's test: headless Chromium.
+  chromium
 )
 
 missing=()

@@ -21,6 +21,7 @@
 #include "operator/controller/run_reconciler.h"
 #include "operator/controller/schedule_reconciler.h"
 #include "operator/controller/tracing.h"
+#include "operator/controller/web_timeline.h"
 #include "operator/controller/work_queue.h"
 #include "operator/kube/informer.h"
 #include "tools/builtin_tools.h"
@@ -368,6 +369,30 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     }
     health = std::move(h.value());
     logInfo("serving /healthz, /readyz and /metrics", {{"address", config.healthAddress}});
+  }
+
+  std::unique_ptr<WebTimeline> web;
+  if (!config.webAddress.empty()) {
+    WebTimeline::Source source;
+    source.runs = [&] { return runs.list(); };
+    source.run = [&](const std::string& ns, const std::string& name) { return client->get(kDiagnosticRuns, ns, name); };
+    source.approvals = [&](const std::string& ns, const std::string& name) {
+      std::vector<kube::ObjectPtr> out;
+      for (const auto& a : approvals.list()) {
+        if (a->ns() == ns && a->stringAt({"spec", "runRef", "name"}) == name) out.push_back(a);
+      }
+      return out;
+    };
+    auto w = WebTimeline::start(config.webAddress, std::move(source));
+    if (!w.ok()) {
+      logError("cannot start the web timeline", {{"error", w.error().message}});
+      return 1;
+    }
+    web = std::move(w.value());
+    runs.addHandlers({[&](const kube::ObjectPtr& o) { web->runChanged(*o, false); },
+                      [&](const kube::ObjectPtr&, const kube::ObjectPtr& n) { web->runChanged(*n, false); },
+                      [&](const kube::ObjectPtr& o) { web->runChanged(*o, true); }});
+    logInfo("serving the read-only web timeline", {{"address", config.webAddress}, {"port", std::to_string(web->port())}});
   }
 
   runs.start();

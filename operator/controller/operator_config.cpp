@@ -200,7 +200,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
                                                  "watchNamespace", "health", "leaderElection", "requester",
                                                  "concurrency", "statusWriteIntervalMilliseconds",
                                                  "statusProgressWritesPerSecond", "metrics", "actions",
-                                                 "eventTriggers", "tracing"};
+                                                 "eventTriggers", "tracing", "web"};
   std::vector<std::string> seen;
   for (const auto& kv : root) {
     // A key that is itself a mapping or a list ("? [a]: 1") is no field name.
@@ -224,6 +224,7 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
         unknownKey(child(child(root, "limits"), "max"), "limits.max", {"maxSteps", "timeoutSeconds", "maxTokens", "maxCostUSD"}),
         unknownKey(child(root, "tools"), "tools", {"readerUser", "maxExcerptBytes", "logTailLines", "disabled", "runbookNamespace"}),
         unknownKey(child(root, "health"), "health", {"address"}),
+        unknownKey(child(root, "web"), "web", {"address"}),
         unknownKey(child(root, "concurrency"), "concurrency", {"maxNodes", "maxNodesPerNamespace"}),
         unknownKey(child(root, "leaderElection"), "leaderElection", {"enabled", "namespace", "name"}),
         unknownKey(child(root, "requester"), "requester", {"policyBinding", "whenUnverified"}),
@@ -431,6 +432,12 @@ kube::Result<OperatorConfig> parseOperatorConfig(const std::string& text, const 
       }
     }
     if (root["watchNamespace"]) cfg.watchNamespace = root["watchNamespace"].as<std::string>();
+    if (auto web = root["web"]) {
+      if (web["address"]) cfg.webAddress = web["address"].as<std::string>();
+      if (!cfg.webAddress.empty() && cfg.webAddress.rfind(':') == std::string::npos) {
+        return invalid(source, "web.address must be host:port (e.g. \"0.0.0.0:8082\"), not \"" + cfg.webAddress + "\"");
+      }
+    }
     if (auto h = root["health"]) {
       if (h["address"]) cfg.healthAddress = h["address"].as<std::string>();
     }

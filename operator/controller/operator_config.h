@@ -123,6 +123,7 @@ struct OperatorConfig {
   std::int64_t logTailLines = 100;
   std::string watchNamespace;  // empty: all namespaces
   std::string healthAddress = "127.0.0.1:8081";  // /healthz, /readyz, /metrics; empty: off
+  std::string webAddress;  // the read-only web timeline (web_timeline.h); empty: off
   bool leaderElection = false;
   std::string leaseNamespace = "opscopilot-system";
   std::string leaseName = "opscopilot-leader";

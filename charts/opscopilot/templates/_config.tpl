@@ -123,6 +123,10 @@ actions:
 watchNamespace: {{ $cfg.watchNamespace | toJson }}
 health:
   address: {{ printf "%s:%d" .Values.health.bindAddress (int .Values.health.port) | toJson }}
+{{- if .Values.web.enabled }}
+web:
+  address: {{ printf "%s:%d" .Values.health.bindAddress (int .Values.web.port) | toJson }}
+{{- end }}
 requester:
   policyBinding: {{ printf "%s-diagnosticrun-requester" (include "opscopilot.fullname" .) | toJson }}
   whenUnverified: {{ .Values.requester.whenUnverified | toJson }}
