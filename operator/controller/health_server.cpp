@@ -11,6 +11,8 @@
 
 #include <thread>
 
+#include "operator/controller/listen.h"
+
 namespace opscopilot::controller {
 
 namespace {
@@ -30,18 +32,9 @@ class BeastHealthServer final : public HealthServer {
   }
 
   kube::Result<void> listen(const std::string& address) {
-    auto colon = address.rfind(':');
-    if (colon == std::string::npos) return kube::Error{0, "InvalidConfig", "health address must be host:port: " + address};
-    beast::error_code ec;
-    auto ip = asio::ip::make_address(address.substr(0, colon), ec);
-    if (ec) return kube::Error{0, "InvalidConfig", "health address has a bad IP: " + address};
-    tcp::endpoint ep(ip, static_cast<unsigned short>(std::stoi(address.substr(colon + 1))));
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return kube::Error{0, "InvalidConfig", "cannot listen on " + address + ": " + ec.message()};
-    port_ = acceptor_.local_endpoint().port();
+    auto port = listenOn(acceptor_, address, "health address");
+    if (!port.ok()) return port.error();
+    port_ = *port;
     asio::co_spawn(ioc_, accept(), asio::detached);
     thread_ = std::thread([this] { ioc_.run(); });
     return {};

@@ -18,6 +18,8 @@
 #include <list>
 #include <thread>
 
+#include "operator/controller/listen.h"
+
 #include "agent/json_writer.h"
 #include "agent/redacted.h"
 #include "operator/controller/web_assets.h"
@@ -132,18 +134,9 @@ class BeastWebTimeline final : public WebTimeline {
   }
 
   kube::Result<void> listen(const std::string& address) {
-    auto colon = address.rfind(':');
-    if (colon == std::string::npos) return kube::Error{0, "InvalidConfig", "web.address must be host:port: " + address};
-    beast::error_code ec;
-    auto ip = asio::ip::make_address(address.substr(0, colon), ec);
-    if (ec) return kube::Error{0, "InvalidConfig", "web.address has a bad IP: " + address};
-    tcp::endpoint ep(ip, static_cast<unsigned short>(std::stoi(address.substr(colon + 1))));
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return kube::Error{0, "InvalidConfig", "cannot listen on " + address + ": " + ec.message()};
-    port_ = acceptor_.local_endpoint().port();
+    auto port = listenOn(acceptor_, address, "web.address");
+    if (!port.ok()) return port.error();
+    port_ = *port;
     asio::co_spawn(ioc_, accept(), asio::detached);
     thread_ = std::thread([this] { ioc_.run(); });
     return {};

@@ -12,7 +12,7 @@ CM="$ROOT/config/argocd/argocd-cm-patch.yaml"
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "PASS $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-HEALTH="$(bash "$ROOT/hack/lib/argocd-health-build.sh")" || { echo "FAIL hack/tools/argocd-health did not build"; exit 1; }
+HEALTH="$(bash "$ROOT/hack/lib/go-tool-build.sh" argocd-health)" || { echo "FAIL hack/tools/argocd-health did not build"; exit 1; }
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 

@@ -66,7 +66,7 @@ start_operator() {
   OPERATOR_PID=$!
 }
 start_operator
-ARGOCD_HEALTH="$(bash "$ROOT/hack/lib/argocd-health-build.sh")" || { bad "hack/tools/argocd-health did not build"; finish; }
+ARGOCD_HEALTH="$(bash "$ROOT/hack/lib/go-tool-build.sh" argocd-health)" || { bad "hack/tools/argocd-health did not build"; finish; }
 argocd_health() {  # argocd_health RUN: "status<TAB>message" from the health check Argo CD would run
   run_json "$1" | "$ARGOCD_HEALTH" --argocd-cm "$ROOT/config/argocd/argocd-cm-patch.yaml" | cut -f2-
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Traces against a real OpenTelemetry Collector (built from its Go modules by
-# hack/lib/otelcol-build.sh: OTLP receiver, debug exporter), on the real
+# `hack/lib/go-tool-build.sh otelcol`: OTLP receiver, debug exporter), on the real
 # control plane:
 #   - a built-in run is one trace, its ID in status.traceID: a DiagnosticRun
 #     span with the run's namespace, name, reason and target, and one child
@@ -23,7 +23,7 @@ OPERATOR_PID="" COL_PID=""
 trap 'kill $COL_PID 2>/dev/null; e2e_cleanup "$NS"' EXIT
 finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
 
-OTELCOL="$(bash "$ROOT/hack/lib/otelcol-build.sh")" || { bad "the collector did not build"; finish; }
+OTELCOL="$(bash "$ROOT/hack/lib/go-tool-build.sh" otelcol)" || { bad "the collector did not build"; finish; }
 install_crds_and_policies || { echo "FAIL the CRDs and admission policies are not ready"; exit 1; }
 kubectl apply -f "$ROOT/config/rbac/reader-clusterrole.yaml" >/dev/null
 reader_namespace "$NS"
