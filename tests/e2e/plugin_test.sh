@@ -4,7 +4,8 @@
 # the operator:
 #   - kubectl lists the plugin;
 #   - ask creates a run and follows it with a watch: steps, evidence and a
-#     finding as they land, then the cited answer; exit 0;
+#     finding as they land (with a model that takes 3 s, a step is printed
+#     seconds before the answer), then the cited answer; exit 0;
 #   - get lists runs and shows one as a tree; describe adds evidence
 #     excerpts, conditions and ApprovalRequests; logs shows the run's Events;
 #   - a run that waits for a person: ask says which ApprovalRequest and how
@@ -57,7 +58,13 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: approver}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
 EOF
 wait_until 60 scenario_ready "$NS" crashloop || { bad "the crashloop scenario never became ready"; finish; }
-"$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$ROOT/config/operator.yaml" --health-address 127.0.0.1:0 \
+start_model_server || { bad "the scripted model server did not start"; finish; }
+cat >"$WORK/operator.yaml" <<EOF
+models:
+  builtin: {provider: builtin}
+  scripted: {provider: openai, baseURL: "$LLM/v1", model: scripted}
+EOF
+"$OPERATOR" --kubeconfig "$KUBECONFIG" --config "$WORK/operator.yaml" --health-address 127.0.0.1:0 \
   >"$WORK/operator.log" 2>&1 &
 OPERATOR_PID=$!
 
@@ -85,6 +92,22 @@ if [ "$(grep -c '^  \[' "$WORK/ask.out")" = "$(kubectl -n "$NS" get dr "$RUN" -o
   ok "every step of the run was printed exactly once"
 else
   bad "steps printed $(grep -c '^  \[' "$WORK/ask.out"), in the status $(kubectl -n "$NS" get dr "$RUN" -o json | jq '.status.steps | length')"
+fi
+
+# --- a slow model run: each step is printed when it lands, not at the end ------------
+# The model asks for list_pods at once, then takes 3 s to answer: the
+# list_pods step reaches the status (and the terminal) while it thinks.
+curl -sf -X POST "$LLM/_script" -d '{"turns": [{"tool_calls": [{"name": "list_pods", "arguments": {}}]},
+  {"content": "The container exits with code 1 [E1].", "delay_ms": 3000}],
+  "default": {"content": "The container exits with code 1 [E1]."}}' >/dev/null
+kubectl opscopilot ask "Why is checkout crash-looping?" --target deploy/checkout --model scripted -n "$NS" --timeout 2m 2>&1 |
+  while IFS= read -r line; do printf '%s %s\n' "$(date +%s.%N)" "$line"; done >"$WORK/slow.out"
+t_step="$(grep -m1 ' \[[0-9]*\] list_pods  Succeeded' "$WORK/slow.out" | cut -d' ' -f1)"
+t_end="$(grep -m1 ' Succeeded (' "$WORK/slow.out" | cut -d' ' -f1)"
+if [ -n "$t_step" ] && [ -n "$t_end" ] && awk -v a="$t_step" -v b="$t_end" 'BEGIN { exit !(b - a >= 2) }'; then
+  ok "with a model that thinks for 3 s, the list_pods step was printed $(awk -v a="$t_step" -v b="$t_end" 'BEGIN { printf "%.1f", b - a }') s before the answer: followed as it landed"
+else
+  bad "the slow run's output, timed: $(cut -c1-160 "$WORK/slow.out")"
 fi
 
 # --- get, describe, logs ------------------------------------------------------------
