@@ -179,6 +179,12 @@ class BeastWebTimeline final : public WebTimeline {
     }
   }
 
+  // What a page gets of the runs: only text that passed the redactor.
+  static void json(http::response<http::string_body>& res, const agent::RedactedText& body) {
+    res.set(http::field::content_type, "application/json");
+    res.body() = body.str();
+  }
+
   static void securityHeaders(http::response<http::string_body>& res) {
     // Nothing but this origin's script and styles; no framing; no sniffing.
     res.set("Content-Security-Policy",
@@ -210,10 +216,8 @@ class BeastWebTimeline final : public WebTimeline {
         res.set(http::field::content_type, asset->contentType);
         res.body() = std::string(asset->body);
       } else if (target == "/api/runs") {
-        res.set(http::field::content_type, "application/json");
-        res.body() = agent::redactJsonBody(runsJson(source_.runs())).str();
+        json(res, agent::redactJsonBody(runsJson(source_.runs())));
       } else if (target.rfind("/api/runs/", 0) == 0) {
-        res.set(http::field::content_type, "application/json");
         const std::string rest = target.substr(10);
         const auto slash = rest.find('/');
         kube::Result<kube::ObjectPtr> run = kube::Error{404, "NotFound", "no such run"};
@@ -221,10 +225,11 @@ class BeastWebTimeline final : public WebTimeline {
           run = source_.run(rest.substr(0, slash), rest.substr(slash + 1));
         }
         if (run.ok()) {
-          res.body() = agent::redactJsonBody(runJson(**run, source_.approvals(std::string((*run)->ns()), std::string((*run)->name())))).str();
+          json(res, agent::redactJsonBody(runJson(**run, source_.approvals(std::string((*run)->ns()), std::string((*run)->name())))));
         } else {
-          res.result(run.error().httpCode == 404 ? http::status::not_found : http::status::bad_gateway);
-          res.body() = agent::redactJsonBody("{\"error\":\"" + std::string(run.error().httpCode == 404 ? "not found" : "cannot read the run") + "\"}").str();
+          const bool missing = run.error().httpCode == 404;
+          res.result(missing ? http::status::not_found : http::status::bad_gateway);
+          json(res, agent::redactJsonBody(missing ? R"({"error":"not found"})" : R"({"error":"cannot read the run"})"));
         }
       } else {
         res.result(http::status::not_found);
