@@ -1,8 +1,7 @@
 #include "operator/controller/run_reconciler.h"
-
 #include "operator/controller/operator_metrics.h"
-#include "operator/controller/tracing.h"
 #include "operator/controller/schedule_reconciler.h"
+#include "operator/controller/tracing.h"
 
 #include <rapidjson/document.h>
 
@@ -467,6 +466,11 @@ void RunReconciler::runNode(const ActivePtr& a) {
     for (const auto& st : work.steps) stepsBefore.emplace(st.id, st.state);
   }
   std::vector<ModelCallSpan> calls;
+  std::string traceId;
+  if (spans_) {
+    std::lock_guard w(a->writeMu);  // a worker's progress write may replace a->run meanwhile
+    traceId = traceIdFor(a->run->uid(), a->run->generation());
+  }
   const auto nodeStart = std::chrono::steady_clock::now();
   agent::Advance adv;
   {
@@ -479,7 +483,7 @@ void RunReconciler::runNode(const ActivePtr& a) {
     const NodeSteps changed = nodeSteps(stepsBefore, work);
     if (metrics_) observeNode(*metrics_, changed, std::chrono::duration<double>(now - nodeStart).count());
     if (spans_ && (!changed.ended.empty() || !calls.empty())) {
-      spans_->add(nodeSpans(traceIdFor(a->run->uid(), a->run->generation()), changed.ended, calls));
+      spans_->add(nodeSpans(traceId, changed.ended, calls));
     }
   }
   work.usage.durationMs =
