@@ -89,8 +89,6 @@ struct OperatorMetrics::Impl {
   std::uint64_t statusWritesSeen = 0;
   std::set<std::string> phasesSeen{"Pending", "Running", "AwaitingApproval", "Succeeded", "Failed"};
 
-  static std::string label(std::string_view v) { return std::string(v); }
-
   struct Queue final : QueueMetrics {
     Counter* adds;
     Histogram* latency;
@@ -108,14 +106,14 @@ OperatorMetrics::OperatorMetrics() : impl_(std::make_unique<Impl>()) {}
 OperatorMetrics::~OperatorMetrics() = default;
 
 void OperatorMetrics::reconciled(const std::string& controller, std::string_view result, double seconds) {
-  auto c = impl_->label(controller);
-  impl_->reconciles.Add({{"controller", c}, {"result", impl_->label(result)}}).Increment();
+  auto c = std::string(controller);
+  impl_->reconciles.Add({{"controller", c}, {"result", std::string(result)}}).Increment();
   if (result == "error") impl_->reconcileErrors.Add({{"controller", c}}).Increment();
   impl_->reconcileTime.Add({{"controller", c}}, kReconcileBuckets).Observe(seconds);
 }
 
 void OperatorMetrics::workers(const std::string& controller, int max) {
-  auto c = impl_->label(controller);
+  auto c = std::string(controller);
   impl_->maxReconciles.Add({{"controller", c}}).Set(max);
   impl_->activeWorkers.Add({{"controller", c}}).Set(0);
   // Every result at zero, and the histogram, so rates exist before the first reconcile.
@@ -125,12 +123,12 @@ void OperatorMetrics::workers(const std::string& controller, int max) {
 }
 
 void OperatorMetrics::workerBusy(const std::string& controller, bool busy) {
-  auto& g = impl_->activeWorkers.Add({{"controller", impl_->label(controller)}});
+  auto& g = impl_->activeWorkers.Add({{"controller", std::string(controller)}});
   busy ? g.Increment() : g.Decrement();
 }
 
 QueueMetrics& OperatorMetrics::queue(const std::string& name) {
-  auto n = impl_->label(name);
+  auto n = std::string(name);
   std::lock_guard lock(impl_->mu);
   auto& q = impl_->queues[n];
   if (!q) {
@@ -148,27 +146,27 @@ QueueMetrics& OperatorMetrics::queue(const std::string& name) {
 }
 
 void OperatorMetrics::request(std::string_view method, int status, std::optional<double> seconds) {
-  auto m = impl_->label(method);
+  auto m = std::string(method);
   impl_->requests.Add({{"code", status > 0 ? std::to_string(status) : "<error>"}, {"method", m}}).Increment();
   if (seconds) impl_->requestLatency.Add({{"verb", m}}, kRequestBuckets).Observe(*seconds);
 }
 
 void OperatorMetrics::runFinished(std::string_view phase, std::string_view reason) {
-  impl_->finished.Add({{"phase", impl_->label(phase)}, {"reason", impl_->label(reason)}}).Increment();
+  impl_->finished.Add({{"phase", std::string(phase)}, {"reason", std::string(reason)}}).Increment();
 }
 
 void OperatorMetrics::nodeDone(std::string_view node, double seconds) {
-  impl_->nodeDuration.Add({{"node", impl_->label(node)}}, kNodeBuckets).Observe(seconds);
+  impl_->nodeDuration.Add({{"node", std::string(node)}}, kNodeBuckets).Observe(seconds);
 }
 
 void OperatorMetrics::toolDone(std::string_view tool, std::string_view result, double seconds) {
-  auto t = impl_->label(tool);
-  impl_->toolCalls.Add({{"tool", t}, {"result", impl_->label(result)}}).Increment();
+  auto t = std::string(tool);
+  impl_->toolCalls.Add({{"tool", t}, {"result", std::string(result)}}).Increment();
   impl_->toolDuration.Add({{"tool", t}}, kNodeBuckets).Observe(seconds);
 }
 
 void OperatorMetrics::modelProfile(const std::string& profile) {
-  const Labels l{{"profile", impl_->label(profile)}};
+  const Labels l{{"profile", std::string(profile)}};
   impl_->modelRequests.Add({{"profile", l.at("profile")}, {"result", "success"}});
   impl_->modelDuration.Add(l, kModelBuckets);
   impl_->modelTokens.Add({{"profile", l.at("profile")}, {"type", "prompt"}});
@@ -178,7 +176,7 @@ void OperatorMetrics::modelProfile(const std::string& profile) {
 }
 
 void OperatorMetrics::modelCall(const std::string& profile, const agent::llm::CallRecord& call) {
-  auto p = impl_->label(profile);
+  auto p = std::string(profile);
   impl_->modelRequests.Add({{"profile", p}, {"result", call.error ? agent::llm::kindName(*call.error) : "success"}}).Increment();
   impl_->modelDuration.Add({{"profile", p}}, kModelBuckets).Observe(std::chrono::duration<double>(call.elapsed).count());
   impl_->modelTokens.Add({{"profile", p}, {"type", "prompt"}}).Increment(static_cast<double>(call.usage.promptTokens));
@@ -206,19 +204,19 @@ agent::RedactedText OperatorMetrics::scrape(const Snapshot& now) {
   }
   for (const auto& phase : phases) {
     auto it = now.runsByPhase.find(phase);
-    m.runs.Add({{"phase", m.label(phase)}}).Set(it == now.runsByPhase.end() ? 0 : it->second);
+    m.runs.Add({{"phase", std::string(phase)}}).Set(it == now.runsByPhase.end() ? 0 : it->second);
   }
   m.activeRuns.Add({}).Set(now.activeRuns);
   m.nodes.Add({{"state", "running"}}).Set(now.nodesRunning);
   m.nodes.Add({{"state", "waiting"}}).Set(now.nodesWaiting);
   for (const auto& [profile, state] : now.circuits) {
-    auto p = m.label(profile);
+    auto p = std::string(profile);
     for (auto s : {agent::llm::CircuitState::Closed, agent::llm::CircuitState::Open, agent::llm::CircuitState::HalfOpen}) {
       m.circuit.Add({{"profile", p}, {"state", circuitName(s)}}).Set(s == state ? 1 : 0);
     }
   }
   for (const auto& [name, q] : now.queues) {
-    const Labels l{{"name", m.label(name)}};
+    const Labels l{{"name", std::string(name)}};
     m.depth.Add(l).Set(static_cast<double>(q.depth));
     m.unfinished.Add(l).Set(q.unfinishedSeconds);
     m.longest.Add(l).Set(q.longestSeconds);

@@ -14,6 +14,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <list>
 #include <thread>
@@ -145,6 +146,7 @@ class BeastWebTimeline final : public WebTimeline {
   int port() const override { return port_; }
 
   void runChanged(const kube::Object& run, bool deleted) override {
+    if (listening_.load() == 0) return;  // no page open: nothing to build or redact
     rapidjson::StringBuffer buf;
     Writer w(buf);
     w.StartObject();
@@ -265,6 +267,7 @@ class BeastWebTimeline final : public WebTimeline {
     if (hec) co_return;
     listeners_.emplace_back(ioc_);
     auto me = std::prev(listeners_.end());
+    listening_.fetch_add(1);
     std::string out = "retry: 2000\n\n";
     while (true) {
       auto [wec, wn] = co_await asio::async_write(stream.socket(), asio::buffer(out), kTuple);
@@ -282,12 +285,14 @@ class BeastWebTimeline final : public WebTimeline {
       if (out.empty()) continue;
     }
     listeners_.erase(me);
+    listening_.fetch_sub(1);
   }
 
   Source source_;
   asio::io_context ioc_{1};
   tcp::acceptor acceptor_;
   std::list<Listener> listeners_;  // touched on the io thread only
+  std::atomic<int> listening_{0};  // their number, for runChanged on other threads
   std::thread thread_;
   int port_ = 0;
 };
