@@ -470,7 +470,9 @@ apiserver_args() {
     # 2s (instead of waiting up to --request-timeout, 60s, for them to end).
     --shutdown-send-retry-after=true
     --allow-privileged=true
-    --profiling=false
+    # /debug/pprof for benchmarks (tests/bench/apiserver_profile.sh); off
+    # unless asked for.
+    --profiling="${OPSCOPILOT_APISERVER_PROFILING:-false}"
     # MutatingAdmissionPolicy (beta in 1.34 and 1.35, off by default; GA in
     # 1.36): OpsCopilot's chart uses it, where served, to stamp who created
     # a DiagnosticRun into spec.requester.

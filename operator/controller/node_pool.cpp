@@ -16,11 +16,16 @@ bool NodePool::submit(const std::string& ns, const std::string& profile, std::fu
   if (q.empty()) turn_.push_back(ns);
   q.emplace(since, Task{ns, profile, std::move(task)});
   ++waitingCount_;
-  // Threads start as they are needed, never more than maxNodes.
-  if (idle_ == 0 && static_cast<int>(threads_.size()) < limits_.maxNodes) {
+  // One idle thread is woken for it (each sleeps on its own condition, so a
+  // submit wakes exactly one and a second submit the next one); threads
+  // start as they are needed, never more than maxNodes.
+  if (!sleepers_.empty()) {
+    Sleeper* s = sleepers_.back();
+    sleepers_.pop_back();
+    s->woken = true;
+    s->cv.notify_one();
+  } else if (static_cast<int>(threads_.size()) < limits_.maxNodes) {
     threads_.emplace_back([this] { threadLoop(); });
-  } else {
-    cv_.notify_one();
   }
   return true;
 }
@@ -62,6 +67,7 @@ bool NodePool::takeLocked(Task& out) {
 }
 
 void NodePool::threadLoop() {
+  Sleeper me;
   std::unique_lock lock(mu_);
   while (true) {
     Task task;
@@ -73,14 +79,17 @@ void NodePool::threadLoop() {
       --running_;
       if (--runningByNs_[task.ns] == 0) runningByNs_.erase(task.ns);
       if (--runningByProfile_[task.profile] == 0) runningByProfile_.erase(task.profile);
-      // A finished task may let a task of its namespace or profile start.
-      cv_.notify_all();
+      // The one slot this task freed (of the pool, its namespace, its
+      // profile) is taken by this thread as it loops: no other thread can
+      // start a task it cannot, so waking them (notify_all) would only make
+      // every idle thread fight for the lock and sleep again.
       continue;
     }
     if (stopped_) return;
-    ++idle_;
-    cv_.wait(lock);
-    --idle_;
+    me.woken = false;
+    sleepers_.push_back(&me);
+    me.cv.wait(lock, [&] { return me.woken || stopped_; });
+    if (!me.woken) std::erase(sleepers_, &me);
   }
 }
 
@@ -97,7 +106,7 @@ std::size_t NodePool::shutdown() {
       waitingCount_ = 0;
     }
     threads.swap(threads_);
-    cv_.notify_all();
+    for (Sleeper* s : sleepers_) s->cv.notify_one();
   }
   for (auto& t : threads) t.join();
   return dropped;

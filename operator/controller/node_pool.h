@@ -66,12 +66,16 @@ class NodePool {
 
   const NodeLimits limits_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  // An idle thread, asleep until a submit hands it work (or shutdown).
+  struct Sleeper {
+    std::condition_variable cv;
+    bool woken = false;
+  };
+  std::vector<Sleeper*> sleepers_;  // idle threads; the last to sleep is woken first
   std::unordered_map<std::string, std::multimap<Clock::time_point, Task>> waiting_;  // by namespace, oldest first
   std::deque<std::string> turn_;                              // namespaces with waiting tasks, next first
   std::unordered_map<std::string, int> runningByNs_, runningByProfile_;
   std::size_t running_ = 0, waitingCount_ = 0;
-  int idle_ = 0;
   bool stopped_ = false;
   std::vector<std::thread> threads_;
 };

@@ -75,6 +75,11 @@ Result<std::shared_ptr<Client>> Client::create(const ClientConfig& config) {
   t.clientKeyPem = config.clientKeyPem;
   t.insecureSkipVerify = config.insecureSkipTLSVerify;
   t.serverName = config.tlsServerName;
+  // Up to 64 requests in flight (the node pool's default), each on a kept
+  // connection: more would queue in the API server's own limits anyway, and
+  // a connection opened only to be closed costs a TLS handshake on both sides.
+  t.maxConnections = 64;
+  t.maxIdleConnections = 64;
   auto transport = net::makeHttpTransport(t);
   if (!transport.ok()) return transport.error();
   return std::make_shared<Client>(config, std::move(transport.value()));

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -224,6 +225,18 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
     co_return std::move(conn);
   }
 
+  // A request waiting for a pooled connection while maxConnections are open:
+  // release() hands it a connection, or forget() the right to open one.
+  struct Waiter {
+    explicit Waiter(asio::io_context& ioc) : timer(ioc) {}
+    asio::steady_timer timer;
+    ConnectionPtr conn;
+    bool granted = false;
+  };
+
+  // A pooled connection: an idle one, else a new one while fewer than
+  // maxConnections are open, else the next one released within the deadline.
+  // What it returns counts in open_ until release() or forget().
   asio::awaitable<Result<ConnectionPtr>> acquire(std::chrono::steady_clock::time_point deadline) {
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
@@ -232,17 +245,66 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
         conn->reused = true;
         co_return std::move(conn);
       }
+      --open_;  // the server closed it while idle
     }
-    co_return co_await connect(deadline);
+    if (opts_.maxConnections != 0 && open_ >= opts_.maxConnections) {
+      auto w = std::make_shared<Waiter>(ioc_);
+      w->timer.expires_at(deadline);
+      waiters_.push_back(w);
+      co_await w->timer.async_wait(kTuple);
+      if (!w->granted) {
+        std::erase(waiters_, w);
+        co_return transportError("no connection to " + hostHeader_ + " came free before the deadline (" +
+                                     std::to_string(opts_.maxConnections) + " in use)",
+                                 true);
+      }
+      if (w->conn) {
+        w->conn->reused = true;
+        co_return std::move(w->conn);
+      }
+      // Granted the right to open one: a connection was closed.
+    } else {
+      ++open_;
+    }
+    auto conn = co_await connect(deadline);
+    if (!conn.ok()) forget();
+    co_return conn;
   }
 
+  // A connection done with its request: to the next waiter, else idle.
   void release(ConnectionPtr conn) {
+    if (!conn->lowest().socket().is_open()) {
+      forget();
+      return;
+    }
+    if (!waiters_.empty()) {
+      auto w = std::move(waiters_.front());
+      waiters_.pop_front();
+      w->granted = true;
+      w->conn = std::move(conn);
+      w->timer.cancel();
+      return;
+    }
     if (idle_.size() >= opts_.maxIdleConnections) {
       conn->close();
+      forget();
       return;
     }
     conn->lowest().expires_never();
     idle_.push_back(std::move(conn));
+  }
+
+  // A connection acquire() returned is gone (closed, or never opened): its
+  // place goes to the next waiter, who opens a new one.
+  void forget() {
+    if (!waiters_.empty()) {
+      auto w = std::move(waiters_.front());
+      waiters_.pop_front();
+      w->granted = true;
+      w->timer.cancel();
+      return;
+    }
+    --open_;
   }
 
   // RFC 9110's idempotent methods: sending one twice has the effect of once.
@@ -300,13 +362,14 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
       }
       if (!result->ok()) {
         c->close();
+        forget();
         // A kept-alive connection the server closed while idle fails before
         // any response byte (see exchange for when that is safe to resend).
         if (retryable && attempt == 0) continue;
         promise->set_value(std::move(*result));
         co_return;
       }
-      if (c->lowest().socket().is_open()) release(std::move(c));
+      release(std::move(c));
       promise->set_value(std::move(*result));
       co_return;
     }
@@ -388,7 +451,10 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
   ssl::context ssl_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
-  std::vector<ConnectionPtr> idle_;  // touched only on the I/O thread
+  // Touched only on the I/O thread:
+  std::vector<ConnectionPtr> idle_;
+  std::size_t open_ = 0;  // pooled connections: idle, carrying a request, or being opened
+  std::deque<std::shared_ptr<Waiter>> waiters_;  // oldest first
 };
 
 }  // namespace

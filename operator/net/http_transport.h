@@ -73,6 +73,12 @@ struct TransportOptions {
   bool insecureSkipVerify = false;
   std::string serverName;       // name to verify; defaults to host
   std::size_t maxIdleConnections = 32;
+  // Pooled connections open at once (idle or carrying a request; streams
+  // have their own and are not counted). A request finding all of them busy
+  // waits for one within its deadline, rather than opening a connection (a
+  // TLS handshake on both sides) that the idle limit would close again.
+  // 0: no limit.
+  std::size_t maxConnections = 0;
   std::size_t maxResponseBytes = 64u << 20;
   std::chrono::milliseconds connectTimeout{10000};
 };

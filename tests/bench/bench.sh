@@ -11,7 +11,8 @@
 # Each prints latency, throughput, the operator's RSS, its API requests and
 # status writes per run, and the CPU seconds of the operator, kube-apiserver
 # and etcd (and kube-apiserver CPU per run).
-#   tests/bench/bench.sh [RUNS]     (default 200; MODEL_DELAY_MS=2000)
+#   tests/bench/bench.sh [RUNS]     (default 200; MODEL_DELAY_MS=2000;
+#                                    PHASES="one burst model" picks phases)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUNS="${1:-200}"
@@ -22,7 +23,7 @@ bench_setup opscopilot-operator run_bench
 NS="bench-$$"
 WORK="$(mktemp -d)"
 OP="" LLM=""
-trap 'kill $OP $LLM 2>/dev/null; kubectl delete ns "$NS" --wait=false >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+trap 'kill $OP $LLM 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || kubectl delete ns "$NS" --wait=false >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 bench_scenario "$NS"
 
 # The model phase's server: every turn answers "DONE [E1]" after the delay.
@@ -42,6 +43,15 @@ YAML
 apiserver_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/kube-apiserver.pid")"
 etcd_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/etcd.pid")"
 cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
+# requests FILE: kube-apiserver's request counts by verb and resource (all
+# clients: the operator, the benchmark, and the cluster's own components).
+requests() {
+  kubectl get --raw /metrics | awk '/^apiserver_request_total\{/ {
+    match($0, /resource="[^"]*"/); r = substr($0, RSTART + 10, RLENGTH - 11)
+    match($0, /subresource="[^"]*"/); if (RLENGTH > 15) r = r "/" substr($0, RSTART + 13, RLENGTH - 14)
+    match($0, /verb="[^"]*"/); v = substr($0, RSTART + 6, RLENGTH - 7)
+    n[v " " r] += $NF } END { for (k in n) print k, n[k] }' | sort >"$1"
+}
 
 # phase TITLE RUNS [run_bench args...]: a fresh operator for each phase.
 phase() {
@@ -57,6 +67,7 @@ phase() {
   echo
   echo "== $title: $runs run(s), $(nproc) cores, loopback control plane"
   local before after
+  requests "$WORK/requests.before"
   before="$(cpu $OP) $(cpu "$apiserver_pid") $(cpu "$etcd_pid")"
   ./build/tests/bench/run_bench --runs "$runs" --namespace "$NS" --operator-pid "$OP" --metrics-port "$port" "$@" || true
   if [ "$runs" = 1 ]; then
@@ -65,11 +76,17 @@ phase() {
   fi
   after="$(cpu $OP) $(cpu "$apiserver_pid") $(cpu "$etcd_pid")"
   echo "$before $after $runs" | awk '{printf "CPU seconds: operator %.1f, kube-apiserver %.1f (%.1f ms per run), etcd %.1f\n", $4-$1, $5-$2, ($5-$2)*1000/$7, $6-$3}'
+  requests "$WORK/requests.after"
+  echo "kube-apiserver requests per run, all clients (verb resource):"
+  awk -v runs="$runs" 'NR == FNR { b[$1 " " $2] = $3; next }
+    { d = $3 - b[$1 " " $2]; if (d / runs >= 0.05) printf "  %5.2f  %s %s\n", d / runs, $1, $2 }' \
+    "$WORK/requests.before" "$WORK/requests.after" | sort -rn
   kill "$OP"
   wait "$OP" 2>/dev/null || true
   OP=""
 }
 
-phase "one run alone, builtin" 1
-phase "runs at once, builtin" "$RUNS"
-phase "runs at once, model answering in ${MODEL_DELAY_MS} ms (4 workers, 64 calls at once)" "$RUNS" --model bench
+PHASES=" ${PHASES:-one burst model} "
+[[ "$PHASES" != *" one "* ]] || phase "one run alone, builtin" 1
+[[ "$PHASES" != *" burst "* ]] || phase "runs at once, builtin" "$RUNS"
+[[ "$PHASES" != *" model "* ]] || phase "runs at once, model answering in ${MODEL_DELAY_MS} ms (4 workers, 64 calls at once)" "$RUNS" --model bench

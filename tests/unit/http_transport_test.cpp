@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -46,12 +47,14 @@ class ScriptedServer {
   }
   int port() const { return port_; }
   int requests() const { return requests_.load(); }
+  int connections() const { return connections_.load(); }
 
  private:
   void serve() {
     while (!stop_) {
       int c = accept(fd_, nullptr, nullptr);
       if (c < 0) return;
+      ++connections_;
       std::string buf;
       char chunk[4096];
       for (;;) {
@@ -82,16 +85,17 @@ class ScriptedServer {
   std::function<bool(int)> answer_;
   int fd_ = -1;
   int port_ = 0;
-  std::atomic<int> requests_{0};
+  std::atomic<int> requests_{0}, connections_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 
-std::shared_ptr<net::HttpTransport> transportTo(int port) {
+std::shared_ptr<net::HttpTransport> transportTo(int port, std::size_t maxConnections = 0) {
   net::TransportOptions o;
   o.host = "127.0.0.1";
   o.port = std::to_string(port);
   o.tls = false;
+  o.maxConnections = maxConnections;
   auto t = net::makeHttpTransport(o);
   EXPECT_TRUE(t.ok());
   return *t;
@@ -133,6 +137,48 @@ TEST(HttpTransport, IdempotentRequestOnADroppedKeptAliveConnectionIsRetriedOnce)
   ASSERT_TRUE(put.ok()) << put.error().message;
   EXPECT_EQ(put.value().status, 200);
   EXPECT_EQ(server.requests(), 3) << "sent again once, on a new connection";
+}
+
+// The server serves one connection at a time and keeps each open: requests
+// that opened a connection of their own would wait behind the first for
+// ever. Capped at one, they wait for it instead, and all are answered on it.
+TEST(HttpTransport, RequestsBeyondMaxConnectionsWaitForAFreeOne) {
+  ScriptedServer server([](int) { return true; });
+  auto t = transportTo(server.port(), 1);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 6; ++i) {
+    callers.emplace_back([&] {
+      auto r = t->roundTrip(request("GET"));
+      if (r.ok() && r->status == 200) ++ok;
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(ok.load(), 6);
+  EXPECT_EQ(server.requests(), 6);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+// A request still waiting for a connection when its deadline passes fails
+// as a timeout, and the connection goes on serving others.
+TEST(HttpTransport, WaitingForAConnectionEndsAtTheDeadline) {
+  std::atomic<bool> hold{true};
+  ScriptedServer server([&](int n) {
+    while (n == 1 && hold) std::this_thread::yield();  // the first request holds the only connection
+    return true;
+  });
+  auto t = transportTo(server.port(), 1);
+  std::thread first([&] { EXPECT_TRUE(t->roundTrip(request("GET")).ok()); });
+  while (server.requests() < 1) std::this_thread::yield();
+  auto r = request("GET");
+  r.timeout = std::chrono::milliseconds(100);
+  auto waited = t->roundTrip(r);
+  ASSERT_FALSE(waited.ok());
+  EXPECT_TRUE(waited.error().isTimeout()) << waited.error().message;
+  hold = false;
+  first.join();
+  EXPECT_TRUE(t->roundTrip(request("GET")).ok());
+  EXPECT_EQ(server.connections(), 1);
 }
 
 }  // namespace

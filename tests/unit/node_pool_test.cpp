@@ -74,6 +74,22 @@ TEST(NodePool, NeverRunsMoreThanMaxNodes) {
   EXPECT_EQ(gate.started().size(), 10u);
 }
 
+// Idle threads each sleep on their own: submits in a row wake one thread
+// each, so tasks handed to a pool with idle threads all start at once.
+TEST(NodePool, SubmitsInARowWakeOneIdleThreadEach) {
+  NodePool pool({4, 4, {}});
+  Gate gate;
+  for (int i = 0; i < 4; ++i) pool.submit("ns", "builtin", gate.task("warm"));
+  ASSERT_TRUE(gate.waitStarted(4));
+  gate.release(4);
+  while (pool.running() > 0) std::this_thread::yield();  // four idle threads now
+  for (int i = 0; i < 4; ++i) pool.submit("ns", "builtin", gate.task("next"));
+  ASSERT_TRUE(gate.waitStarted(8)) << "a submitted task waited though a thread was idle";
+  EXPECT_EQ(pool.running(), 4u);
+  gate.release(4);
+  pool.shutdown();
+}
+
 TEST(NodePool, ANamespaceAtItsLimitLetsAnotherRun) {
   NodePool pool({8, 2, {}});
   Gate gate;
