@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <future>
 
 #include "agent/json_writer.h"
 #include "agent/redaction.h"
@@ -90,6 +91,11 @@ std::string RunGraph::limitReached(const RunSpec& spec, const RunState& state,
   return {};
 }
 
+struct RunGraph::ReadAhead {
+  PlannedCall call;
+  std::future<std::pair<ToolOutput, std::int64_t>> result;  // the output, and how long the read took (ms)
+};
+
 Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
   if (state.finished()) return Advance::Finished;
   if (state.phase == Phase::Pending) state.phase = Phase::Running;
@@ -135,6 +141,11 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
     }
     runTool(spec, state, runStart);
     if (interrupted_) return Advance::Interrupted;
+    // Reads started beside it: their steps follow, in plan order.
+    while (!ahead_.empty() && !state.finished() && !state.plan.empty() && state.plan.front() == ahead_.front()->call) {
+      runTool(spec, state, runStart);
+    }
+    dropReadsAhead(state);
     return state.finished() ? Advance::Finished : Advance::Continue;
   }
   // The actions were proposed (and have run or been refused): the end.
@@ -291,6 +302,47 @@ void RunGraph::plan(const RunSpec& spec, RunState& state) {
                                : "investigating " + spec.targetDescription() + ": " + names;
 }
 
+ToolContext RunGraph::toolContext(const RunSpec& spec, const Tool& tool, std::chrono::system_clock::time_point runStart) const {
+  ToolContext ctx;
+  ctx.ns = spec.ns;
+  ctx.requester = spec.requester;
+  if (!spec.previousRun.empty()) ctx.since = spec.previousFinished;
+  auto remaining = spec.limits.timeout - std::chrono::duration_cast<std::chrono::seconds>(clock_() - runStart);
+  auto budget = std::min<std::chrono::milliseconds>(tool.spec().timeout, remaining);
+  if (budget.count() < 100) budget = std::chrono::milliseconds(100);
+  ctx.deadline = std::chrono::steady_clock::now() + budget;
+  ctx.runName = spec.runName;
+  return ctx;
+}
+
+void RunGraph::readAhead(const RunSpec& spec, const RunState& state, std::chrono::system_clock::time_point runStart) {
+  // toolSteps counts the step starting now.
+  const int stepsLeft = spec.limits.maxSteps - toolSteps(state);
+  for (const PlannedCall& c : state.plan) {
+    const int n = static_cast<int>(ahead_.size());
+    if (n + 1 >= options_.parallelReads || n >= stepsLeft) break;
+    Tool* tool = tools_.find(c.tool);
+    if (!tool || tool->spec().gated || tool->spec().action || !spec.toolAllowed(c.tool) || state.alreadyCalled(c)) break;
+    auto args = std::make_shared<rapidjson::Document>();
+    args->Parse(c.argsJson.c_str());
+    if (args->HasParseError() || !args->IsObject() || !tools_.checkArgs(c.tool, *args).empty()) break;
+    auto a = std::make_shared<ReadAhead>();
+    a->call = c;
+    a->result = std::async(std::launch::async, [tool, ctx = toolContext(spec, *tool, runStart), args] {
+      const auto start = std::chrono::steady_clock::now();
+      ToolOutput out = tool->run(ctx, *args);
+      return std::make_pair(std::move(out), static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::steady_clock::now() - start).count()));
+    });
+    ahead_.push_back(std::move(a));
+  }
+}
+
+void RunGraph::dropReadsAhead(RunState& state) {
+  for (auto& a : ahead_) state.usage.apiRequests += a->result.get().first.apiRequests;
+  ahead_.clear();
+}
+
 void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
   PlannedCall call = state.plan.front();
   state.plan.erase(state.plan.begin());
@@ -300,12 +352,12 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
   auto& step = addStep(state, Node::Tool);
   step.tool = call.tool;
   step.argsJson = call.argsJson;
-  const auto started = clock_();
   const auto steadyStart = std::chrono::steady_clock::now();
+  std::optional<std::int64_t> readMs;  // a read made ahead: how long it took
   auto finishStep = [&](StepState s) {
     step.state = s;
-    step.durationMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - steadyStart).count();
-    (void)started;
+    step.durationMs = readMs ? *readMs
+                             : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - steadyStart).count();
   };
 
   Tool* tool = tools_.find(call.tool);
@@ -342,15 +394,7 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     return;
   }
 
-  ToolContext ctx;
-  ctx.ns = spec.ns;
-  ctx.requester = spec.requester;
-  if (!spec.previousRun.empty()) ctx.since = spec.previousFinished;
-  auto remaining = spec.limits.timeout - std::chrono::duration_cast<std::chrono::seconds>(clock_() - runStart);
-  auto budget = std::min<std::chrono::milliseconds>(tool->spec().timeout, remaining);
-  if (budget.count() < 100) budget = std::chrono::milliseconds(100);
-  ctx.deadline = std::chrono::steady_clock::now() + budget;
-  ctx.runName = spec.runName;
+  ToolContext ctx = toolContext(spec, *tool, runStart);
 
   if (tool->spec().action) {
     // At most once: on record as sending before it is sent. The key is the
@@ -368,7 +412,16 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     }
   }
 
-  ToolOutput out = tool->run(ctx, args);
+  ToolOutput out;
+  if (!ahead_.empty() && ahead_.front()->call == call) {
+    auto made = ahead_.front()->result.get();
+    ahead_.pop_front();
+    out = std::move(made.first);
+    readMs = made.second;
+  } else {
+    if (!tool->spec().action && !firstToolStep && options_.parallelReads > 1) readAhead(spec, state, runStart);
+    out = tool->run(ctx, args);
+  }
   if (!tool->spec().action) ++state.usage.toolCalls;  // usage counts reads; the answer tells of actions
   state.usage.apiRequests += out.apiRequests;
 

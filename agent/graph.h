@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -47,6 +48,14 @@ struct GraphOptions {
   // after a crash finds the step and never sends again. false: not saved;
   // nothing is sent and the node is undone (Advance::Interrupted).
   std::function<bool(RunState&)> beforeAction;
+  // Planned reads made at once: when a tool step starts, up to this many of
+  // the calls planned next (read-only, allowed, not gated, within the step
+  // limit) start beside it. Their steps still follow in plan order, each
+  // analysed before the next, so the run reads the same and numbers its
+  // evidence the same; it waits for one round trip instead of several.
+  // Never for the run's first tool step (a missing target ends the run) nor
+  // for actions. 1: one at a time.
+  int parallelReads = 4;
 };
 
 // How a run uses a model (profiles other than builtin).
@@ -86,6 +95,15 @@ class RunGraph {
  private:
   void plan(const RunSpec& spec, RunState& state);
   void runTool(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart);
+  ToolContext toolContext(const RunSpec& spec, const Tool& tool, std::chrono::system_clock::time_point runStart) const;
+  // Starts the planned reads that may go beside the tool step now starting
+  // (GraphOptions::parallelReads); runTool takes their results in turn.
+  void readAhead(const RunSpec& spec, const RunState& state, std::chrono::system_clock::time_point runStart);
+  // Waits for reads started ahead whose steps were not taken (the plan
+  // changed) and counts their requests; their results are not used.
+  void dropReadsAhead(RunState& state);
+  struct ReadAhead;
+  std::deque<std::shared_ptr<ReadAhead>> ahead_;
   // Once the investigation has found something (a Low+ finding), plans,
   // once each, when the tool is registered and allowed and a step is left:
   // a search of the team's runbooks (search_runbooks) for the question and

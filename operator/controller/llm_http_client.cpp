@@ -29,6 +29,10 @@ agent::llm::HttpClient::Outcome LlmHttpClient::send(const agent::llm::HttpCall& 
       o.host = url->host;
       o.port = url->port;
       o.tls = url->tls;
+      // Calls in flight are bounded by the profiles' maxConcurrentCalls (the
+      // node pool); keeping as many connections idle spares each burst of
+      // calls a TLS handshake per connection beyond the default 32.
+      o.maxIdleConnections = 256;
       auto made = net::makeHttpTransport(o);
       if (!made.ok()) {
         out.error = made.error().message;

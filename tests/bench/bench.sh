@@ -40,6 +40,20 @@ models:
           timeoutSeconds: 60, requestsPerMinute: 0}
 YAML
 
+# The operator runs as it does in a cluster: as its ServiceAccount, with the
+# RBAC of config/rbac/operator.yaml, authenticated by a bound token (which
+# kube-apiserver caches; the admin's client certificate is verified, an
+# ECDSA signature check, on every request).
+kubectl apply -f config/rbac/operator.yaml >/dev/null
+kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$WORK/ca.crt"
+OP_KUBECONFIG="$WORK/operator.kubeconfig"
+KUBECONFIG="$OP_KUBECONFIG" kubectl config set-cluster bench --embed-certs --certificate-authority="$WORK/ca.crt" \
+  --server="$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')" >/dev/null
+KUBECONFIG="$OP_KUBECONFIG" kubectl config set-credentials operator \
+  --token="$(kubectl create token opscopilot -n opscopilot-system --duration=2h)" >/dev/null
+KUBECONFIG="$OP_KUBECONFIG" kubectl config set-context bench --cluster=bench --user=operator >/dev/null
+KUBECONFIG="$OP_KUBECONFIG" kubectl config use-context bench >/dev/null
+
 apiserver_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/kube-apiserver.pid")"
 etcd_pid="$(cat "$OPSCOPILOT_CLUSTER_DIR/run/etcd.pid")"
 cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
@@ -59,7 +73,7 @@ phase() {
   shift 2
   local port
   port=$(free_port)
-  ./build/opscopilot-operator --kubeconfig "$KUBECONFIG" --config "${BENCH_CONFIG:-$WORK/operator.yaml}" --namespace "$NS" \
+  ./build/opscopilot-operator --kubeconfig "$OP_KUBECONFIG" --config "${BENCH_CONFIG:-$WORK/operator.yaml}" --namespace "$NS" \
     --health-address "127.0.0.1:$port" >>"$WORK/operator.log" 2>&1 &
   OP=$!
   wait_until 60 curl -sf "http://127.0.0.1:$port/readyz"

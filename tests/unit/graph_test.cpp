@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <map>
+#include <mutex>
 
 #include "agent/graph.h"
 #include "agent/json_writer.h"
@@ -114,6 +116,63 @@ TEST(RunGraph, RunsPlannerToolsCriticFinalizerAndCitesEvidence) {
   EXPECT_EQ(logEvidence.excerpt.find("hunter2"), std::string::npos);
   EXPECT_EQ(logEvidence.redactions, 1);
   EXPECT_EQ(st.usage.toolCalls, 2);
+}
+
+// The reads a step's analysis plans next go out together (each of the three
+// waits until all three have started), and their steps, evidence and
+// analysis follow in plan order, as when they go one at a time.
+TEST(RunGraph, PlannedReadsGoOutTogetherAndTheirStepsFollowInPlanOrder) {
+  class PlansThree : public Analyzer {
+   public:
+    std::string_view name() const override { return "three"; }
+    void analyze(const StepView& step, AnalysisSink& sink) const override {
+      if (step.tool != "get_workload") return;
+      for (const char* t : {"read_a", "read_b", "read_c"}) sink.suggest({t, "{}", "next"});
+    }
+  };
+  for (int parallel : {4, 1}) {
+    SCOPED_TRACE("parallelReads " + std::to_string(parallel));
+    std::mutex mu;
+    std::condition_variable cv;
+    int started = 0, inFlight = 0, peak = 0;
+    ToolRegistry tools;
+    tools.add(std::make_unique<FakeTool>("get_workload", [](const rapidjson::Value&) { return text("Deployment/web", "web"); }));
+    for (std::string t : {"read_a", "read_b", "read_c"}) {
+      tools.add(std::make_unique<FakeTool>(t, [&, t](const rapidjson::Value&) {
+        std::unique_lock lock(mu);
+        ++started;
+        peak = std::max(peak, ++inFlight);
+        cv.notify_all();
+        if (parallel > 1) cv.wait_for(lock, std::chrono::seconds(10), [&] { return started >= 3; });
+        --inFlight;
+        return text("X/" + t, t + " says hello");
+      }));
+    }
+    std::vector<std::unique_ptr<Analyzer>> analyzers;
+    analyzers.push_back(std::make_unique<PlansThree>());
+    BuiltinPlanner planner;
+    GraphOptions o;
+    o.parallelReads = parallel;
+    const auto now = std::chrono::system_clock::from_time_t(1'700'000'000);
+    RunGraph g(tools, analyzers, planner, o, [now] { return now; });
+    RunSpec spec;
+    spec.ns = "shop";
+    spec.question = "why?";
+    spec.targetKind = "Deployment";
+    spec.targetName = "web";
+    RunState st;
+    int advances = 0;
+    while (g.advance(spec, st, now) == Advance::Continue) ASSERT_LT(++advances, 20);
+    EXPECT_EQ(peak, parallel > 1 ? 3 : 1);
+    std::vector<std::string> nodes;
+    for (const auto& s : st.steps) nodes.push_back(std::string(toString(s.node)) + (s.tool.empty() ? "" : ":" + s.tool));
+    EXPECT_EQ(nodes, (std::vector<std::string>{"planner", "tool:get_workload", "tool:read_a", "tool:read_b", "tool:read_c",
+                                               "critic", "finalizer"}));
+    std::vector<std::string> evidence;
+    for (const auto& e : st.evidence) evidence.push_back(e.id + " " + e.ref);
+    EXPECT_EQ(evidence, (std::vector<std::string>{"E1 Deployment/web", "E2 X/read_a", "E3 X/read_b", "E4 X/read_c"}));
+    EXPECT_EQ(st.usage.toolCalls, 4);
+  }
 }
 
 TEST(RunGraph, StepLimitStillGivesTheBestAnswerWithItsReason) {
