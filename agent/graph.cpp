@@ -178,6 +178,14 @@ Advance RunGraph::advance(const RunSpec& spec, RunState& state, std::chrono::sys
         state = std::move(before);
         return Advance::Interrupted;
       }
+      // A critic that accepted the draft leaves nothing to read or ask: the
+      // next node (follow-ups or actions planned, or the answer) makes no
+      // call, so it is taken now, and the critic's result and charge are
+      // written with what follows, in one status write.
+      if (!planNext && !state.finished() && state.plan.empty() && state.steps.back().node == Node::Critic &&
+          state.steps.back().verdict != Verdict::NeedsEvidence) {
+        return advance(spec, state, runStart);
+      }
       return state.finished() ? Advance::Finished : Advance::Continue;
     }
     if (planActions(spec, state)) return Advance::Continue;

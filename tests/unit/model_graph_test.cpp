@@ -273,6 +273,28 @@ TEST(ModelGraph, EachModelCallIsSavedBeforeItIsSent) {
   EXPECT_EQ(saved[2].steps.size(), saved[1].steps.size()) << "the critic step is not saved half-made";
 }
 
+// The critic's call and the answer are one node: its result and charge go
+// out in the same status write as the answer (one write fewer per run), and
+// nothing between them makes a call that a crash could repeat.
+TEST(ModelGraph, ACriticThatAcceptsEndsTheRunInTheSameNode) {
+  ModelHarness h;
+  h.provider->say("DONE");
+  h.provider->say("web crash-loops [E1].");
+  h.provider->say(R"({"ok": true})");
+  RunGraph g(h.tools, h.analyzers, h.planner, {}, [&] { return h.now; });
+  g.useModel(h.gateway.get(), {"scripted", {}, 3});
+  RunState st;
+  Advance adv = Advance::Continue;
+  for (int i = 0; i < 30 && adv == Advance::Continue && h.provider->seen.size() < 3; ++i) adv = g.advance(h.spec, st, h.now);
+  ASSERT_EQ(h.provider->seen.size(), 3u);
+  EXPECT_EQ(adv, Advance::Finished) << "the node that made the critic's call also wrote the answer";
+  EXPECT_EQ(st.reason, "Completed");
+  EXPECT_EQ(st.usage.llmCalls, 3);
+  std::vector<std::string> last;
+  for (std::size_t i = st.steps.size() - 2; i < st.steps.size(); ++i) last.push_back(std::string(toString(st.steps[i].node)));
+  EXPECT_EQ(last, (std::vector<std::string>{"critic", "finalizer"}));
+}
+
 TEST(ModelGraph, AModelCallWhoseSaveFailsIsNotMade) {
   ModelHarness h;
   h.provider->say("DONE");
