@@ -320,6 +320,7 @@ ToolContext RunGraph::toolContext(const RunSpec& spec, const Tool& tool, std::ch
   if (budget.count() < 100) budget = std::chrono::milliseconds(100);
   ctx.deadline = std::chrono::steady_clock::now() + budget;
   ctx.runName = spec.runName;
+  ctx.scratch = options_.scratch;
   return ctx;
 }
 

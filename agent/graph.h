@@ -56,6 +56,8 @@ struct GraphOptions {
   // Never for the run's first tool step (a missing target ends the run) nor
   // for actions. 1: one at a time.
   int parallelReads = 4;
+  // Handed to every tool step (ToolContext::scratch).
+  std::shared_ptr<RunScratch> scratch;
 };
 
 // How a run uses a model (profiles other than builtin).

@@ -61,6 +61,15 @@ struct ToolOutput {
   bool refusedForRequester = false;
 };
 
+// What the tools keep for one run between its steps (the tools define it:
+// tools::RecentObjects). The run's owner holds it while the run is active and
+// hands the same one to every step; shared by the steps of a batch, so what
+// is derived from it locks.
+class RunScratch {
+ public:
+  virtual ~RunScratch() = default;
+};
+
 struct ToolContext {
   std::string ns;  // the run's namespace: every read is scoped to it
   std::chrono::steady_clock::time_point deadline;
@@ -75,6 +84,8 @@ struct ToolContext {
   // Action tools: the same for every attempt at one approved action (run UID,
   // generation, the approval's step), sent as the Idempotency-Key header.
   std::string idempotencyKey;
+  // The run's scratch (see RunScratch); null: nothing kept between steps.
+  std::shared_ptr<RunScratch> scratch;
 };
 
 // Thread safety: one instance serves every worker, so run() is called

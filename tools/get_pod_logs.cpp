@@ -141,7 +141,8 @@ class GetPodLogsTool : public KubeTool {
 
     // The pod tells which containers exist; asking the log endpoint for an
     // unknown one only yields a 400.
-    auto obj = call.get(kinds::kPod, pod);
+    // (A pod this run listed a moment ago is not read again.)
+    auto obj = call.getRecent(kinds::kPod, pod, std::chrono::seconds(5));
     if (!obj.ok()) return call.failed(obj.error(), "get", kinds::kPod, pod, data);
     auto names = containerNames((*obj)->json());
     if (container.empty()) container = pickContainer((*obj)->json());

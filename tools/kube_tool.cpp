@@ -36,6 +36,7 @@ agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::
   }
   ToolCall call(*client_, ctx.ns, std::move(reader), ctx.deadline, spec_.timeout, std::move(requester));
   call.setSince(ctx.since);
+  call.keepReadsIn(std::dynamic_pointer_cast<RecentObjects>(ctx.scratch));
   agent::ToolOutput out;
   try {
     out = read(call, args);

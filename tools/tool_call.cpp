@@ -103,7 +103,28 @@ kube::Result<kube::ObjectPtr> ToolCall::get(const ApiKind& kind, std::string_vie
   auto opts = requestOptions();
   if (!opts) return deadlinePassed();
   ++requests_;
-  return client_.get(kind.ref, kind.ref.namespaced ? std::string_view(ns_) : std::string_view(), name, *opts);
+  auto got = client_.get(kind.ref, kind.ref.namespaced ? std::string_view(ns_) : std::string_view(), name, *opts);
+  if (got.ok()) keep(kind, {*got});
+  return got;
+}
+
+kube::Result<kube::ObjectPtr> ToolCall::getRecent(const ApiKind& kind, std::string_view name,
+                                                  std::chrono::milliseconds maxAge) {
+  if (recent_) {
+    if (auto kept = recent_->find(RecentObjects::keyFor(kind.ref.resource, name), maxAge)) {
+      if (auto refused = refusedForRequester("get", kind, name, {})) return *refused;
+      return kept;
+    }
+  }
+  return get(kind, name);
+}
+
+void ToolCall::keep(const ApiKind& kind, const std::vector<kube::ObjectPtr>& objects) {
+  if (!recent_ || !kind.ref.namespaced || objects.size() > RecentObjects::kMaxObjects) return;
+  std::vector<std::pair<std::string, kube::ObjectPtr>> keyed;
+  keyed.reserve(objects.size());
+  for (const auto& o : objects) keyed.emplace_back(RecentObjects::keyFor(kind.ref.resource, o->name()), o);
+  recent_->keep(keyed);
 }
 
 std::optional<std::vector<kube::ObjectPtr>> ToolCall::getOrList(
@@ -145,7 +166,10 @@ kube::Result<ToolCall::Listed> ToolCall::list(const ApiKind& kind, kube::ListOpt
       }
       out.items.push_back(std::move(item));
     }
-    if (page->continueToken.empty()) return out;
+    if (page->continueToken.empty()) {
+      keep(kind, out.items);
+      return out;
+    }
     if (out.items.size() == maxItems) {
       out.truncated = true;
       return out;

@@ -17,6 +17,7 @@
 #include "operator/kube/client.h"
 #include "tools/access_review.h"
 #include "tools/api_kinds.h"
+#include "tools/recent_objects.h"
 
 namespace opscopilot::tools {
 
@@ -57,6 +58,12 @@ class ToolCall {
   // Reads one object. Errors are the API's (NotFound, Forbidden, ...), or
   // Timeout, without a request, once the deadline has passed.
   kube::Result<kube::ObjectPtr> get(const ApiKind& kind, std::string_view name);
+  // The same, but an object this run read within maxAge (RecentObjects, when
+  // the run keeps them) is taken without a request. The requester check
+  // still applies.
+  kube::Result<kube::ObjectPtr> getRecent(const ApiKind& kind, std::string_view name, std::chrono::milliseconds maxAge);
+  // What this call's reads return is kept there for the run's later steps.
+  void keepReadsIn(std::shared_ptr<RecentObjects> recent) { recent_ = std::move(recent); }
 
   struct Listed {
     std::vector<kube::ObjectPtr> items;
@@ -113,6 +120,9 @@ class ToolCall {
   std::optional<kube::Error> refusedForRequester(std::string_view verb, const ApiKind& kind, std::string_view name,
                                                  std::string_view subresource);
 
+  void keep(const ApiKind& kind, const std::vector<kube::ObjectPtr>& objects);
+
+  std::shared_ptr<RecentObjects> recent_;
   int requests_ = 0;
   int requesterRefusals_ = 0;
   std::chrono::system_clock::time_point since_{};

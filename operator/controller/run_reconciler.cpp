@@ -10,6 +10,7 @@
 #include "agent/sink_redaction.h"
 #include "operator/controller/approval.h"
 #include "operator/controller/json_log.h"
+#include "tools/recent_objects.h"
 
 namespace opscopilot::controller {
 
@@ -42,6 +43,8 @@ struct RunReconciler::ActiveRun {
   std::chrono::steady_clock::time_point since;   // when this process took the run up
   std::chrono::steady_clock::time_point queued;  // its place among the namespace's runs in the pool
   std::int64_t durationBefore = 0;              // usage.durationMs then
+  // What its reads returned, for its later steps (every node gets it).
+  const std::shared_ptr<tools::RecentObjects> recent = std::make_shared<tools::RecentObjects>();
 
   // Held for a status write; guards run and fresh. Taken before mu.
   std::mutex writeMu;
@@ -428,6 +431,7 @@ void RunReconciler::runNode(const ActivePtr& a) {
   std::optional<kube::Error> checkpointFailed;
   agent::GraphOptions gopts;
   gopts.maxEvidenceBytes = config_.maxExcerptBytes;
+  gopts.scratch = a->recent;
   gopts.beforeModelCall = [&](agent::RunState& saved) {
     std::lock_guard w(a->writeMu);
     {

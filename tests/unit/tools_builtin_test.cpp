@@ -13,6 +13,7 @@
 #include "operator/kube/object.h"
 #include "tools/builtin_tools.h"
 #include "tools/tool_factories.h"
+#include "tools/recent_objects.h"
 
 using namespace opscopilot;
 using ::testing::HasSubstr;
@@ -117,7 +118,7 @@ class FakeApi {
   }
 
   agent::ToolOutput run(const std::string& tool, const std::string& args, const std::string& ns = "shop",
-                        tools::ToolSettings settings = {}) {
+                        tools::ToolSettings settings = {}, std::shared_ptr<agent::RunScratch> scratch = nullptr) {
     if (registry_.specs().empty() || settings.readerUser != tools::ToolSettings{}.readerUser) {
       registry_ = agent::ToolRegistry{};
       tools::registerBuiltinTools(registry_, client_, settings);
@@ -128,6 +129,7 @@ class FakeApi {
     rapidjson::Document d;
     d.Parse(args.c_str());
     agent::ToolContext ctx{ns, std::chrono::steady_clock::now() + std::chrono::seconds(10)};
+    ctx.scratch = std::move(scratch);
     return t->run(ctx, d);
   }
 
@@ -545,6 +547,39 @@ TEST(GetPodLogs, PreviousLogOfTheFailingContainerIsTheRawText) {
   EXPECT_EQ(out.evidence[0].ref, "Pod/web-1 container app (previous)");
   EXPECT_EQ(out.evidence[0].text, log);
   EXPECT_THAT(out.summary, Not(HasSubstr("DATABASE_URL")));
+}
+
+// A pod the run listed a moment ago is not read again to find its
+// containers: only the log is asked for. Without the run's scratch, it is.
+TEST(GetPodLogs, APodTheRunJustListedIsNotReadAgain) {
+  FakeApi api;
+  scriptShop(api);
+  auto recent = std::make_shared<tools::RecentObjects>();
+  ASSERT_TRUE(api.run("list_pods", "{}", "shop", {}, recent).ok);
+  const auto before = api.requests().size();
+  auto out = api.run("get_pod_logs", R"({"pod":"checkout-1"})", "shop", {}, recent);
+  ASSERT_TRUE(out.ok) << out.summary;
+  auto reqs = api.requests();
+  ASSERT_EQ(reqs.size(), before + 1);
+  EXPECT_EQ(reqs.back().target.substr(0, reqs.back().target.find('?')), "/api/v1/namespaces/shop/pods/checkout-1/log");
+  EXPECT_EQ(out.apiRequests, 1);
+  ASSERT_TRUE(api.run("get_pod_logs", R"({"pod":"checkout-1"})").ok);
+  EXPECT_EQ(api.requests().size(), before + 3) << "without the run's scratch the pod is read";
+}
+
+TEST(RecentObjects, KeepsFewRecentObjects) {
+  tools::RecentObjects r;
+  const auto t0 = tools::RecentObjects::Clock::now();
+  kube::ObjectPtr obj = kube::Object::parse(R"({"metadata":{"name":"a"}})").value();
+  r.keep({{"pods/a", obj}}, t0);
+  EXPECT_EQ(r.find("pods/a", std::chrono::seconds(5), t0 + std::chrono::seconds(1)), obj);
+  EXPECT_EQ(r.find("pods/a", std::chrono::milliseconds(500), t0 + std::chrono::seconds(1)), nullptr) << "older than asked";
+  EXPECT_EQ(r.find("pods/a", std::chrono::seconds(60), t0 + std::chrono::seconds(6)), nullptr) << "older than kMaxAge";
+  EXPECT_EQ(r.find("pods/b", std::chrono::seconds(5), t0), nullptr);
+  std::vector<std::pair<std::string, kube::ObjectPtr>> many;
+  for (std::size_t i = 0; i <= tools::RecentObjects::kMaxObjects; ++i) many.emplace_back("pods/m" + std::to_string(i), obj);
+  r.keep(many, t0);
+  EXPECT_EQ(r.find("pods/m0", std::chrono::seconds(5), t0), nullptr) << "a list too long to keep is not kept";
 }
 
 TEST(GetPodLogs, UnknownContainerIsInvalidArgsAndNoPreviousIsNotFound) {
