@@ -10,6 +10,7 @@
 #include "agent/json_writer.h"
 #include "agent/redaction.h"
 #include "agent/run_state_json.h"
+#include "operator/net/request_order.h"
 
 namespace opscopilot::agent {
 
@@ -337,7 +338,9 @@ void RunGraph::readAhead(const RunSpec& spec, const RunState& state, std::chrono
     if (args->HasParseError() || !args->IsObject() || !tools_.checkArgs(c.tool, *args).empty()) break;
     auto a = std::make_shared<ReadAhead>();
     a->call = c;
-    a->result = std::async(std::launch::async, [tool, ctx = toolContext(spec, *tool, runStart), args] {
+    a->result = std::async(std::launch::async, [tool, ctx = toolContext(spec, *tool, runStart), args,
+                                                order = net::currentRequestOrder()] {
+      net::RequestOrderScope keep(order);  // its requests keep the run's place
       const auto start = std::chrono::steady_clock::now();
       ToolOutput out = tool->run(ctx, *args);
       return std::make_pair(std::move(out), static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -43,6 +43,10 @@ struct GraphOptions {
   // a call the provider may charge is on record before it is sent. false:
   // not saved; the call is not made and the node is undone (Advance::Interrupted).
   std::function<bool(RunState&)> beforeModelCall;
+  // Called with true as a model call goes out and with false when it has
+  // returned: the node pool does not count a node waiting on its model
+  // among those using the API server (the profile's call limit bounds it).
+  std::function<void(bool waiting)> onModelWait;
   // Called before an action tool (ToolSpec::action) sends, with its step
   // already in the state as Running: saves the state, so that a run resumed
   // after a crash finds the step and never sends again. false: not saved;

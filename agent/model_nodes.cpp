@@ -53,7 +53,16 @@ std::optional<llm::GatewayCall> RunGraph::callModel(const RunSpec& spec, RunStat
       return std::nullopt;
     }
   }
-  auto result = model_->call(request, budget, deadline);
+  auto result = [&] {
+    // Out of the node pool's counts while the model thinks; back in when it
+    // has answered, whatever way the call ends.
+    struct Waiting {
+      const std::function<void(bool)>& f;
+      explicit Waiting(const std::function<void(bool)>& fn) : f(fn) { if (f) f(true); }
+      ~Waiting() { if (f) f(false); }
+    } waiting(options_.onModelWait);
+    return model_->call(request, budget, deadline);
+  }();
   Step& step = state.steps[static_cast<std::size_t>(stepIndex)];
   if (result.ok()) {
     const auto& c = *result.value;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "operator/net/request_order.h"
+
 namespace opscopilot::controller {
 
 NodePool::NodePool(NodeLimits limits) : limits_(std::move(limits)) {}
@@ -14,20 +16,39 @@ bool NodePool::submit(const std::string& ns, const std::string& profile, std::fu
   if (stopped_) return false;
   auto& q = waiting_[ns];
   if (q.empty()) turn_.push_back(ns);
-  q.emplace(since, Task{ns, profile, std::move(task)});
+  q.emplace(since, Task{ns, profile, std::move(task), since});
   ++waitingCount_;
-  // One idle thread is woken for it (each sleeps on its own condition, so a
-  // submit wakes exactly one and a second submit the next one); threads
-  // start as they are needed, never more than maxNodes.
+  wakeLocked();
+  return true;
+}
+
+void NodePool::wakeLocked() {
+  // One idle thread is woken (each sleeps on its own condition, so a submit
+  // wakes exactly one and a second submit the next one); threads start as
+  // they are needed, never more than maxNodes and those stepped out.
   if (!sleepers_.empty()) {
     Sleeper* s = sleepers_.back();
     sleepers_.pop_back();
     s->woken = true;
     s->cv.notify_one();
-  } else if (static_cast<int>(threads_.size()) < limits_.maxNodes) {
+  } else if (threads_.size() < static_cast<std::size_t>(limits_.maxNodes) + steppedOut_) {
     threads_.emplace_back([this] { threadLoop(); });
   }
-  return true;
+}
+
+void NodePool::stepOut(const std::string& ns) {
+  std::lock_guard lock(mu_);
+  --running_;
+  if (--runningByNs_[ns] == 0) runningByNs_.erase(ns);
+  ++steppedOut_;
+  if (waitingCount_ > 0 && !stopped_) wakeLocked();
+}
+
+void NodePool::stepIn(const std::string& ns) {
+  std::lock_guard lock(mu_);
+  ++running_;
+  ++runningByNs_[ns];
+  --steppedOut_;
 }
 
 bool NodePool::startable(const Task& t) const {
@@ -73,7 +94,10 @@ void NodePool::threadLoop() {
     Task task;
     if (!stopped_ && takeLocked(task)) {
       lock.unlock();
-      task.run();
+      {
+        net::RequestOrderScope order(task.since);
+        task.run();
+      }
       task.run = nullptr;  // what it captured goes before the counts drop
       lock.lock();
       --running_;

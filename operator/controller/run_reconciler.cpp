@@ -455,6 +455,13 @@ void RunReconciler::runNode(const ActivePtr& a) {
     a->dirty = false;
     return true;
   };
+  gopts.onModelWait = [&](bool waiting) {
+    if (waiting) {
+      pool_.stepOut(a->spec.ns);
+    } else {
+      pool_.stepIn(a->spec.ns);
+    }
+  };
   // An action (notify, create_ticket) is on record as sending before it is
   // sent, the same way: a resumed run never sends it again.
   gopts.beforeAction = gopts.beforeModelCall;

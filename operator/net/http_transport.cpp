@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -25,6 +26,7 @@
 #include <thread>
 
 #include "operator/kube/error.h"
+#include "operator/net/request_order.h"
 
 namespace opscopilot::net {
 
@@ -141,10 +143,12 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
     return {};
   }
 
+  std::size_t waitingForConnection() const override { return waiting_.load(); }
+
   Result<HttpResponse> roundTrip(const HttpRequest& request) override {
     auto promise = std::make_shared<std::promise<Result<HttpResponse>>>();
     auto future = promise->get_future();
-    asio::co_spawn(ioc_, runRoundTrip(request, promise), asio::detached);
+    asio::co_spawn(ioc_, runRoundTrip(request, currentRequestOrder(), promise), asio::detached);
     return future.get();
   }
 
@@ -227,6 +231,7 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
 
   // A request waiting for a pooled connection while maxConnections are open:
   // release() hands it a connection, or forget() the right to open one.
+  // Waiters are served by their order key (request_order.h), then in turn.
   struct Waiter {
     explicit Waiter(asio::io_context& ioc) : timer(ioc) {}
     asio::steady_timer timer;
@@ -237,7 +242,7 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
   // A pooled connection: an idle one, else a new one while fewer than
   // maxConnections are open, else the next one released within the deadline.
   // What it returns counts in open_ until release() or forget().
-  asio::awaitable<Result<ConnectionPtr>> acquire(std::chrono::steady_clock::time_point deadline) {
+  asio::awaitable<Result<ConnectionPtr>> acquire(std::chrono::steady_clock::time_point deadline, RequestOrder order) {
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
@@ -250,10 +255,12 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
     if (opts_.maxConnections != 0 && open_ >= opts_.maxConnections) {
       auto w = std::make_shared<Waiter>(ioc_);
       w->timer.expires_at(deadline);
-      waiters_.push_back(w);
+      waiters_.emplace(order, w);  // after those of the same key
+      waiting_.store(waiters_.size());
       co_await w->timer.async_wait(kTuple);
       if (!w->granted) {
-        std::erase(waiters_, w);
+        std::erase_if(waiters_, [&](const auto& entry) { return entry.second == w; });
+        waiting_.store(waiters_.size());
         co_return transportError("no connection to " + hostHeader_ + " came free before the deadline (" +
                                      std::to_string(opts_.maxConnections) + " in use)",
                                  true);
@@ -278,8 +285,9 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
       return;
     }
     if (!waiters_.empty()) {
-      auto w = std::move(waiters_.front());
-      waiters_.pop_front();
+      auto w = std::move(waiters_.begin()->second);
+      waiters_.erase(waiters_.begin());
+      waiting_.store(waiters_.size());
       w->granted = true;
       w->conn = std::move(conn);
       w->timer.cancel();
@@ -298,8 +306,9 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
   // place goes to the next waiter, who opens a new one.
   void forget() {
     if (!waiters_.empty()) {
-      auto w = std::move(waiters_.front());
-      waiters_.pop_front();
+      auto w = std::move(waiters_.begin()->second);
+      waiters_.erase(waiters_.begin());
+      waiting_.store(waiters_.size());
       w->granted = true;
       w->timer.cancel();
       return;
@@ -339,14 +348,15 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
     co_return out;
   }
 
-  asio::awaitable<void> runRoundTrip(HttpRequest request, std::shared_ptr<std::promise<Result<HttpResponse>>> promise) {
+  asio::awaitable<void> runRoundTrip(HttpRequest request, RequestOrder order,
+                                     std::shared_ptr<std::promise<Result<HttpResponse>>> promise) {
     auto deadline = std::min(std::chrono::steady_clock::now() + request.timeout, request.deadline);
     // Declared once, outside the retry loop: GCC 12 corrupts a coroutine
     // local of this type that is declared inside a loop the body `continue`s
     // (it crashed once kube::Error grew a member).
     std::optional<Result<HttpResponse>> result;
     for (int attempt = 0;; ++attempt) {
-      auto conn = co_await acquire(deadline);
+      auto conn = co_await acquire(deadline, order);
       if (!conn.ok()) {
         promise->set_value(conn.error());
         co_return;
@@ -454,7 +464,8 @@ class BeastTransport final : public HttpTransport, public std::enable_shared_fro
   // Touched only on the I/O thread:
   std::vector<ConnectionPtr> idle_;
   std::size_t open_ = 0;  // pooled connections: idle, carrying a request, or being opened
-  std::deque<std::shared_ptr<Waiter>> waiters_;  // oldest first
+  std::multimap<RequestOrder, std::shared_ptr<Waiter>> waiters_;  // next first
+  std::atomic<std::size_t> waiting_{0};  // waiters_.size(), for any thread
 };
 
 }  // namespace

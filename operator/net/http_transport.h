@@ -61,6 +61,11 @@ class HttpTransport {
   // fired. A non-200 response is read whole and returned with its body.
   virtual Result<HttpResponse> stream(const HttpRequest& request, std::chrono::milliseconds idleTimeout,
                                       const DataHandler& onData, Cancellation& cancel) = 0;
+
+  // Requests waiting now for a pooled connection (maxConnections open).
+  // They are served by the order key their thread carried when they were
+  // made (request_order.h), smallest first, then in turn.
+  virtual std::size_t waitingForConnection() const { return 0; }
 };
 
 struct TransportOptions {

@@ -33,7 +33,6 @@ LLM=$!
 wait_until 20 test -s "$WORK/port"
 cat >"$WORK/operator.yaml" <<YAML
 workers: 4
-concurrency: {maxNodes: 256, maxNodesPerNamespace: 256}
 models:
   builtin: {provider: builtin}
   bench: {provider: openai, baseURL: "http://127.0.0.1:$(cat "$WORK/port")/v1", model: bench, maxConcurrentCalls: 64,

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "operator/net/http_transport.h"
+#include "operator/net/request_order.h"
 
 using namespace opscopilot;
 
@@ -48,6 +51,11 @@ class ScriptedServer {
   int port() const { return port_; }
   int requests() const { return requests_.load(); }
   int connections() const { return connections_.load(); }
+  // The request targets in the order they arrived.
+  std::vector<std::string> targets() const {
+    std::lock_guard l(mu_);
+    return targets_;
+  }
 
  private:
   void serve() {
@@ -72,6 +80,11 @@ class ScriptedServer {
           if (n <= 0) break;
           buf.append(chunk, static_cast<std::size_t>(n));
         }
+        {
+          std::lock_guard l(mu_);
+          auto sp = buf.find(' ');
+          targets_.push_back(buf.substr(sp + 1, buf.find(' ', sp + 1) - sp - 1));
+        }
         buf.erase(0, end + 4 + length);
         int n = ++requests_;
         if (!answer_(n)) break;  // close without answering
@@ -88,6 +101,8 @@ class ScriptedServer {
   std::atomic<int> requests_{0}, connections_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  mutable std::mutex mu_;
+  std::vector<std::string> targets_;
 };
 
 std::shared_ptr<net::HttpTransport> transportTo(int port, std::size_t maxConnections = 0) {
@@ -179,6 +194,47 @@ TEST(HttpTransport, WaitingForAConnectionEndsAtTheDeadline) {
   first.join();
   EXPECT_TRUE(t->roundTrip(request("GET")).ok());
   EXPECT_EQ(server.connections(), 1);
+}
+
+// Requests waiting for the only connection are served by the order key
+// their thread carried (the start of the run they work for), oldest first,
+// not in the order they came; those of equal keys in turn, and a thread that
+// works for no run goes before all of them.
+TEST(HttpTransport, WaitingRequestsGoByTheirOrderKey) {
+  std::atomic<bool> hold{true};
+  ScriptedServer server([&](int n) {
+    while (n == 1 && hold) std::this_thread::yield();  // the first request holds the only connection
+    return true;
+  });
+  auto t = transportTo(server.port(), 1);
+  std::thread first([&] { EXPECT_TRUE(t->roundTrip(request("GET")).ok()); });
+  while (server.requests() < 1) std::this_thread::yield();
+
+  const auto base = std::chrono::steady_clock::now();
+  std::vector<std::thread> callers;
+  auto call = [&](std::string target, std::optional<int> key) {
+    callers.emplace_back([&t, target, key, base] {
+      std::optional<net::RequestOrderScope> scope;
+      if (key) scope.emplace(base + std::chrono::seconds(*key));
+      auto r = request("GET");
+      r.target = target;
+      EXPECT_TRUE(t->roundTrip(r).ok());
+    });
+    while (t->waitingForConnection() < callers.size()) std::this_thread::yield();
+  };
+  call("/newest", 30);
+  call("/oldest", 10);
+  call("/middle-a", 20);
+  call("/middle-b", 20);
+  call("/no-run", std::nullopt);
+  hold = false;
+  first.join();
+  for (auto& c : callers) c.join();
+  auto targets = server.targets();
+  ASSERT_EQ(targets.size(), 6u);
+  EXPECT_EQ(std::vector<std::string>(targets.begin() + 1, targets.end()),
+            (std::vector<std::string>{"/no-run", "/oldest", "/middle-a", "/middle-b", "/newest"}));
+  EXPECT_EQ(t->waitingForConnection(), 0u);
 }
 
 }  // namespace

@@ -2,18 +2,21 @@
 // across namespaces. Tasks block on a gate the test opens, so what runs at
 // once is observed, never timed.
 #include "operator/controller/node_pool.h"
+#include "operator/net/request_order.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 using namespace opscopilot::controller;
+namespace net = opscopilot::net;
 
 namespace {
 
@@ -168,4 +171,42 @@ TEST(NodePool, WithinANamespaceTheOldestRunGoesFirst) {
   pool.shutdown();
   const std::vector<std::string> want = {"first", "old run", "new run", "newer run"};
   EXPECT_EQ(gate.started(), want);
+}
+
+// A node waiting on its model steps out of the pool's and its namespace's
+// counts: another node starts in its place, while its profile's limit still
+// counts it.
+TEST(NodePool, ANodeWaitingOnItsModelLetsAnotherStart) {
+  NodePool pool({1, 1, {{"gpt", 1}}});
+  Gate gate;
+  auto waitsOnModel = gate.task("model");
+  pool.submit("ns", "gpt", [&] {
+    pool.stepOut("ns");
+    waitsOnModel();
+    pool.stepIn("ns");
+  });
+  ASSERT_TRUE(gate.waitStarted(1));
+  pool.submit("ns", "gpt", gate.task("gpt"));
+  pool.submit("ns", "builtin", gate.task("builtin"));
+  ASSERT_TRUE(gate.waitStarted(2));
+  EXPECT_EQ(gate.started(), (std::vector<std::string>{"model", "builtin"}))
+      << "the builtin node starts beside the waiting one; the second gpt node waits for its profile";
+  EXPECT_EQ(pool.running(), 1u);
+  gate.release(3);
+  ASSERT_TRUE(gate.waitStarted(3));
+  pool.shutdown();
+}
+
+// A task's API requests carry its run's start as their order key, so the
+// client's connections serve the oldest run first too.
+TEST(NodePool, ATaskCarriesItsRunsStartAsTheOrderKeyOfItsRequests) {
+  NodePool pool({1, 1, {}});
+  const auto since = NodePool::Clock::now() - std::chrono::seconds(7);
+  std::promise<net::RequestOrder> seen;
+  pool.submit("ns", "p", [&] { seen.set_value(net::currentRequestOrder()); }, since);
+  auto f = seen.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(f.get(), since);
+  EXPECT_EQ(net::currentRequestOrder(), net::RequestOrder::min()) << "a thread working for no run goes first";
+  pool.shutdown();
 }
