@@ -174,26 +174,42 @@ TEST(HttpTransport, RequestsBeyondMaxConnectionsWaitForAFreeOne) {
   EXPECT_EQ(server.connections(), 1);
 }
 
+// A transport of one connection, held by a first request the server does
+// not answer until release(): the requests made meanwhile wait for it.
+struct OneConnectionHeld {
+  std::atomic<bool> hold{true};
+  ScriptedServer server{[this](int n) {
+    while (n == 1 && hold) std::this_thread::yield();
+    return true;
+  }};
+  std::shared_ptr<net::HttpTransport> t = transportTo(server.port(), 1);
+  std::thread first{[this] {
+    EXPECT_TRUE(t->roundTrip(request("GET")).ok());
+  }};
+  OneConnectionHeld() {
+    while (server.requests() < 1) std::this_thread::yield();
+  }
+  ~OneConnectionHeld() {
+    if (first.joinable()) release();
+  }
+  void release() {
+    hold = false;
+    first.join();
+  }
+};
+
 // A request still waiting for a connection when its deadline passes fails
 // as a timeout, and the connection goes on serving others.
 TEST(HttpTransport, WaitingForAConnectionEndsAtTheDeadline) {
-  std::atomic<bool> hold{true};
-  ScriptedServer server([&](int n) {
-    while (n == 1 && hold) std::this_thread::yield();  // the first request holds the only connection
-    return true;
-  });
-  auto t = transportTo(server.port(), 1);
-  std::thread first([&] { EXPECT_TRUE(t->roundTrip(request("GET")).ok()); });
-  while (server.requests() < 1) std::this_thread::yield();
+  OneConnectionHeld held;
   auto r = request("GET");
   r.timeout = std::chrono::milliseconds(100);
-  auto waited = t->roundTrip(r);
+  auto waited = held.t->roundTrip(r);
   ASSERT_FALSE(waited.ok());
   EXPECT_TRUE(waited.error().isTimeout()) << waited.error().message;
-  hold = false;
-  first.join();
-  EXPECT_TRUE(t->roundTrip(request("GET")).ok());
-  EXPECT_EQ(server.connections(), 1);
+  held.release();
+  EXPECT_TRUE(held.t->roundTrip(request("GET")).ok());
+  EXPECT_EQ(held.server.connections(), 1);
 }
 
 // Requests waiting for the only connection are served by the order key
@@ -201,15 +217,8 @@ TEST(HttpTransport, WaitingForAConnectionEndsAtTheDeadline) {
 // not in the order they came; those of equal keys in turn, and a thread that
 // works for no run goes before all of them.
 TEST(HttpTransport, WaitingRequestsGoByTheirOrderKey) {
-  std::atomic<bool> hold{true};
-  ScriptedServer server([&](int n) {
-    while (n == 1 && hold) std::this_thread::yield();  // the first request holds the only connection
-    return true;
-  });
-  auto t = transportTo(server.port(), 1);
-  std::thread first([&] { EXPECT_TRUE(t->roundTrip(request("GET")).ok()); });
-  while (server.requests() < 1) std::this_thread::yield();
-
+  OneConnectionHeld held;
+  auto& t = held.t;
   const auto base = std::chrono::steady_clock::now();
   std::vector<std::thread> callers;
   auto call = [&](std::string target, std::optional<int> key) {
@@ -227,10 +236,9 @@ TEST(HttpTransport, WaitingRequestsGoByTheirOrderKey) {
   call("/middle-a", 20);
   call("/middle-b", 20);
   call("/no-run", std::nullopt);
-  hold = false;
-  first.join();
+  held.release();
   for (auto& c : callers) c.join();
-  auto targets = server.targets();
+  auto targets = held.server.targets();
   ASSERT_EQ(targets.size(), 6u);
   EXPECT_EQ(std::vector<std::string>(targets.begin() + 1, targets.end()),
             (std::vector<std::string>{"/no-run", "/oldest", "/middle-a", "/middle-b", "/newest"}));
