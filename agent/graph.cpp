@@ -92,6 +92,10 @@ std::string RunGraph::limitReached(const RunSpec& spec, const RunState& state,
   return {};
 }
 
+struct RunGraph::WarmUp {
+  std::future<int> requests;
+};
+
 struct RunGraph::ReadAhead {
   PlannedCall call;
   std::future<std::pair<ToolOutput, std::int64_t>> result;  // the output, and how long the read took (ms)
@@ -350,9 +354,26 @@ void RunGraph::readAhead(const RunSpec& spec, const RunState& state, std::chrono
   }
 }
 
+void RunGraph::warmUp(const RunSpec& spec, std::chrono::system_clock::time_point runStart) {
+  if (!options_.scratch) return;
+  for (const ToolSpec* ts : tools_.specs()) {
+    if (!ts->warmUp || ts->gated || ts->action || !spec.toolAllowed(ts->name)) continue;
+    Tool* tool = tools_.find(ts->name);
+    auto w = std::make_shared<WarmUp>();
+    w->requests = std::async(std::launch::async, [tool, ctx = toolContext(spec, *tool, runStart),
+                                                  order = net::currentRequestOrder()] {
+      net::RequestOrderScope keep(order);  // its requests keep the run's place
+      return tool->warmUp(ctx);
+    });
+    warming_.push_back(std::move(w));
+  }
+}
+
 void RunGraph::dropReadsAhead(RunState& state) {
   for (auto& a : ahead_) state.usage.apiRequests += a->result.get().first.apiRequests;
   ahead_.clear();
+  for (auto& w : warming_) state.usage.apiRequests += w->requests.get();
+  warming_.clear();
 }
 
 void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system_clock::time_point runStart) {
@@ -431,7 +452,13 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     out = std::move(made.first);
     readMs = made.second;
   } else {
-    if (!tool->spec().action && !firstToolStep && options_.parallelReads > 1) readAhead(spec, state, runStart);
+    if (!tool->spec().action && options_.parallelReads > 1) {
+      if (firstToolStep) {
+        warmUp(spec, runStart);
+      } else {
+        readAhead(spec, state, runStart);
+      }
+    }
     out = tool->run(ctx, args);
   }
   if (!tool->spec().action) ++state.usage.toolCalls;  // usage counts reads; the answer tells of actions

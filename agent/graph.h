@@ -110,6 +110,12 @@ class RunGraph {
   void dropReadsAhead(RunState& state);
   struct ReadAhead;
   std::deque<std::shared_ptr<ReadAhead>> ahead_;
+  // Starts, beside the run's first tool step, the read of each allowed tool
+  // with ToolSpec::warmUp; dropReadsAhead waits for them and counts their
+  // requests.
+  void warmUp(const RunSpec& spec, std::chrono::system_clock::time_point runStart);
+  struct WarmUp;
+  std::vector<std::shared_ptr<WarmUp>> warming_;
   // Once the investigation has found something (a Low+ finding), plans,
   // once each, when the tool is registered and allowed and a step is left:
   // a search of the team's runbooks (search_runbooks) for the question and

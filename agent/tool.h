@@ -38,6 +38,11 @@ struct ToolSpec {
   // resumed with it so never sends it again), to a destination the run's
   // spec.actions names, and not counted against spec.limits.maxSteps.
   bool action = false;
+  // Every call of it makes one read whatever its arguments (search_runbooks:
+  // the runbook list). A run starts that read beside its first tool step
+  // (Tool::warmUp) and keeps it in its scratch, where the call takes it:
+  // the API server's wait before a run's first consistent list is shared.
+  bool warmUp = false;
 };
 
 // One piece of evidence as a tool produced it. The executor redacts and
@@ -98,6 +103,9 @@ class Tool {
   // Runs the tool. args has already been checked against spec().argsSchema
   // by the executor (ToolRegistry::checkArgs). Never throws; failures are ToolOutput{ok=false}.
   virtual ToolOutput run(const ToolContext& ctx, const rapidjson::Value& args) = 0;
+  // The read of ToolSpec::warmUp, kept in ctx.scratch (nothing without
+  // one); returns the API requests it made. Never throws.
+  virtual int warmUp(const ToolContext&) { return 0; }
 };
 
 class ToolRegistry {

@@ -23,20 +23,48 @@ bool isAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); 
 KubeTool::KubeTool(std::shared_ptr<kube::Client> client, ToolSettings settings, agent::ToolSpec spec)
     : client_(std::move(client)), settings_(std::move(settings)), spec_(std::move(spec)) {}
 
-agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::Value& args) {
-  if (!isLabelName(ctx.ns)) return invalidArgs("the run's namespace \"" + ctx.ns + "\" is not a namespace name");
-  if (!args.IsObject()) return invalidArgs("the arguments must be a JSON object");
-  kube::Impersonation reader = readerFor(ctx.ns);
+std::optional<ToolCall> KubeTool::callFor(const agent::ToolContext& ctx, agent::ToolOutput* refused) const {
+  if (!isLabelName(ctx.ns)) {
+    *refused = invalidArgs("the run's namespace \"" + ctx.ns + "\" is not a namespace name");
+    return std::nullopt;
+  }
   std::optional<RequesterCheck> requester;
   if (ctx.requester) {
     // Fail closed: a run that names its requester is never read for with
     // the reader identity alone.
-    if (!settings_.access) return invalidArgs("the operator has no access reviewer to check the run's requester with");
+    if (!settings_.access) {
+      *refused = invalidArgs("the operator has no access reviewer to check the run's requester with");
+      return std::nullopt;
+    }
     requester = RequesterCheck{*ctx.requester, settings_.access.get()};
   }
-  ToolCall call(*client_, ctx.ns, std::move(reader), ctx.deadline, spec_.timeout, std::move(requester));
-  call.setSince(ctx.since);
-  call.keepReadsIn(std::dynamic_pointer_cast<RecentObjects>(ctx.scratch));
+  std::optional<ToolCall> call(std::in_place, *client_, ctx.ns, readerFor(ctx.ns), ctx.deadline, spec_.timeout,
+                               std::move(requester));
+  call->setSince(ctx.since);
+  call->keepReadsIn(std::dynamic_pointer_cast<RecentObjects>(ctx.scratch));
+  return call;
+}
+
+int KubeTool::warmUp(const agent::ToolContext& ctx) {
+  if (!spec_.warmUp || !std::dynamic_pointer_cast<RecentObjects>(ctx.scratch)) return 0;
+  agent::ToolOutput refused;
+  auto call = callFor(ctx, &refused);
+  if (!call) return 0;
+  int other = 0;
+  try {
+    other = warm(*call);
+  } catch (const std::exception&) {
+    // The call that needs it reads it again, and reports what fails.
+  }
+  return other + call->requests();
+}
+
+agent::ToolOutput KubeTool::run(const agent::ToolContext& ctx, const rapidjson::Value& args) {
+  agent::ToolOutput refused;
+  auto made = callFor(ctx, &refused);
+  if (!made) return refused;
+  if (!args.IsObject()) return invalidArgs("the arguments must be a JSON object");
+  ToolCall& call = *made;
   agent::ToolOutput out;
   try {
     out = read(call, args);

@@ -32,16 +32,26 @@ class KubeTool : public agent::Tool {
   // an object; ok=false, Error when read() throws. The output has at most
   // kMaxEvidence evidence items.
   agent::ToolOutput run(const agent::ToolContext& ctx, const rapidjson::Value& args) final;
+  // warm() through the same ToolCall run() builds; nothing without a scratch.
+  int warmUp(const agent::ToolContext& ctx) final;
 
  protected:
   // The tool itself: args is an object; every request goes through call.
   virtual agent::ToolOutput read(ToolCall& call, const rapidjson::Value& args) = 0;
+  // The read every call makes whatever its arguments (ToolSpec::warmUp),
+  // made through call so that the run keeps it. Returns the requests made
+  // through other calls (as read() counts them).
+  virtual int warm(ToolCall&) { return 0; }
 
   const ToolSettings& settings() const { return settings_; }
   // The reader identity of namespace ns.
   kube::Impersonation readerFor(const std::string& ns) const;
 
  private:
+  // The ToolCall of a call in ctx's run; nullopt with the output to return
+  // when it cannot be made.
+  std::optional<ToolCall> callFor(const agent::ToolContext& ctx, agent::ToolOutput* refused) const;
+
   std::shared_ptr<kube::Client> client_;
   ToolSettings settings_;
   agent::ToolSpec spec_;

@@ -5,6 +5,9 @@
 // taking it still passes the requester check, so nothing is seen that the
 // step could not read itself. Each object is kept for at most kMaxAge and
 // at most kMaxObjects at once; lists of more than kMaxObjects are not kept.
+// Whole lists are kept too (at most kMaxLists, by who read them, where and
+// with which selectors: listKeyFor), so a list read ahead (Tool::warmUp) is
+// not read again by the step that needs it.
 //
 // Thread safety: every member may be called from any thread (the steps of a
 // batch run at once).
@@ -13,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +40,21 @@ class RecentObjects final : public agent::RunScratch {
     return std::string(resource) + "/" + std::string(name);
   }
 
+  static constexpr std::size_t kMaxLists = 4;
+  // Keeps a whole list (every page; at most kMaxObjects items) under key.
+  void keepList(const std::string& key, std::vector<kube::ObjectPtr> items, Clock::time_point now = Clock::now());
+  // The list kept under key within maxAge (at most kMaxAge), or nullopt.
+  std::optional<std::vector<kube::ObjectPtr>> findList(const std::string& key, Clock::duration maxAge,
+                                                       Clock::time_point now = Clock::now()) const;
+  // A list's key: the identity it was read as, its namespace, resource and
+  // selectors.
+  static std::string listKeyFor(std::string_view reader, std::string_view ns, std::string_view resource,
+                                std::string_view labelSelector, std::string_view fieldSelector);
+
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::pair<Clock::time_point, kube::ObjectPtr>> objects_;
+  std::map<std::string, std::pair<Clock::time_point, std::vector<kube::ObjectPtr>>> lists_;
 };
 
 }  // namespace opscopilot::tools

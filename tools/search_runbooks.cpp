@@ -51,9 +51,7 @@ class SearchRunbooksTool : public KubeTool {
     std::vector<std::string> notRead;
     std::size_t runbooks = 0;
     auto collect = [&](ToolCall& from) {
-      kube::ListOptions opts;
-      opts.labelSelector = std::string(kLabel);
-      auto listed = from.list(kinds::kConfigMap, opts, kMaxRunbooks);
+      auto listed = runbooksIn(from);
       if (!listed.ok()) {
         notRead.push_back(from.describeFailure(listed.error(), "list", kinds::kConfigMap));
         return;
@@ -141,6 +139,28 @@ class SearchRunbooksTool : public KubeTool {
   }
 
  private:
+  // The runbook lists a call reads (the run's namespace, the shared one),
+  // read before the call and kept for it.
+  int warm(ToolCall& call) override {
+    (void)runbooksIn(call);
+    const auto& shared = settings().runbookNamespace;
+    if (shared.empty() || shared == call.ns()) return 0;
+    ToolCall sharedCall = call.sharedIn(shared, readerFor(shared));
+    (void)runbooksIn(sharedCall);
+    return sharedCall.requests();
+  }
+
+ private:
+  // A runbook list read ahead by warm() is at most this old when taken.
+  static constexpr std::chrono::milliseconds kWarmListMaxAge{5000};
+
+  static kube::Result<ToolCall::Listed> runbooksIn(ToolCall& from) {
+    kube::ListOptions opts;
+    opts.labelSelector = std::string(kLabel);
+    return from.listRecent(kinds::kConfigMap, opts, kMaxRunbooks, kWarmListMaxAge);
+  }
+
+ public:
   static agent::ToolSpec specFor(const ToolSettings& settings) {
     auto spec = makeSpec("search_runbooks",
                          "Finds the sections of the team's runbooks (markdown in ConfigMaps labelled "
@@ -152,6 +172,7 @@ class SearchRunbooksTool : public KubeTool {
 "required":["query"],"additionalProperties":false})",
                          settings);
     spec.evidencePrefix = 'R';
+    spec.warmUp = true;
     return spec;
   }
 };

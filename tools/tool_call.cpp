@@ -178,6 +178,20 @@ kube::Result<ToolCall::Listed> ToolCall::list(const ApiKind& kind, kube::ListOpt
   }
 }
 
+kube::Result<ToolCall::Listed> ToolCall::listRecent(const ApiKind& kind, kube::ListOptions options,
+                                                   std::size_t maxItems, std::chrono::milliseconds maxAge) {
+  if (!recent_) return list(kind, std::move(options), maxItems);
+  const auto key =
+      RecentObjects::listKeyFor(reader_.user, ns_, kind.ref.resource, options.labelSelector, options.fieldSelector);
+  if (auto kept = recent_->findList(key, maxAge); kept && kept->size() <= maxItems) {
+    if (auto refused = refusedForRequester("list", kind, {}, {})) return *refused;
+    return Listed{std::move(*kept), false};
+  }
+  auto listed = list(kind, std::move(options), maxItems);
+  if (listed.ok() && !listed->truncated) recent_->keepList(key, listed->items);
+  return listed;
+}
+
 kube::Result<std::string> ToolCall::podLogs(std::string_view pod, const kube::LogOptions& log) {
   if (auto refused = refusedForRequester("get", kinds::kPod, pod, "log")) return *refused;
   auto opts = requestOptions();

@@ -46,8 +46,11 @@ class ToolCall {
   // A call for another namespace as another reader, within this call's
   // deadline and without a requester check: for what the operator publishes
   // to every run (shared runbooks), never for the cluster's own objects.
+  // Its lists are kept in the same RecentObjects, under its reader.
   ToolCall sharedIn(std::string ns, kube::Impersonation reader) const {
-    return ToolCall(client_, std::move(ns), std::move(reader), deadline_, maxRequestTimeout_);
+    ToolCall c(client_, std::move(ns), std::move(reader), deadline_, maxRequestTimeout_);
+    c.recent_ = recent_;
+    return c;
   }
   const std::string& readerUser() const { return reader_.user; }
   // Requests sent so far (access reviews included).
@@ -71,6 +74,12 @@ class ToolCall {
   };
   // Reads a collection page by page, stopping after maxItems objects.
   kube::Result<Listed> list(const ApiKind& kind, kube::ListOptions options = {}, std::size_t maxItems = 1000);
+  // The same, but the same list (this reader, namespace and selectors) read
+  // whole through listRecent by this run within maxAge is taken without a
+  // request, and a list read whole is kept (RecentObjects::keepList). The
+  // requester check still applies.
+  kube::Result<Listed> listRecent(const ApiKind& kind, kube::ListOptions options, std::size_t maxItems,
+                                  std::chrono::milliseconds maxAge);
 
   // Reads the named object, or, when name is empty, every object of the kind
   // in the namespace (at most maxItems). On failure *failure holds the tool

@@ -540,6 +540,27 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
   const auto interval = config_.statusWriteInterval;
   const auto maxUnwritten = 4 * interval;
   const auto now = std::chrono::steady_clock::now();
+  // The common turn: a node ended and the next one follows, with nothing
+  // to write here. It does not wait for a write in flight (the Running
+  // write that goes beside a run's first node, a progress write): that
+  // write's outcome is seen on the next turn.
+  {
+    bool next = false, unwritten = false;
+    std::chrono::steady_clock::time_point since;
+    {
+      std::lock_guard lock(a->mu);
+      next = !a->inFlight && a->last == agent::Advance::Continue && !a->writeFailed && !a->checkpointFailed &&
+             !stopping_.load();
+      unwritten = a->dirty;
+      since = a->dirtySince;
+    }
+    if (next) {
+      submitNode(a);
+      if (!unwritten) return {{}, {}, "Advanced"};
+      // Unwritten steps: look again in an interval, in case the next node is slow.
+      return {std::max(ceil<Ms>(std::min(since + maxUnwritten, now + interval) - now), Ms(1)), {}, "Advanced"};
+    }
+  }
   std::unique_lock w(a->writeMu);
   bool inFlight = false, dirty = false;
   agent::Advance adv = agent::Advance::Continue;

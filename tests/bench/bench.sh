@@ -12,7 +12,9 @@
 # status writes per run, and the CPU seconds of the operator, kube-apiserver
 # and etcd (and kube-apiserver CPU per run).
 #   tests/bench/bench.sh [RUNS]     (default 200; MODEL_DELAY_MS=2000;
-#                                    PHASES="one burst model" picks phases)
+#                                    PHASES="one burst model" picks phases;
+#                                    BENCH_TRACE=FILE writes each run's create
+#                                    and finish, ms from the first create)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUNS="${1:-200}"

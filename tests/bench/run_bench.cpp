@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& w : workers) w.join();
+  const double createSeconds = std::chrono::duration<double>(Clock::now() - start).count();
   const auto deadline = Clock::now() + std::chrono::seconds(300);
   while (Clock::now() < deadline) {
     {
@@ -154,6 +156,23 @@ int main(int argc, char** argv) {
       last = std::max(last, it->second);
     }
   }
+  if (const char* trace = std::getenv("BENCH_TRACE")) {
+    // Each run's create and finish, in ms from the first create, in creation order.
+    std::vector<std::pair<double, double>> rows;
+    std::lock_guard l(mu);
+    for (const auto& [name, t] : created) {
+      auto it = done.find(name);
+      auto ms = [&](Clock::time_point p) { return std::chrono::duration<double, std::milli>(p - start).count(); };
+      rows.emplace_back(ms(t), it == done.end() ? -1.0 : ms(it->second));
+    }
+    std::sort(rows.begin(), rows.end());
+    if (FILE* f = std::fopen(trace, "w")) {
+      std::fprintf(f, "# start %lld us (steady clock)\n",
+                   static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(start.time_since_epoch()).count()));
+      for (const auto& [c, d] : rows) std::fprintf(f, "%.1f %.1f\n", c, d);
+      std::fclose(f);
+    }
+  }
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {
     if (latencies.empty()) return 0.0;
@@ -162,6 +181,7 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(last - start).count();
   std::printf("runs created:              %d (%d failed to create)\n", runs, failures.load());
   std::printf("runs finished:             %zu\n", latencies.size());
+  std::printf("creates took:              %.2f s\n", createSeconds);
   std::printf("create->finished p50:      %.1f ms\n", pct(0.50));
   std::printf("create->finished p99:      %.1f ms\n", pct(0.99));
   std::printf("throughput:                %.1f runs/s (%.2f s for all)\n", seconds > 0 ? static_cast<double>(latencies.size()) / seconds : 0.0, seconds);

@@ -175,6 +175,72 @@ TEST(RunGraph, PlannedReadsGoOutTogetherAndTheirStepsFollowInPlanOrder) {
   }
 }
 
+// A tool whose every call makes one read whatever its arguments
+// (ToolSpec::warmUp) has that read started beside the run's first tool step
+// and waited for with it (the first step's read waits until it has
+// started), once per run; its requests count in the run's usage. Not for a
+// tool the run may not call, nor without a scratch to keep it in.
+TEST(RunGraph, AWarmUpReadGoesOutBesideTheFirstToolStepOnce) {
+  class WarmTool : public FakeTool {
+   public:
+    using FakeTool::FakeTool;
+    const ToolSpec& spec() const override { return spec_; }
+    int warmUp(const ToolContext& ctx) override {
+      std::lock_guard lock(mu);
+      ++warmUps;
+      scratch = ctx.scratch.get();
+      cv.notify_all();
+      return 2;
+    }
+    ToolSpec spec_ = [this] {
+      ToolSpec s = FakeTool::spec();
+      s.warmUp = true;
+      return s;
+    }();
+    std::mutex mu;
+    std::condition_variable cv;
+    int warmUps = 0;
+    const RunScratch* scratch = nullptr;
+  };
+  for (bool allowed : {true, false}) {
+    for (bool withScratch : {true, false}) {
+      SCOPED_TRACE(std::string(allowed ? "allowed" : "not allowed") + (withScratch ? ", a scratch" : ", no scratch"));
+      ToolRegistry tools;
+      auto warmOwned = std::make_unique<WarmTool>("search_runbooks", [](const rapidjson::Value&) { return ToolOutput{}; });
+      WarmTool* warm = warmOwned.get();
+      tools.add(std::move(warmOwned));
+      const bool expectWarmUp = allowed && withScratch;
+      tools.add(std::make_unique<FakeTool>("get_workload", [&](const rapidjson::Value&) {
+        std::unique_lock lock(warm->mu);
+        if (expectWarmUp) warm->cv.wait_for(lock, std::chrono::seconds(10), [&] { return warm->warmUps > 0; });
+        return text("Deployment/web", "web");
+      }));
+      std::vector<std::unique_ptr<Analyzer>> analyzers;
+      BuiltinPlanner planner;
+      GraphOptions o;
+      auto scratch = std::make_shared<RunScratch>();
+      if (withScratch) o.scratch = scratch;
+      const auto now = std::chrono::system_clock::from_time_t(1'700'000'000);
+      RunGraph g(tools, analyzers, planner, o, [now] { return now; });
+      RunSpec spec;
+      spec.ns = "shop";
+      spec.question = "why?";
+      spec.targetKind = "Deployment";
+      spec.targetName = "web";
+      if (!allowed) spec.allowedTools = {"get_workload"};
+      RunState st;
+      int advances = 0;
+      while (g.advance(spec, st, now) == Advance::Continue) ASSERT_LT(++advances, 20);
+      EXPECT_EQ(st.phase, Phase::Succeeded);
+      EXPECT_EQ(warm->warmUps, expectWarmUp ? 1 : 0);
+      EXPECT_EQ(st.usage.apiRequests, expectWarmUp ? 2 : 0);
+      if (expectWarmUp) {
+        EXPECT_EQ(warm->scratch, scratch.get());
+      }
+    }
+  }
+}
+
 TEST(RunGraph, StepLimitStillGivesTheBestAnswerWithItsReason) {
   Harness h;
   h.spec.limits.maxSteps = 1;

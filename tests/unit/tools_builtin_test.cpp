@@ -133,6 +133,16 @@ class FakeApi {
     return t->run(ctx, d);
   }
 
+  // The tool's read ahead (Tool::warmUp), into scratch; its requests.
+  int warmUp(const std::string& tool, std::shared_ptr<agent::RunScratch> scratch, const std::string& ns = "shop",
+             tools::ToolSettings settings = {}) {
+    registry_ = agent::ToolRegistry{};
+    tools::registerBuiltinTools(registry_, client_, settings);
+    agent::ToolContext ctx{ns, std::chrono::steady_clock::now() + std::chrono::seconds(10)};
+    ctx.scratch = std::move(scratch);
+    return registry_.find(tool)->warmUp(ctx);
+  }
+
   std::vector<net::HttpRequest> requests() { return transport_->requests(); }
   std::shared_ptr<kube::Client> client() { return client_; }
 
@@ -1099,6 +1109,62 @@ TEST(SearchRunbooks, FindsTheFittingSectionInTheNamespaceAndTheSharedOneAsEachRe
   out = api.run("search_runbooks", R"({"query":"ingress 404"})", "shop", settings);
   EXPECT_TRUE(out.ok);
   EXPECT_THAT(out.summary, HasSubstr("no runbook section fits the query (3 sections of 2 runbooks in namespaces shop and ops)"));
+}
+
+// The runbook lists a search reads, read ahead beside a run's first step
+// (ToolSpec::warmUp): the search that follows takes them from the run's
+// scratch, for each namespace as its own reader; without the scratch, or
+// once they are too old, it reads them again.
+TEST(SearchRunbooks, TakesTheRunbookListsItsRunReadAhead) {
+  FakeApi api;
+  api.on("/api/v1/namespaces/shop/configmaps",
+         list("ConfigMap", {runbookConfigMap("shop", "checkout-runbook", "# Crash loops\nRe-sync the checkout-db secret.\n")}));
+  api.on("/api/v1/namespaces/ops/configmaps", list("ConfigMap", {}));
+  tools::ToolSettings settings;
+  settings.runbookNamespace = "ops";
+  auto recent = std::make_shared<tools::RecentObjects>();
+  EXPECT_EQ(api.warmUp("search_runbooks", recent, "shop", settings), 2);
+  ASSERT_EQ(api.requests().size(), 2u);
+  EXPECT_EQ(test::headerOf(api.requests()[1], "Impersonate-User"), "system:serviceaccount:ops:opscopilot-reader");
+
+  auto out = api.run("search_runbooks", R"({"query":"crash loop"})", "shop", settings, recent);
+  ASSERT_TRUE(out.ok) << out.summary;
+  EXPECT_EQ(api.requests().size(), 2u) << "both lists were taken from the run's scratch";
+  EXPECT_EQ(out.apiRequests, 0);
+  ASSERT_EQ(out.evidence.size(), 1u) << out.summary;
+  EXPECT_EQ(out.evidence[0].ref, "Runbook checkout-runbook: Crash loops");
+
+  out = api.run("search_runbooks", R"({"query":"crash loop"})", "shop", settings);
+  EXPECT_EQ(api.requests().size(), 4u) << "without the run's scratch the lists are read";
+  EXPECT_EQ(api.warmUp("search_runbooks", nullptr, "shop", settings), 0) << "nowhere to keep them: nothing read ahead";
+  EXPECT_EQ(api.requests().size(), 4u);
+  EXPECT_EQ(api.warmUp("get_workload", recent, "shop", settings), 0) << "a tool without ToolSpec::warmUp reads nothing";
+}
+
+TEST(RecentObjects, KeepsRecentListsByReaderNamespaceAndSelectors) {
+  tools::RecentObjects r;
+  const auto t0 = tools::RecentObjects::Clock::now();
+  kube::ObjectPtr obj = kube::Object::parse(R"({"metadata":{"name":"a"}})").value();
+  using R = tools::RecentObjects;
+  const auto key = R::listKeyFor("reader", "shop", "configmaps", "x=y", "");
+  r.keepList(key, {obj}, t0);
+  ASSERT_TRUE(r.findList(key, std::chrono::seconds(5), t0 + std::chrono::seconds(1)).has_value());
+  EXPECT_EQ(r.findList(key, std::chrono::seconds(5), t0 + std::chrono::seconds(1))->front(), obj);
+  EXPECT_FALSE(r.findList(key, std::chrono::milliseconds(500), t0 + std::chrono::seconds(1))) << "older than asked";
+  EXPECT_FALSE(r.findList(key, std::chrono::seconds(60), t0 + std::chrono::seconds(6))) << "older than kMaxAge";
+  for (const auto& other : {R::listKeyFor("other", "shop", "configmaps", "x=y", ""),
+                            R::listKeyFor("reader", "ops", "configmaps", "x=y", ""),
+                            R::listKeyFor("reader", "shop", "secrets", "x=y", ""),
+                            R::listKeyFor("reader", "shop", "configmaps", "x=y", "a=b"),
+                            R::listKeyFor("reader", "shop", "configmaps", "x", "=y")}) {
+    EXPECT_FALSE(r.findList(other, std::chrono::seconds(5), t0)) << "another reader, namespace, resource or selector";
+  }
+  r.keepList("empty", {}, t0);
+  EXPECT_TRUE(r.findList("empty", std::chrono::seconds(5), t0)) << "an empty list is an answer too";
+  r.keepList("long", std::vector<kube::ObjectPtr>(R::kMaxObjects + 1, obj), t0);
+  EXPECT_FALSE(r.findList("long", std::chrono::seconds(5), t0)) << "a list too long to keep is not kept";
+  for (std::size_t i = 0; i < R::kMaxLists; ++i) r.keepList("l" + std::to_string(i), {obj}, t0 + std::chrono::milliseconds(i + 1));
+  EXPECT_FALSE(r.findList(key, std::chrono::seconds(5), t0)) << "the oldest list makes room";
 }
 
 TEST(SearchRunbooks, NoRunbooksOrAnUnreadableNamespaceIsSaid) {
