@@ -317,8 +317,8 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
   eo.transform = slimEvent;
   kube::Informer warnings(client, eo);
   auto onWarning = [&](const kube::ObjectPtr& o) {
-    for (const auto& s : schedules.list()) {
-      if (s->ns() == o->ns() && s->at({"spec", "onEvents"})) {
+    for (const auto& s : schedules.listIn(std::string(o->ns()))) {
+      if (s->at({"spec", "onEvents"})) {
         scheduleQueue.add("event:" + o->key());
         return;
       }

@@ -663,7 +663,7 @@ std::optional<ReconcileResult> RunReconciler::admitBudget(const std::string& key
   const auto now = Clock::now();
   const auto created = parseRfc3339(run->stringAt({"metadata", "creationTimestamp"})).value_or(now);
   const auto own = agent::parseMicroUSD(state.usage.costUSD).value_or(0);
-  auto admission = ledger_.admit(key, ns, created, own, spec.limits.maxCostMicroUSD, *budget, cache_.list(), now);
+  auto admission = ledger_.admit(key, ns, created, own, spec.limits.maxCostMicroUSD, *budget, cache_.listIn(ns), now);
   if (admission.allowed) {
     spec.limits.maxCostMicroUSD = admission.capMicroUSD;
     return std::nullopt;
@@ -694,7 +694,7 @@ void RunReconciler::publishBudget(const std::string& ns) {
   auto budget = budgetSpecFrom(*budgetObj);
   if (!budget) return;
   const auto bounds = periodAt(budget->period, Clock::now());
-  auto body = budgetStatusUpdate(*budgetObj, bounds, ledger_.tally(ns, bounds, cache_.list()));
+  auto body = budgetStatusUpdate(*budgetObj, bounds, ledger_.tally(ns, bounds, cache_.listIn(ns)));
   if (!body) return;
   auto written = client_->updateStatus(kDiagnosticBudgets, ns, "default", *body);
   if (!written.ok()) {

@@ -177,9 +177,9 @@ ReconcileResult ScheduleReconciler::reconcile(const std::string& key) {
   auto& a = status.GetAllocator();
   rapidjson::Value active(rapidjson::kArrayType);
   std::optional<Clock::time_point> lastSuccess;
-  for (const auto& r : runs_.list()) {
+  for (const auto& r : runs_.listIn(ns)) {
     auto owner = scheduleOwner(*r);
-    if (r->ns() != ns || !owner || owner->second != uid) continue;
+    if (!owner || owner->second != uid) continue;
     schedule::OwnedRun o;
     o.name = std::string(r->name());
     const auto phase = r->stringAt({"status", "phase"});

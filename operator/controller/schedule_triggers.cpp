@@ -59,8 +59,7 @@ ReconcileResult ScheduleReconciler::onWarningEvent(const kube::Object& event) {
   if (!seen || now - *seen > kEventMaxAge) return {{}, {}, "TooOld"};
   const std::string object = kind + "/" + objectName;
 
-  for (const auto& s : schedules_.list()) {
-    if (s->ns() != ns) continue;
+  for (const auto& s : schedules_.listIn(ns)) {
     const auto* on = s->at({"spec", "onEvents"});
     if (!on || !on->IsObject()) continue;
     if (const auto* suspend = s->at({"spec", "suspend"}); suspend && suspend->IsBool() && suspend->GetBool()) continue;
@@ -80,8 +79,8 @@ ReconcileResult ScheduleReconciler::onWarningEvent(const kube::Object& event) {
       if (auto it = lastForObject_.find(objectKey); it != lastForObject_.end() && now - it->second < cooldown) continue;
     }
     bool recent = false;
-    for (const auto& r : runs_.list()) {
-      if (r->ns() != ns || ownerKey(*r) != s->key()) continue;
+    for (const auto& r : runs_.listIn(ns)) {
+      if (ownerKey(*r) != s->key()) continue;
       if (r->stringAt({"metadata", "annotations", "opscopilot.io/trigger-object"}) != object) continue;
       auto created = parseRfc3339(r->stringAt({"metadata", "creationTimestamp"}));
       if (created && now - *created < cooldown) recent = true;

@@ -3,7 +3,50 @@
 namespace opscopilot::kube {
 
 Informer::Informer(std::shared_ptr<Client> client, WatcherOptions options)
-    : watcher_(std::move(client), std::move(options)) {}
+    : watcher_(std::move(client), std::move(options)) {
+  addIndex(kNamespaceIndex, [](const Object& o) { return std::vector<std::string>{std::string(o.ns())}; });
+}
+
+void Informer::addIndex(const std::string& name, IndexFunc fn) {
+  std::unique_lock lock(storeMu_);
+  auto& index = indices_[name];
+  index.fn = std::move(fn);
+  index.keys.clear();
+  for (const auto& [key, obj] : store_) {
+    for (auto& v : index.fn(*obj)) index.keys[std::move(v)].insert(key);
+  }
+}
+
+std::vector<ObjectPtr> Informer::byIndex(const std::string& name, const std::string& value) const {
+  std::shared_lock lock(storeMu_);
+  std::vector<ObjectPtr> out;
+  auto index = indices_.find(name);
+  if (index == indices_.end()) return out;
+  auto keys = index->second.keys.find(value);
+  if (keys == index->second.keys.end()) return out;
+  out.reserve(keys->second.size());
+  for (const auto& key : keys->second) {
+    if (auto it = store_.find(key); it != store_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+void Informer::indexAdd(const std::string& key, const Object& obj) {
+  for (auto& [name, index] : indices_) {
+    for (auto& v : index.fn(obj)) index.keys[std::move(v)].insert(key);
+  }
+}
+
+void Informer::indexRemove(const std::string& key, const Object& obj) {
+  for (auto& [name, index] : indices_) {
+    for (const auto& v : index.fn(obj)) {
+      auto it = index.keys.find(v);
+      if (it == index.keys.end()) continue;
+      it->second.erase(key);
+      if (it->second.empty()) index.keys.erase(it);
+    }
+  }
+}
 
 Informer::~Informer() { stop(); }
 
@@ -71,6 +114,8 @@ void Informer::onSync(std::vector<ObjectPtr> items, const std::string&) {
       if (!next.count(key)) deleted.push_back(obj);
     }
     store_.swap(next);
+    for (auto& [name, index] : indices_) index.keys.clear();
+    for (const auto& [key, obj] : store_) indexAdd(key, *obj);
   }
   for (const auto& h : handlers_) {
     for (const auto& o : added) if (h.onAdd) h.onAdd(o);
@@ -90,11 +135,15 @@ void Informer::onEvent(const WatchEvent& event) {
   {
     std::unique_lock lock(storeMu_);
     auto it = store_.find(key);
-    if (it != store_.end()) old = it->second;
+    if (it != store_.end()) {
+      old = it->second;
+      indexRemove(key, *old);
+    }
     if (event.type == WatchEventType::Deleted) {
       if (it != store_.end()) store_.erase(it);
     } else {
       store_[key] = event.object;
+      indexAdd(key, *event.object);
     }
   }
   for (const auto& h : handlers_) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "operator/kube/watcher.h"
@@ -45,6 +46,19 @@ class Informer final : private WatchSink {
   std::vector<ObjectPtr> list() const;
   std::size_t size() const;
 
+  // What an index files an object under (client-go's IndexFunc): none, one
+  // or more values.
+  using IndexFunc = std::function<std::vector<std::string>(const Object&)>;
+  // Adds an index, kept as the cache changes; call before start(). A
+  // namespace index is built in (listIn).
+  void addIndex(const std::string& name, IndexFunc fn);
+  // The cached objects the index files under value; none for an index not
+  // added. Costs what it returns, not the cache's size.
+  std::vector<ObjectPtr> byIndex(const std::string& name, const std::string& value) const;
+  // The cached objects of one namespace.
+  std::vector<ObjectPtr> listIn(const std::string& ns) const { return byIndex(kNamespaceIndex, ns); }
+  static constexpr const char* kNamespaceIndex = "namespace";
+
   const Watcher& watcher() const { return watcher_; }
 
  private:
@@ -54,8 +68,17 @@ class Informer final : private WatchSink {
 
   Watcher watcher_;
   std::vector<EventHandlers> handlers_;
+  // Index upkeep, under storeMu_ held exclusively.
+  void indexAdd(const std::string& key, const Object& obj);
+  void indexRemove(const std::string& key, const Object& obj);
+
+  struct Index {
+    IndexFunc fn;
+    std::unordered_map<std::string, std::unordered_set<std::string>> keys;  // value -> object keys
+  };
   mutable std::shared_mutex storeMu_;
   std::unordered_map<std::string, ObjectPtr> store_;
+  std::unordered_map<std::string, Index> indices_;
   mutable std::mutex syncMu_;
   mutable std::condition_variable syncCv_;
   bool synced_ = false;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <thread>
@@ -199,4 +200,61 @@ TEST(Watcher, StopsPromptlyWhenCancelled) {
   auto start = std::chrono::steady_clock::now();
   inf.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+namespace {
+std::string labelled(const std::string& ns, const std::string& name, const std::string& app, int rv) {
+  return R"({"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name + R"(","namespace":")" + ns +
+         R"(","resourceVersion":")" + std::to_string(rv) + R"(","labels":{"app":")" + app + R"("}}})";
+}
+std::vector<std::string> keysOf(std::vector<ObjectPtr> objs) {
+  std::vector<std::string> keys;
+  for (const auto& o : objs) keys.push_back(o->key());
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+}  // namespace
+
+// The namespace index and an added one follow the cache through a list, a
+// watch's adds, changes (a label that moves the object to another value)
+// and deletes, and a relist that replaces the cache.
+TEST(Informer, IndexesFollowTheCache) {
+  ScriptedServer s;
+  s.lists.push_back(listJson(10, {labelled("a", "p1", "web", 10), labelled("b", "p2", "web", 10)}));
+  s.lists.push_back(listJson(30, {labelled("b", "p2", "db", 29), labelled("c", "p4", "web", 29)}));
+  s.watches.push_back(sends({event("ADDED", labelled("a", "p3", "db", 11)), event("MODIFIED", labelled("a", "p1", "db", 12)),
+                             event("DELETED", labelled("b", "p2", "web", 13))},
+                            net::HttpResponse{410, {}, R"({"kind":"Status","reason":"Gone","code":410})"}));
+  Informer inf(s.client(), fastOptions());
+  inf.addIndex("app", [](const Object& o) {
+    auto app = o.stringAt({"metadata", "labels", "app"});
+    return app.empty() ? std::vector<std::string>{} : std::vector<std::string>{std::string(app)};
+  });
+  // What the indexes say as each handler runs (after the cache changed).
+  std::mutex mu;
+  std::vector<std::string> states;
+  auto record = [&] {
+    auto join = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& k : v) out += (out.empty() ? "" : ",") + k;
+      return out;
+    };
+    std::lock_guard l(mu);
+    states.push_back("a=" + join(keysOf(inf.listIn("a"))) + " b=" + join(keysOf(inf.listIn("b"))) +
+                     " web=" + join(keysOf(inf.byIndex("app", "web"))) + " db=" + join(keysOf(inf.byIndex("app", "db"))));
+  };
+  inf.addHandlers({[&](const ObjectPtr&) { record(); }, [&](const ObjectPtr&, const ObjectPtr&) { record(); },
+                   [&](const ObjectPtr&) { record(); }});
+  inf.start();
+  ASSERT_TRUE(eventually([&] { return inf.watcher().listCount() == 2 && inf.get("c/p4") != nullptr; }));
+  std::lock_guard l(mu);
+  ASSERT_GE(states.size(), 5u);
+  EXPECT_EQ(states[0], "a=a/p1 b=b/p2 web=a/p1,b/p2 db=") << "the first list";
+  EXPECT_EQ(states[2], "a=a/p1,a/p3 b=b/p2 web=a/p1,b/p2 db=a/p3") << "added";
+  EXPECT_EQ(states[3], "a=a/p1,a/p3 b=b/p2 web=b/p2 db=a/p1,a/p3") << "its label changed";
+  EXPECT_EQ(states[4], "a=a/p1,a/p3 b= web= db=a/p1,a/p3") << "deleted";
+  EXPECT_EQ(states.back(), "a= b=b/p2 web=c/p4 db=b/p2") << "the relist replaced the cache";
+  EXPECT_EQ(keysOf(inf.listIn("c")), (std::vector<std::string>{"c/p4"}));
+  EXPECT_TRUE(inf.listIn("nowhere").empty());
+  EXPECT_TRUE(inf.byIndex("no such index", "web").empty());
 }
