@@ -453,11 +453,8 @@ void RunGraph::runTool(const RunSpec& spec, RunState& state, std::chrono::system
     readMs = made.second;
   } else {
     if (!tool->spec().action && options_.parallelReads > 1) {
-      if (firstToolStep) {
-        warmUp(spec, runStart);
-      } else {
-        readAhead(spec, state, runStart);
-      }
+      if (firstToolStep) warmUp(spec, runStart);
+      readAhead(spec, state, runStart);
     }
     out = tool->run(ctx, args);
   }

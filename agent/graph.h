@@ -57,8 +57,9 @@ struct GraphOptions {
   // limit) start beside it. Their steps still follow in plan order, each
   // analysed before the next, so the run reads the same and numbers its
   // evidence the same; it waits for one round trip instead of several.
-  // Never for the run's first tool step (a missing target ends the run) nor
-  // for actions. 1: one at a time.
+  // Beside the run's first tool step too (a missing target still ends the
+  // run; what went beside it is counted, not taken); never for actions. 1:
+  // one at a time.
   int parallelReads = 4;
   // Handed to every tool step (ToolContext::scratch).
   std::shared_ptr<RunScratch> scratch;

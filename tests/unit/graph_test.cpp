@@ -309,6 +309,68 @@ TEST(RunGraph, TargetNotFoundEndsTheRunAsFailed) {
   EXPECT_NE(st.answer.find("[E1]"), std::string::npos);
 }
 
+// The reads the first plan holds go out together too (a Pod target: the
+// pod and its events, each waiting until both have started). When the first
+// finds no target, the run ends there: the read beside it is counted, its
+// step not taken.
+TEST(RunGraph, TheFirstPlansReadsGoOutTogetherAndAMissingTargetStillEndsTheRun) {
+  for (bool found : {true, false}) {
+    SCOPED_TRACE(found ? "the pod exists" : "no such pod");
+    std::mutex mu;
+    std::condition_variable cv;
+    int started = 0;
+    auto together = [&] {
+      std::unique_lock lock(mu);
+      ++started;
+      cv.notify_all();
+      return cv.wait_for(lock, std::chrono::seconds(10), [&] { return started >= 2; });
+    };
+    ToolRegistry tools;
+    tools.add(std::make_unique<FakeTool>("list_pods", [&](const rapidjson::Value&) {
+      EXPECT_TRUE(together()) << "get_events did not start beside list_pods";
+      ToolOutput o = found ? text("Pod/web-1", "web-1 Running") : text("Pod/web-1", "not found");
+      o.apiRequests = 1;
+      if (!found) {
+        o.ok = false;
+        o.errorReason = "NotFound";
+        o.summary = "pods \"web-1\" not found";
+      }
+      return o;
+    }));
+    tools.add(std::make_unique<FakeTool>("get_events", [&](const rapidjson::Value&) {
+      EXPECT_TRUE(together()) << "list_pods did not start beside get_events";
+      ToolOutput o = text("Event/web-1", "no events");
+      o.apiRequests = 1;
+      return o;
+    }));
+    std::vector<std::unique_ptr<Analyzer>> analyzers;
+    BuiltinPlanner planner;
+    const auto now = std::chrono::system_clock::from_time_t(1'700'000'000);
+    RunGraph g(tools, analyzers, planner, {}, [now] { return now; });
+    RunSpec spec;
+    spec.ns = "shop";
+    spec.question = "why?";
+    spec.targetKind = "Pod";
+    spec.targetName = "web-1";
+    RunState st;
+    int advances = 0;
+    while (g.advance(spec, st, now) == Advance::Continue) ASSERT_LT(++advances, 20);
+    std::vector<std::string> tools_;
+    for (const auto& s : st.steps) {
+      if (s.node == Node::Tool) tools_.push_back(s.tool);
+    }
+    if (found) {
+      EXPECT_EQ(st.phase, Phase::Succeeded);
+      EXPECT_EQ(tools_, (std::vector<std::string>{"list_pods", "get_events"}));
+    } else {
+      EXPECT_EQ(st.phase, Phase::Failed);
+      EXPECT_EQ(st.reason, "TargetNotFound");
+      EXPECT_EQ(tools_, (std::vector<std::string>{"list_pods"}));
+    }
+    EXPECT_EQ(st.usage.apiRequests, 2) << "both reads are counted";
+  }
+}
+
 TEST(RunGraph, ToolsOutsideTheAllowlistAndUnknownToolsAreRefused) {
   Harness h;
   h.spec.allowedTools = {"get_workload"};
