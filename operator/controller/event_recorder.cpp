@@ -65,6 +65,11 @@ void EventRecorder::record(const EventTarget& t, const std::string& type, const 
   cv_.notify_one();
 }
 
+std::size_t EventRecorder::pending() const {
+  std::lock_guard lock(mu_);
+  return pending_.size() + (sending_ ? 1 : 0);
+}
+
 void EventRecorder::loop() {
   std::unique_lock lock(mu_);
   while (true) {
@@ -72,6 +77,7 @@ void EventRecorder::loop() {
     if (pending_.empty() && stop_) return;
     auto [ns, body] = std::move(pending_.front());
     pending_.pop_front();
+    sending_ = true;
     lock.unlock();
     kube::RequestOptions opts;
     opts.timeout = std::chrono::seconds(5);
@@ -81,6 +87,7 @@ void EventRecorder::loop() {
       logError("cannot record event", {{"namespace", ns}, {"error", r.error().toString()}});
     }
     lock.lock();
+    sending_ = false;
   }
 }
 

@@ -31,14 +31,17 @@ class EventRecorder {
   // the redactor again on its way to the API server (kube::Client).
   void record(const EventTarget& target, const std::string& type, const std::string& reason,
               const agent::RedactedText& message);
+  // Events recorded and not yet sent (the one being sent included).
+  std::size_t pending() const;
 
  private:
   void loop();
   std::shared_ptr<kube::Client> client_;
   std::string component_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<std::string, agent::RedactedText>> pending_;  // namespace, JSON body
+  bool sending_ = false;
   bool stop_ = false;
   std::thread thread_;
 };

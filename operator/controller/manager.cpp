@@ -355,6 +355,7 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
       now.activeRuns = static_cast<int>(reconciler.activeRuns());
       now.nodesRunning = static_cast<int>(reconciler.nodesInFlight());
       now.nodesWaiting = static_cast<int>(reconciler.nodesWaiting());
+      now.eventsPending = events.pending();
       now.statusWrites = reconciler.statusWrites();
       for (const auto& [name, gateway] : gateways) now.circuits[name] = gateway->circuitState();
       now.queues[kRuns] = {queue.depth(), queue.unfinishedWorkSeconds(), queue.longestRunningSeconds()};
@@ -378,8 +379,8 @@ int runManager(std::shared_ptr<kube::Client> client, const OperatorConfig& confi
     source.run = [&](const std::string& ns, const std::string& name) { return client->get(kDiagnosticRuns, ns, name); };
     source.approvals = [&](const std::string& ns, const std::string& name) {
       std::vector<kube::ObjectPtr> out;
-      for (const auto& a : approvals.list()) {
-        if (a->ns() == ns && a->stringAt({"spec", "runRef", "name"}) == name) out.push_back(a);
+      for (const auto& a : approvals.listIn(ns)) {
+        if (a->stringAt({"spec", "runRef", "name"}) == name) out.push_back(a);
       }
       return out;
     };

@@ -74,6 +74,8 @@ struct OperatorMetrics::Impl {
   Family<Counter>& finished = counter(r, "opscopilot_runs_finished_total", "DiagnosticRuns finished by this process, by phase and reason");
   Family<Gauge>& activeRuns = gauge(r, "opscopilot_runs_active", "Runs in progress in this process");
   Family<Gauge>& nodes = gauge(r, "opscopilot_nodes", "Investigation nodes in the node pool, by state (running, waiting)");
+  Family<Gauge>& eventsPending =
+      gauge(r, "opscopilot_events_pending", "Kubernetes Events recorded and not yet sent (they go out one at a time)");
   Family<Counter>& statusWrites = counter(r, "opscopilot_status_writes_total", "DiagnosticRun status writes");
   Family<Histogram>& nodeDuration = histogram(r, "opscopilot_node_duration_seconds", "How long one investigation node took, by node (Planner, Tool, Critic, Finalizer, ...)");
   Family<Counter>& toolCalls = counter(r, "opscopilot_tool_calls_total", "Tool calls, by tool and result");
@@ -209,6 +211,7 @@ agent::RedactedText OperatorMetrics::scrape(const Snapshot& now) {
   m.activeRuns.Add({}).Set(now.activeRuns);
   m.nodes.Add({{"state", "running"}}).Set(now.nodesRunning);
   m.nodes.Add({{"state", "waiting"}}).Set(now.nodesWaiting);
+  m.eventsPending.Add({}).Set(static_cast<double>(now.eventsPending));
   for (const auto& [profile, state] : now.circuits) {
     auto p = std::string(profile);
     for (auto s : {agent::llm::CircuitState::Closed, agent::llm::CircuitState::Open, agent::llm::CircuitState::HalfOpen}) {

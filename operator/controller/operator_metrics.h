@@ -61,6 +61,7 @@ class OperatorMetrics {
     std::map<std::string, int> runsByPhase;  // cached runs
     int activeRuns = 0;
     int nodesRunning = 0, nodesWaiting = 0;
+    std::size_t eventsPending = 0;  // recorded, not yet sent (EventRecorder)
     std::uint64_t statusWrites = 0;  // since start
     std::map<std::string, agent::llm::CircuitState> circuits;  // by profile
     struct Queue {

@@ -142,6 +142,17 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const long peakRss = pid ? rssKiB(pid, "VmHWM:") : -1;
+  // The operator sends its Events one at a time, after the runs they are
+  // about: the requests counted below include them once they are out.
+  double eventsLagSeconds = -1;
+  if (metrics) {
+    const auto finished = Clock::now();
+    const auto eventsDeadline = finished + std::chrono::seconds(120);
+    while (metric(*metrics, "opscopilot_events_pending") > 0 && Clock::now() < eventsDeadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    eventsLagSeconds = std::chrono::duration<double>(Clock::now() - finished).count();
+  }
   const double reqAfter = metrics ? metric(*metrics, "rest_client_requests_total") : -1;
   const double writesAfter = metrics ? metric(*metrics, "opscopilot_status_writes_total") : -1;
 
@@ -189,6 +200,7 @@ int main(int argc, char** argv) {
   if (metrics && !latencies.empty()) {
     std::printf("API requests per run:      %.1f\n", (reqAfter - reqBefore) / static_cast<double>(latencies.size()));
     std::printf("status writes per run:     %.1f\n", (writesAfter - writesBefore) / static_cast<double>(latencies.size()));
+    std::printf("Events all sent:           %.2f s after the last run finished\n", eventsLagSeconds);
   }
   inf.stop();
   return latencies.size() == static_cast<std::size_t>(runs - failures) ? 0 : 1;

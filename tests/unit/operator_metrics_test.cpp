@@ -97,6 +97,7 @@ TEST(OperatorMetrics, RunsReconcilesNodesToolsAndRequests) {
   OperatorMetrics::Snapshot s;
   s.runsByPhase = {{"Running", 2}};
   s.statusWrites = 5;
+  s.eventsPending = 7;
   std::string text = m.scrape(s).str();
   EXPECT_EQ(value(text, R"(controller_runtime_reconcile_total{controller="diagnosticrun",result="success"})"), 1);
   EXPECT_EQ(value(text, R"(controller_runtime_reconcile_total{controller="diagnosticrun",result="requeue_after"})"), 0);
@@ -112,6 +113,7 @@ TEST(OperatorMetrics, RunsReconcilesNodesToolsAndRequests) {
   EXPECT_EQ(value(text, R"(rest_client_requests_total{code="<error>",method="GET"})"), 1);
   EXPECT_EQ(value(text, R"(rest_client_request_duration_seconds_count{verb="GET"})"), 1) << "a watch has no duration";
   EXPECT_EQ(value(text, "opscopilot_status_writes_total"), 5);
+  EXPECT_EQ(value(text, "opscopilot_events_pending"), 7);
   s.statusWrites = 8;
   text = m.scrape(s).str();
   EXPECT_EQ(value(text, "opscopilot_status_writes_total"), 8) << "a counter of the writes since start";
