@@ -42,6 +42,29 @@ ToolOutput text(std::string ref, std::string body) {
   return o;
 }
 
+// A run asking "why?" about kind/name in namespace shop.
+RunSpec askAbout(const std::string& kind, const std::string& name) {
+  RunSpec spec;
+  spec.ns = "shop";
+  spec.question = "why?";
+  spec.targetKind = kind;
+  spec.targetName = name;
+  return spec;
+}
+
+// Advances the run until it stops going on (at most 20 nodes).
+RunState runToEnd(RunGraph& g, const RunSpec& spec, std::chrono::system_clock::time_point now) {
+  RunState st;
+  int advances = 0;
+  while (g.advance(spec, st, now) == Advance::Continue) {
+    if (++advances >= 20) {
+      ADD_FAILURE() << "the run did not end within 20 nodes";
+      break;
+    }
+  }
+  return st;
+}
+
 // Finds "CRASH" in any evidence and asks for logs once.
 class FakeAnalyzer : public Analyzer {
  public:
@@ -155,14 +178,7 @@ TEST(RunGraph, PlannedReadsGoOutTogetherAndTheirStepsFollowInPlanOrder) {
     o.parallelReads = parallel;
     const auto now = std::chrono::system_clock::from_time_t(1'700'000'000);
     RunGraph g(tools, analyzers, planner, o, [now] { return now; });
-    RunSpec spec;
-    spec.ns = "shop";
-    spec.question = "why?";
-    spec.targetKind = "Deployment";
-    spec.targetName = "web";
-    RunState st;
-    int advances = 0;
-    while (g.advance(spec, st, now) == Advance::Continue) ASSERT_LT(++advances, 20);
+    RunState st = runToEnd(g, askAbout("Deployment", "web"), now);
     EXPECT_EQ(peak, parallel > 1 ? 3 : 1);
     std::vector<std::string> nodes;
     for (const auto& s : st.steps) nodes.push_back(std::string(toString(s.node)) + (s.tool.empty() ? "" : ":" + s.tool));
@@ -222,15 +238,9 @@ TEST(RunGraph, AWarmUpReadGoesOutBesideTheFirstToolStepOnce) {
       if (withScratch) o.scratch = scratch;
       const auto now = std::chrono::system_clock::from_time_t(1'700'000'000);
       RunGraph g(tools, analyzers, planner, o, [now] { return now; });
-      RunSpec spec;
-      spec.ns = "shop";
-      spec.question = "why?";
-      spec.targetKind = "Deployment";
-      spec.targetName = "web";
+      RunSpec spec = askAbout("Deployment", "web");
       if (!allowed) spec.allowedTools = {"get_workload"};
-      RunState st;
-      int advances = 0;
-      while (g.advance(spec, st, now) == Advance::Continue) ASSERT_LT(++advances, 20);
+      RunState st = runToEnd(g, spec, now);
       EXPECT_EQ(st.phase, Phase::Succeeded);
       EXPECT_EQ(warm->warmUps, expectWarmUp ? 1 : 0);
       EXPECT_EQ(st.usage.apiRequests, expectWarmUp ? 2 : 0);
@@ -347,25 +357,18 @@ TEST(RunGraph, TheFirstPlansReadsGoOutTogetherAndAMissingTargetStillEndsTheRun) 
     BuiltinPlanner planner;
     const auto now = std::chrono::system_clock::from_time_t(1'700'000'000);
     RunGraph g(tools, analyzers, planner, {}, [now] { return now; });
-    RunSpec spec;
-    spec.ns = "shop";
-    spec.question = "why?";
-    spec.targetKind = "Pod";
-    spec.targetName = "web-1";
-    RunState st;
-    int advances = 0;
-    while (g.advance(spec, st, now) == Advance::Continue) ASSERT_LT(++advances, 20);
-    std::vector<std::string> tools_;
+    RunState st = runToEnd(g, askAbout("Pod", "web-1"), now);
+    std::vector<std::string> reads;
     for (const auto& s : st.steps) {
-      if (s.node == Node::Tool) tools_.push_back(s.tool);
+      if (s.node == Node::Tool) reads.push_back(s.tool);
     }
     if (found) {
       EXPECT_EQ(st.phase, Phase::Succeeded);
-      EXPECT_EQ(tools_, (std::vector<std::string>{"list_pods", "get_events"}));
+      EXPECT_EQ(reads, (std::vector<std::string>{"list_pods", "get_events"}));
     } else {
       EXPECT_EQ(st.phase, Phase::Failed);
       EXPECT_EQ(st.reason, "TargetNotFound");
-      EXPECT_EQ(tools_, (std::vector<std::string>{"list_pods"}));
+      EXPECT_EQ(reads, (std::vector<std::string>{"list_pods"}));
     }
     EXPECT_EQ(st.usage.apiRequests, 2) << "both reads are counted";
   }
