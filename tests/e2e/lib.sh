@@ -168,6 +168,12 @@ start_model_server() {
 # takes the cluster down if e2e_setup brought it up, removes $WORK.
 e2e_cleanup() {
   [ -n "${OPERATOR_PID:-}" ] && kill "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
+  # A failed check: the operator's last words go to the test's output (its
+  # log lines pass the redactor), since $WORK is removed below.
+  if [ "${fail:-0}" != 0 ] && [ -s "${WORK:-}/operator.log" ]; then
+    echo "--- the operator's log, last 150 lines:"
+    tail -n 150 "$WORK/operator.log"
+  fi
   [ -n "${LLM_PID:-}" ] && kill "$LLM_PID" 2>/dev/null
   local ns
   for ns in "$@"; do kubectl delete ns "$ns" --wait=false >/dev/null 2>&1; done
