@@ -49,7 +49,28 @@ install_crds_and_policies() {
   kubectl apply -f "$ROOT/config/admission/diagnosticrun-requester-policy.yaml" >/dev/null || return 1
   # Only where the API server serves MutatingAdmissionPolicy (hack/cluster.sh does).
   kubectl apply -f "$ROOT/config/admission/diagnosticrun-requester-stamp.yaml" >/dev/null 2>&1 || true
-  requester_policy_in_force opscopilot-diagnosticrun-requester
+  requester_policy_in_force opscopilot-diagnosticrun-requester || return 1
+  # The MutatingAdmissionPolicy learns a new CRD's schema from the API
+  # server's OpenAPI, polled every 5 s; until then a create it stamps is
+  # refused with 503 ("Resource kind ... not found. There can be a delay
+  # ..."). The probe above names its requester, so the stamp never ran.
+  wait_until 60 requester_stamp_ready || { echo "the requester stamp never took the CRDs' schemas" >&2; return 1; }
+}
+requester_stamp_ready() {
+  local out
+  out="$(kubectl create --dry-run=server -n default -f - 2>&1 <<'EOF'
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticRun
+metadata: {generateName: stamp-probe-}
+spec: {question: "probe"}
+---
+apiVersion: opscopilot.io/v1alpha1
+kind: DiagnosticSchedule
+metadata: {generateName: stamp-probe-}
+spec: {schedule: "@daily", runTemplate: {spec: {question: "probe"}}}
+EOF
+)"
+  ! grep -q "ServiceUnavailable\|There can be a delay" <<<"$out"
 }
 
 # requester_policy_in_force BINDING: waits until the requester policy refuses
