@@ -72,13 +72,8 @@ class SearchRunbooksTool : public KubeTool {
         }
       }
     };
-    collect(call);
+    out.apiRequests = inRunbookNamespaces(call, collect);
     const auto& shared = settings().runbookNamespace;
-    if (!shared.empty() && shared != call.ns()) {
-      ToolCall sharedCall = call.sharedIn(shared, readerFor(shared));
-      collect(sharedCall);
-      out.apiRequests = sharedCall.requests();
-    }
     setMember(*data, "runbooks", rapidjson::Value(static_cast<std::int64_t>(runbooks)));
     setMember(*data, "sections", rapidjson::Value(static_cast<std::int64_t>(sections.size())));
 
@@ -142,11 +137,19 @@ class SearchRunbooksTool : public KubeTool {
   // The runbook lists a call reads (the run's namespace, the shared one),
   // read before the call and kept for it.
   int warm(ToolCall& call) override {
-    (void)runbooksIn(call);
+    return inRunbookNamespaces(call, [](ToolCall& in) { (void)runbooksIn(in); });
+  }
+
+  // Runs fn in the run's namespace, then in the shared runbook namespace
+  // unless it is the same one (as that namespace's reader). Returns the
+  // requests made there; the run's own call counts its own.
+  template <class Fn>
+  int inRunbookNamespaces(ToolCall& call, Fn&& fn) {
+    fn(call);
     const auto& shared = settings().runbookNamespace;
     if (shared.empty() || shared == call.ns()) return 0;
     ToolCall sharedCall = call.sharedIn(shared, readerFor(shared));
-    (void)runbooksIn(sharedCall);
+    fn(sharedCall);
     return sharedCall.requests();
   }
 

@@ -540,6 +540,13 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
   const auto interval = config_.statusWriteInterval;
   const auto maxUnwritten = 4 * interval;
   const auto now = std::chrono::steady_clock::now();
+  // When to look again for unwritten steps (the oldest unwritten since
+  // `oldest`) while a node is out (started at `started`, or about to).
+  auto lookAgain = [&](std::chrono::steady_clock::time_point oldest,
+                       std::optional<std::chrono::steady_clock::time_point> started) {
+    auto next = std::min(oldest + maxUnwritten, started ? *started + interval : now + interval);
+    return std::max(ceil<Ms>(next - now), Ms(1));
+  };
   // The common turn: a node ended and the next one follows, with nothing
   // to write here. It does not wait for a write in flight (the Running
   // write that goes beside a run's first node, a progress write): that
@@ -558,7 +565,7 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
       submitNode(a);
       if (!unwritten) return {{}, {}, "Advanced"};
       // Unwritten steps: look again in an interval, in case the next node is slow.
-      return {std::max(ceil<Ms>(std::min(since + maxUnwritten, now + interval) - now), Ms(1)), {}, "Advanced"};
+      return {lookAgain(since, std::nullopt), {}, "Advanced"};
     }
   }
   std::unique_lock w(a->writeMu);
@@ -591,15 +598,10 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
     dropActive(key, a);
     return statusWriteFailed(key, a->run, std::move(state), a->start, a->targetRef, e);
   };
-  // When to look again for unwritten steps while a node is out.
-  auto lookAgain = [&] {
-    auto next = std::min(dirtySince + maxUnwritten, nodeStarted ? *nodeStarted + interval : now + interval);
-    return std::max(ceil<Ms>(next - now), Ms(1));
-  };
   if (inFlight) {
     if (!dirty) return {{}, {}, "InFlight"};
     const bool slowNode = nodeStarted && now - *nodeStarted >= interval;
-    if (!slowNode && now - dirtySince < maxUnwritten) return {lookAgain(), {}, "InFlight"};
+    if (!slowNode && now - dirtySince < maxUnwritten) return {lookAgain(dirtySince, nodeStarted), {}, "InFlight"};
     if (!takeProgressWrite()) return {interval, {}, "InFlight"};
     if (auto written = flush(a); !written.ok()) return failed(written.error());
     return {{}, {}, "Written"};
@@ -638,10 +640,7 @@ ReconcileResult RunReconciler::step(const std::string& key, const ActivePtr& a) 
   w.unlock();
   submitNode(a);
   // Unwritten steps: look again in an interval, in case the next node is slow.
-  if (dirty) {
-    nodeStarted.reset();
-    return {lookAgain(), {}, "Advanced"};
-  }
+  if (dirty) return {lookAgain(dirtySince, std::nullopt), {}, "Advanced"};
   return {{}, {}, "Advanced"};
 }
 

@@ -56,9 +56,12 @@ install_crds_and_policies() {
   # ..."). The probe above names its requester, so the stamp never ran.
   wait_until 60 requester_stamp_ready || { echo "the requester stamp never took the CRDs' schemas" >&2; return 1; }
 }
+# dry_run_create: the server's answer to creating the manifest on stdin in
+# namespace default (a server-side dry run: nothing is stored), refusals too.
+dry_run_create() { kubectl create --dry-run=server -n default -f - 2>&1; }
 requester_stamp_ready() {
   local out
-  out="$(kubectl create --dry-run=server -n default -f - 2>&1 <<'EOF'
+  out="$(dry_run_create <<'EOF'
 apiVersion: opscopilot.io/v1alpha1
 kind: DiagnosticRun
 metadata: {generateName: stamp-probe-}
@@ -86,7 +89,7 @@ requester_policy_in_force() {
 clock_reached() { [ "$(date -u +%s)" -ge "$1" ]; }
 requester_policy_refuses_forgery() {
   local out
-  out="$(kubectl create --dry-run=server -n default -f - 2>&1 <<'EOF'
+  out="$(dry_run_create <<'EOF'
 apiVersion: opscopilot.io/v1alpha1
 kind: DiagnosticRun
 metadata: {generateName: policy-probe-}
