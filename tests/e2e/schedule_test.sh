@@ -148,7 +148,7 @@ second() { runs_of | grep -v "^$FIRST\$" | grep -q .; }
 if wait_until 80 second && wait_until 80 first_gone; then
   ok "at the next minute run $(runs_of | head -1) came, and $FIRST was deleted (successfulRunsHistoryLimit 1)"
 else
-  bad "second minute: runs $(runs_of | tr '\n' ' ')"
+  bad "second minute: runs $(runs_of | tr '\n' ' '); phases $(kubectl -n "$NS" get dr -l opscopilot.io/schedule=checkout-minutely -o jsonpath='{range .items[*]}{.metadata.name}={.status.phase} {end}'); schedule status $(kubectl -n "$NS" get dsched checkout-minutely -o jsonpath='{.status}'); its events: $(kubectl -n "$NS" get events --field-selector involvedObject.name=checkout-minutely -o jsonpath='{range .items[*]}{.lastTimestamp} {.reason}: {.message}{"\n"}{end}')"
 fi
 
 # --- a schedule the controller cannot use -----------------------------------------
@@ -211,7 +211,7 @@ YAML
     if wait_until 90 trig_done && [ -n "$(kubectl -n "$NS" get dsched on-backoff -o jsonpath='{.status.lastTriggeredTime}')" ]; then
       ok "the triggered run succeeded: $(kubectl -n "$NS" get dr "$RUN" -o jsonpath='{.status.message}'); the schedule says: $(kubectl -n "$NS" get dsched on-backoff -o jsonpath='{.status.lastTrigger}' | cut -c1-100)"
     else
-      bad "triggered run: $(kubectl -n "$NS" get dr "$RUN" -o jsonpath='{.status.phase} {.status.reason} {.status.message}')"
+      bad "triggered run: $(kubectl -n "$NS" get dr "$RUN" -o jsonpath='{.status.phase} {.status.reason} {.status.message}'); schedule status: $(kubectl -n "$NS" get dsched on-backoff -o jsonpath='{.status}')"
     fi
   else
     bad "no run started by a BackOff Event: events $(kubectl -n "$NS" get events --field-selector type=Warning -o jsonpath='{range .items[*]}{.reason} {.involvedObject.name}{"\n"}{end}' | sort | uniq -c | head)"
